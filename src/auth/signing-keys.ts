@@ -1,0 +1,185 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+
+export interface SigningKeysOptions {
+  jwksUri: string;
+  fetch: typeof globalThis.fetch;
+  clock: Clock;
+  logger: Logger;
+  timeoutMs: number;
+  /** Minimum time between two fetches caused by unknown key ids. */
+  cooldownMs: number;
+  /** Background refresh period (jittered ±10 %). */
+  refreshIntervalMs: number;
+}
+
+export type FetchOutcome = 'ok' | 'error' | 'timeout';
+
+const MAX_JWKS_BYTES = 512 * 1024;
+const MIN_RSA_BITS = 2048;
+
+/**
+ * The tenant's signing keys, fetched from its JWKS. Unlike jose's remote set
+ * or jwks-rsa, it never drops the last good keys when the endpoint fails, and
+ * an unknown `kid` causes at most one fetch per cool-down: callers that arrive
+ * while cooling down are answered at once, never queued.
+ */
+export class SigningKeys {
+  private keys = new Map<string, KeyObject>();
+  private inFlight: Promise<boolean> | undefined;
+  private lastAttemptAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
+
+  constructor(private readonly options: SigningKeysOptions) {}
+
+  get loaded(): boolean {
+    return this.keys.size > 0;
+  }
+
+  get fetches(): number {
+    return this.counts.ok + this.counts.error + this.counts.timeout;
+  }
+
+  /** The key for `kid` if we hold it now; never waits. */
+  current(kid: string): KeyObject | undefined {
+    return this.keys.get(kid);
+  }
+
+  /** The key for `kid`, refetching the set first when the cool-down allows it. */
+  async resolve(kid: string): Promise<KeyObject | undefined> {
+    const held = this.keys.get(kid);
+    if (held !== undefined) return held;
+    if (this.inFlight === undefined && this.coolingDown()) return undefined;
+    await this.refresh();
+    return this.keys.get(kid);
+  }
+
+  /** One fetch at a time: concurrent callers share the fetch under way. */
+  refresh(): Promise<boolean> {
+    this.inFlight ??= this.fetchKeys().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Loads the keys once, then keeps them fresh in the background. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const ok = await this.refresh();
+    this.schedule(ok ? this.options.refreshIntervalMs : this.retryDelayMs());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private coolingDown(): boolean {
+    return this.options.clock.now() - this.lastAttemptAt < this.options.cooldownMs;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    const jitter = 1 + (Math.random() - 0.5) * 0.2;
+    this.timer = setTimeout(() => {
+      void this.refresh().then((ok) => this.schedule(ok ? this.options.refreshIntervalMs : this.retryDelayMs()));
+    }, Math.round(delayMs * jitter));
+    this.timer.unref();
+  }
+
+  /** Without keys, retry soon; with last good keys, retry after a cool-down. */
+  private retryDelayMs(): number {
+    return this.loaded ? this.options.cooldownMs : Math.min(5000, this.options.cooldownMs);
+  }
+
+  private async fetchKeys(): Promise<boolean> {
+    const { clock, logger, timeoutMs } = this.options;
+    this.lastAttemptAt = clock.now();
+    try {
+      const jwks = await this.download();
+      const next = this.importKeys(jwks);
+      if (next.size === 0) throw new Error('the key set holds no usable RS256 signing key');
+      this.keys = next;
+      this.counts.ok += 1;
+      logger.info({ keys: [...next.keys()] }, 'signing keys loaded');
+      return true;
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      this.counts[timedOut ? 'timeout' : 'error'] += 1;
+      logger.warn(
+        { err: { message: (error as Error).message }, timeoutMs, keptKeys: this.keys.size },
+        'signing key fetch failed; keeping the last good keys',
+      );
+      return false;
+    }
+  }
+
+  private async download(): Promise<unknown> {
+    const response = await this.options.fetch(this.options.jwksUri, {
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new Error(`the key set endpoint answered ${response.status}`);
+    }
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_JWKS_BYTES) throw new Error('the key set is too large');
+    const text = await response.text();
+    if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is too large');
+    return JSON.parse(text);
+  }
+
+  /** Keeps RSA signature keys usable with RS256; reuses key objects whose material did not change. */
+  private importKeys(jwks: unknown): Map<string, KeyObject> {
+    const entries = (jwks as { keys?: unknown } | null)?.keys;
+    if (!Array.isArray(entries)) throw new Error('the key set has no "keys" array');
+    const next = new Map<string, KeyObject>();
+    for (const jwk of entries as Record<string, unknown>[]) {
+      if (!isRs256SigningKey(jwk) || next.has(jwk.kid)) continue;
+      const previous = this.keys.get(jwk.kid);
+      const key = previous && sameRsaMaterial(previous, jwk) ? previous : importRsaKey(jwk);
+      if (key) next.set(jwk.kid, key);
+    }
+    return next;
+  }
+}
+
+interface RsaJwk {
+  kty: 'RSA';
+  kid: string;
+  n: string;
+  e: string;
+}
+
+function isRs256SigningKey(jwk: Record<string, unknown>): jwk is Record<string, unknown> & RsaJwk {
+  return (
+    jwk.kty === 'RSA' &&
+    typeof jwk.kid === 'string' &&
+    jwk.kid.length > 0 &&
+    typeof jwk.n === 'string' &&
+    typeof jwk.e === 'string' &&
+    (jwk.use === undefined || jwk.use === 'sig') &&
+    (jwk.alg === undefined || jwk.alg === 'RS256') &&
+    (jwk.key_ops === undefined || (Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify')))
+  );
+}
+
+function importRsaKey(jwk: RsaJwk): KeyObject | undefined {
+  try {
+    const key = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
+    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameRsaMaterial(key: KeyObject, jwk: RsaJwk): boolean {
+  const held = key.export({ format: 'jwk' });
+  return held.n === jwk.n && held.e === jwk.e;
+}

@@ -1,0 +1,219 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The MaxConf directory and the app registrations of entra.md. */
+export const MAXCONF_TENANT_ID = '953fc14a-00c7-4452-a2fb-0a73070de7f3';
+export const CLIENT_IDS = {
+  dev: 'd802c929-6984-48f9-81d1-ff8770c65bde',
+  test: '9f0c40e1-6c03-40c1-8035-78bfcd8fed1b',
+  prod: 'a154a158-92d0-4d3c-a756-95d811001574',
+} as const;
+
+export const PROFILES = ['local', 'edge', 'test', 'prod'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const PROFILE_CLIENT_IDS: Record<Profile, string[]> = {
+  local: [CLIENT_IDS.dev],
+  edge: [CLIENT_IDS.dev],
+  test: [CLIENT_IDS.dev, CLIENT_IDS.test],
+  prod: [CLIENT_IDS.prod],
+};
+
+export interface EntraConfig {
+  tenantId: string;
+  clientIds: string[];
+  allowedCallers: string[];
+  issuers: string[];
+  /** Undefined only in the local profile, where the local identity provider supplies it. */
+  jwksUri: string | undefined;
+  clockToleranceSeconds: number;
+  requiredRole: string | undefined;
+  bulkRole: string | undefined;
+  jwksRefreshIntervalSeconds: number;
+  jwksCooldownSeconds: number;
+  jwksTimeoutMs: number;
+  tokenCacheSize: number;
+  maxTokenBytes: number;
+}
+
+export interface AutomaticParticipantConfig {
+  alias: string;
+  role: 'host' | 'guest' | 'chair';
+  callType: 'video' | 'video-only' | 'audio';
+  keepConferenceAlive: 'keep_conference_alive' | 'keep_conference_alive_if_multiple' | 'keep_conference_alive_never';
+}
+
+export interface RoomsConfig {
+  poolTargetSize: number;
+  claimLeaseSeconds: number;
+  pinLength: number;
+  tagBaseUrl: string;
+  aliasDomain: string | undefined;
+  persistentPrefixes: string[];
+  automaticParticipant: AutomaticParticipantConfig | undefined;
+}
+
+export interface GatewayConfig {
+  profile: Profile;
+  production: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  http: { host: string; port: number; bodyLimitBytes: number };
+  store: { dataDir: string };
+  entra: EntraConfig;
+  rooms: RoomsConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const optionalText = z.string().trim().min(1).optional();
+const list = z
+  .string()
+  .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+const guidList = list.pipe(z.array(z.string().regex(GUID, 'each entry must be a GUID')).min(1, 'list at least one GUID'));
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
+
+/**
+ * Every environment variable the gateway reads. Defaults that depend on the
+ * profile are applied after parsing, so a value left unset stays undefined here.
+ */
+export const environmentSchema = z.object({
+  MAXCONF_ENV: z.enum(PROFILES).optional(),
+  NODE_ENV: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  HOST: optionalText,
+  PORT: integer(0, 65535).optional(),
+  BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).optional(),
+  DATA_DIR: optionalText,
+  ENTRA_TENANT_ID: z.string().regex(GUID, 'must be a GUID').optional(),
+  ENTRA_CLIENT_IDS: guidList.optional(),
+  ENTRA_ALLOWED_CALLERS: guidList.optional(),
+  ENTRA_ISSUERS: list.pipe(z.array(secureUrl).min(1)).optional(),
+  ENTRA_JWKS_URI: secureUrl.optional(),
+  ENTRA_CLOCK_TOLERANCE_SECONDS: integer(0, 300).optional(),
+  ENTRA_REQUIRED_ROLE: optionalText,
+  ENTRA_BULK_ROLE: optionalText,
+  JWKS_REFRESH_INTERVAL_SECONDS: integer(300, 7 * 24 * 3600).optional(),
+  JWKS_COOLDOWN_SECONDS: integer(30, 3600).optional(),
+  JWKS_TIMEOUT_MS: integer(100, 60_000).optional(),
+  TOKEN_CACHE_SIZE: integer(0, 1_000_000).optional(),
+  POOL_TARGET_SIZE: integer(0, 500).optional(),
+  POOL_CLAIM_LEASE_SECONDS: integer(5, 3600).optional(),
+  ROOM_PIN_LENGTH: integer(4, 20).optional(),
+  ROOM_TAG_BASE_URL: secureUrl.optional(),
+  ALIAS_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name').optional(),
+  PERSISTENT_ROOM_PREFIXES: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'prefixes use A-Z a-z 0-9 _ -'))).optional(),
+  GENESYS_SIP_ADDRESS: optionalText,
+  AUTOMATIC_PARTICIPANT_ROLE: z.enum(['host', 'guest', 'chair']).optional(),
+  AUTOMATIC_PARTICIPANT_CALL_TYPE: z.enum(['video', 'video-only', 'audio']).optional(),
+  AUTOMATIC_PARTICIPANT_KEEP_ALIVE: z
+    .enum(['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never'])
+    .optional(),
+});
+
+export type Environment = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Environment): GatewayConfig {
+  const relevant = Object.fromEntries(
+    Object.keys(environmentSchema.shape).map((key) => [key, blankToUndefined(env[key])]),
+  );
+  const parsed = environmentSchema.safeParse(relevant);
+  const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
+  const production = env.NODE_ENV === 'production';
+  const profile = parsed.success ? parsed.data.MAXCONF_ENV : blankToUndefined(env.MAXCONF_ENV);
+  if (profile === undefined && production) {
+    problems.push('MAXCONF_ENV: required when NODE_ENV=production (one of edge, test, prod)');
+  }
+  if (profile === 'local' && production) {
+    problems.push('MAXCONF_ENV: the local profile is refused when NODE_ENV=production');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return buildConfig(parsed.data, production);
+}
+
+function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean): GatewayConfig {
+  const profile = env.MAXCONF_ENV ?? 'local';
+  const local = profile === 'local';
+  const tenantId = env.ENTRA_TENANT_ID ?? MAXCONF_TENANT_ID;
+  const clientIds = env.ENTRA_CLIENT_IDS ?? PROFILE_CLIENT_IDS[profile];
+  const problems: string[] = [];
+  const jwksUri = env.ENTRA_JWKS_URI ?? (local ? undefined : `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`);
+  const tagBaseUrl = env.ROOM_TAG_BASE_URL ?? (local ? 'http://localhost/verification' : undefined);
+  if (tagBaseUrl === undefined) problems.push('ROOM_TAG_BASE_URL: required outside the local profile (the base of every room tag)');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    profile,
+    production,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    http: {
+      host: env.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
+      port: env.PORT ?? 8080,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
+    },
+    store: { dataDir: path.resolve(env.DATA_DIR ?? './data') },
+    entra: {
+      tenantId,
+      clientIds,
+      allowedCallers: env.ENTRA_ALLOWED_CALLERS ?? clientIds,
+      issuers: env.ENTRA_ISSUERS ?? entraIssuers(tenantId),
+      jwksUri,
+      clockToleranceSeconds: env.ENTRA_CLOCK_TOLERANCE_SECONDS ?? 60,
+      requiredRole: env.ENTRA_REQUIRED_ROLE,
+      bulkRole: env.ENTRA_BULK_ROLE,
+      jwksRefreshIntervalSeconds: env.JWKS_REFRESH_INTERVAL_SECONDS ?? 3600,
+      jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS ?? 60,
+      jwksTimeoutMs: env.JWKS_TIMEOUT_MS ?? 5000,
+      tokenCacheSize: env.TOKEN_CACHE_SIZE ?? 10_000,
+      maxTokenBytes: 8192,
+    },
+    rooms: {
+      poolTargetSize: env.POOL_TARGET_SIZE ?? (local ? 3 : 10),
+      claimLeaseSeconds: env.POOL_CLAIM_LEASE_SECONDS ?? 60,
+      pinLength: env.ROOM_PIN_LENGTH ?? 6,
+      tagBaseUrl: (tagBaseUrl as string).replace(/\/+$/, ''),
+      aliasDomain: env.ALIAS_DOMAIN,
+      persistentPrefixes: env.PERSISTENT_ROOM_PREFIXES ?? ['test_', 'vkiosk_'],
+      automaticParticipant: env.GENESYS_SIP_ADDRESS
+        ? {
+            alias: env.GENESYS_SIP_ADDRESS,
+            role: env.AUTOMATIC_PARTICIPANT_ROLE ?? 'guest',
+            callType: env.AUTOMATIC_PARTICIPANT_CALL_TYPE ?? 'audio',
+            keepConferenceAlive: env.AUTOMATIC_PARTICIPANT_KEEP_ALIVE ?? 'keep_conference_alive_never',
+          }
+        : undefined,
+    },
+  };
+}
+
+/** The v1 and v2 issuers of a tenant (entra.md "Token versions"). */
+export function entraIssuers(tenantId: string): string[] {
+  return [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const variable = issue.path.join('.') || '(environment)';
+  return `${variable}: ${issue.message}`;
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function isSecureOrLoopback(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,25 @@
+import { randomBytes, randomInt } from 'node:crypto';
+
+const NAME_BYTES = 16;
+
+/** A random, unguessable room name: 128 bits, base64url (22 characters). */
+export function newRoomName(persistentPrefixes: readonly string[]): string {
+  for (;;) {
+    const name = randomBytes(NAME_BYTES).toString('base64url');
+    if (!persistentPrefixes.some((prefix) => name.startsWith(prefix))) return name;
+  }
+}
+
+/** Host and guest PINs from a CSPRNG; `randomInt` draws each digit without modulo bias. */
+export function newPins(length: number): { pin: string; guestPin: string } {
+  const pin = digits(length);
+  let guestPin = digits(length);
+  while (guestPin === pin) guestPin = digits(length);
+  return { pin, guestPin };
+}
+
+function digits(length: number): string {
+  let pin = '';
+  for (let i = 0; i < length; i += 1) pin += String(randomInt(10));
+  return pin;
+}

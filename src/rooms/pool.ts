@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { RoomsConfig } from '../config.js';
+import type { Queryable, Store } from '../store/store.js';
+import type { Conference } from './conference.js';
+import { newRoom } from './new-room.js';
+import { RoomAlreadyExists, type RoomProvider } from './providers/provider.js';
+
+export interface PoolClaim {
+  roomName: string;
+  leaseToken: string;
+  claimedAt: number;
+  conference: Conference;
+}
+
+export interface PoolCounts {
+  creating: number;
+  ready: number;
+  /** Ready rooms still inside the replication delay. */
+  waiting: number;
+  claimed: number;
+}
+
+export interface RoomPoolOptions {
+  store: Store;
+  provider: RoomProvider;
+  clock: Clock;
+  logger: Logger;
+  rooms: RoomsConfig;
+  /** How long a new room waits before it may be handed out (Pexip replication). */
+  readyDelayMs: number;
+  /** How often the background loop reconciles and refills. */
+  maintenanceIntervalMs?: number;
+}
+
+/** Names the advisory lock that makes "count, then reserve" atomic across replicas. */
+const REFILL_LOCK = 4_711_0001;
+
+/**
+ * The pool of ready rooms (SPEC §3). Every row carries a lease: a room whose
+ * claimer or creator died returns to service when the lease expires, and a
+ * claim only completes while its lease token still holds, so no room is
+ * handed out twice and none is lost.
+ */
+export class RoomPool {
+  private refilling: Promise<number> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly leaseMs: number;
+
+  constructor(private readonly options: RoomPoolOptions) {
+    this.leaseMs = options.rooms.claimLeaseSeconds * 1000;
+  }
+
+  async claim(): Promise<PoolClaim | undefined> {
+    const now = this.options.clock.now();
+    const leaseToken = randomUUID();
+    const { rows } = await this.options.store.query<{ room_name: string; conference: Conference }>(
+      `UPDATE room_pool SET state = 'claimed', lease_token = $2, lease_until = $3
+       WHERE room_name = (
+         SELECT room_name FROM room_pool
+         WHERE (state = 'ready' AND ready_at <= $1) OR (state = 'claimed' AND lease_until <= $1)
+         ORDER BY ready_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING room_name, conference`,
+      [iso(now), leaseToken, iso(now + this.leaseMs)],
+    );
+    const row = rows[0];
+    return row && { roomName: row.room_name, leaseToken, claimedAt: now, conference: row.conference };
+  }
+
+  /** Whether the claim is young enough to act on without racing a lease expiry. */
+  isFresh(claim: PoolClaim): boolean {
+    return this.options.clock.now() - claim.claimedAt < this.leaseMs / 2;
+  }
+
+  /** Takes the room out of the pool; false when the lease was lost and the room is someone else's. */
+  async complete(claim: PoolClaim): Promise<boolean> {
+    const { rowCount } = await this.options.store.query('DELETE FROM room_pool WHERE room_name = $1 AND lease_token = $2', [claim.roomName, claim.leaseToken]);
+    return rowCount === 1;
+  }
+
+  /** Puts a claimed room back, ready at once. */
+  async release(claim: PoolClaim): Promise<void> {
+    await this.options.store.query(
+      `UPDATE room_pool SET state = 'ready', lease_token = NULL, lease_until = NULL WHERE room_name = $1 AND lease_token = $2`,
+      [claim.roomName, claim.leaseToken],
+    );
+  }
+
+  /** Forgets rooms that no longer exist upstream or were deleted through the API. */
+  async forget(roomNames: readonly string[]): Promise<void> {
+    if (roomNames.length > 0) await this.options.store.query('DELETE FROM room_pool WHERE room_name = ANY($1::text[])', [roomNames]);
+  }
+
+  async counts(): Promise<PoolCounts> {
+    const now = iso(this.options.clock.now());
+    const { rows } = await this.options.store.query<PoolCounts>(
+      `SELECT count(*) FILTER (WHERE state = 'creating')::int AS creating,
+              count(*) FILTER (WHERE state = 'ready' AND ready_at <= $1)::int AS ready,
+              count(*) FILTER (WHERE state = 'ready' AND ready_at > $1)::int AS waiting,
+              count(*) FILTER (WHERE state = 'claimed')::int AS claimed
+       FROM room_pool`,
+      [now],
+    );
+    return rows[0] as PoolCounts;
+  }
+
+  /** Creates rooms until the pool holds its target; one refill at a time per process. */
+  refill(): Promise<number> {
+    this.refilling ??= this.fillToTarget().finally(() => {
+      this.refilling = undefined;
+    });
+    return this.refilling;
+  }
+
+  /**
+   * Creates one room into the pool. With `bulkJobId` the room is extra (a
+   * bulk job asked for it) and counts towards that job when it is ready.
+   */
+  async provision(bulkJobId?: string): Promise<Conference | undefined> {
+    const room = newRoom(this.options.rooms, '');
+    const reserved = await this.options.store.transaction((tx) => this.reserve(tx, room.name, bulkJobId));
+    if (!reserved) return undefined;
+    let conference: Conference;
+    try {
+      conference = await this.options.provider.create(room);
+    } catch (error) {
+      const existing = error instanceof RoomAlreadyExists ? await this.options.provider.findByName(room.name) : undefined;
+      if (existing === undefined) {
+        await this.options.store.query('DELETE FROM room_pool WHERE room_name = $1', [room.name]);
+        throw error;
+      }
+      conference = existing;
+    }
+    await this.options.store.transaction((tx) => this.markReady(tx, room.name, conference, bulkJobId));
+    return conference;
+  }
+
+  /**
+   * Settles rows whose creator died: a room that exists upstream becomes
+   * ready, one that never got created is dropped.
+   */
+  async reconcile(): Promise<void> {
+    const now = iso(this.options.clock.now());
+    const { rows } = await this.options.store.query<{ room_name: string; bulk_job_id: string | null }>(
+      `SELECT room_name, bulk_job_id FROM room_pool WHERE state = 'creating' AND lease_until <= $1`,
+      [now],
+    );
+    for (const row of rows) {
+      const conference = await this.options.provider.findByName(row.room_name);
+      if (conference === undefined) await this.forget([row.room_name]);
+      else await this.options.store.transaction((tx) => this.markReady(tx, row.room_name, conference, row.bulk_job_id ?? undefined));
+    }
+  }
+
+  start(): void {
+    const interval = this.options.maintenanceIntervalMs ?? 30_000;
+    const tick = () => {
+      this.maintain().finally(() => {
+        if (this.timer !== undefined) this.timer = setTimeout(tick, interval).unref();
+      });
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async maintain(): Promise<void> {
+    try {
+      await this.reconcile();
+      await this.refill();
+    } catch (error) {
+      this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool maintenance failed; will retry');
+    }
+  }
+
+  private async fillToTarget(): Promise<number> {
+    let created = 0;
+    for (;;) {
+      const conference = await this.provision();
+      if (conference === undefined) return created;
+      created += 1;
+    }
+  }
+
+  /** Reserves a pool slot for a room about to be created; refills stop at the target, bulk jobs add beyond it. */
+  private async reserve(tx: Queryable, roomName: string, bulkJobId: string | undefined): Promise<boolean> {
+    const now = this.options.clock.now();
+    if (bulkJobId === undefined) {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [REFILL_LOCK]);
+      const { rows } = await tx.query<{ size: number }>('SELECT count(*)::int AS size FROM room_pool');
+      if ((rows[0]?.size ?? 0) >= this.options.rooms.poolTargetSize) return false;
+    }
+    await tx.query(
+      `INSERT INTO room_pool (room_name, state, ready_at, lease_token, lease_until, bulk_job_id, created_at)
+       VALUES ($1, 'creating', $2, $3, $4, $5, $2)`,
+      [roomName, iso(now), randomUUID(), iso(now + this.leaseMs), bulkJobId ?? null],
+    );
+    return true;
+  }
+
+  private async markReady(tx: Queryable, roomName: string, conference: Conference, bulkJobId: string | undefined): Promise<void> {
+    const readyAt = iso(this.options.clock.now() + this.options.readyDelayMs);
+    const { rowCount } = await tx.query(
+      `UPDATE room_pool SET state = 'ready', conference = $2::jsonb, ready_at = $3, lease_token = NULL, lease_until = NULL
+       WHERE room_name = $1 AND state = 'creating'`,
+      [roomName, JSON.stringify(conference), readyAt],
+    );
+    if (rowCount === 1 && bulkJobId !== undefined) {
+      await tx.query('UPDATE bulk_job SET created = created + 1, updated_at = $2 WHERE id = $1', [bulkJobId, iso(this.options.clock.now())]);
+    }
+  }
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

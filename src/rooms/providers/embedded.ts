@@ -1,0 +1,110 @@
+import type { Clock } from '../../clock.js';
+import type { Queryable, Store } from '../../store/store.js';
+import { type Conference, type RoomChanges, conferenceUri } from '../conference.js';
+import { type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound } from './provider.js';
+
+const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * VMRs kept in the gateway's own store with Pexip's shapes, ids and resource
+ * URIs: the provider for local use and tests.
+ */
+export class EmbeddedRoomProvider implements RoomProvider {
+  readonly kind = 'embedded' as const;
+
+  constructor(private readonly store: Store, private readonly clock: Clock) {}
+
+  async create(room: NewRoom): Promise<Conference> {
+    try {
+      return await this.store.transaction((tx) => this.insert(tx, room));
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RoomAlreadyExists(room.name);
+      throw error;
+    }
+  }
+
+  async findByName(name: string): Promise<Conference | undefined> {
+    const { rows } = await this.store.query<{ document: Conference }>('SELECT document FROM embedded_conference WHERE name = $1', [name]);
+    return rows[0]?.document;
+  }
+
+  async list({ namePrefix, limit, offset }: RoomListQuery): Promise<RoomPage> {
+    const filter = 'WHERE $1::text IS NULL OR starts_with(name, $1::text)';
+    const prefix = namePrefix ?? null;
+    const [page, count] = await Promise.all([
+      this.store.query<{ document: Conference }>(`SELECT document FROM embedded_conference ${filter} ORDER BY id LIMIT $2 OFFSET $3`, [prefix, limit, offset]),
+      this.store.query<{ total: number }>(`SELECT count(*)::int AS total FROM embedded_conference ${filter}`, [prefix]),
+    ]);
+    return { rooms: page.rows.map((r) => r.document), total: count.rows[0]?.total ?? 0 };
+  }
+
+  async update(id: number, changes: RoomChanges): Promise<void> {
+    const { rowCount } = await this.store.query('UPDATE embedded_conference SET document = document || $2::jsonb WHERE id = $1', [id, JSON.stringify(changes)]);
+    if (rowCount === 0) throw new RoomNotFound(String(id));
+  }
+
+  async delete(id: number): Promise<'deleted' | 'gone'> {
+    const { rowCount } = await this.store.query('DELETE FROM embedded_conference WHERE id = $1', [id]);
+    return rowCount > 0 ? 'deleted' : 'gone';
+  }
+
+  private async insert(tx: Queryable, room: NewRoom): Promise<Conference> {
+    const createdAt = new Date(this.clock.now()).toISOString();
+    const { rows } = await tx.query<{ id: number }>(
+      `INSERT INTO embedded_conference (name, document, created_at) VALUES ($1, '{}'::jsonb, $2) RETURNING id::int AS id`,
+      [room.name, createdAt],
+    );
+    const id = (rows[0] as { id: number }).id;
+    const uri = conferenceUri(id);
+    const aliases = [];
+    for (const alias of room.aliases) {
+      aliases.push({ id: await nextId(tx, 'embedded_conference_alias_id_seq'), alias, conference: uri, creation_time: createdAt, description: '' });
+    }
+    const automaticParticipants = room.automaticParticipant
+      ? [`${AUTOMATIC_PARTICIPANT_COLLECTION}${await nextId(tx, 'embedded_automatic_participant_id_seq')}/`]
+      : [];
+    const conference: Conference = {
+      ...PEXIP_DEFAULTS,
+      id,
+      resource_uri: uri,
+      name: room.name,
+      service_type: 'conference',
+      allow_guests: true,
+      pin: room.pin,
+      guest_pin: room.guestPin,
+      tag: room.tag,
+      aliases,
+      automatic_participants: automaticParticipants,
+      creation_time: createdAt,
+    };
+    await tx.query('UPDATE embedded_conference SET document = $2::jsonb WHERE id = $1', [id, JSON.stringify(conference)]);
+    return conference;
+  }
+}
+
+/** Values a new VMR gets on Pexip when the create request leaves them out. */
+const PEXIP_DEFAULTS = {
+  description: '',
+  call_type: 'video',
+  crypto_mode: null,
+  enable_chat: 'default',
+  enable_overlay_text: false,
+  guest_view: null,
+  guests_can_present: true,
+  host_view: 'one_main_seven_pips',
+  ivr_theme: null,
+  max_callrate_in: null,
+  max_callrate_out: null,
+  max_pixels_per_second: null,
+  mute_all_guests: false,
+  participant_limit: null,
+  primary_owner_email_address: '',
+  sync_tag: '',
+  system_location: null,
+} satisfies Partial<Conference>;
+
+async function nextId(tx: Queryable, sequence: string): Promise<number> {
+  const { rows } = await tx.query<{ id: number }>(`SELECT nextval('${sequence}')::int AS id`);
+  return (rows[0] as { id: number }).id;
+}

@@ -1,0 +1,52 @@
+import type { AutomaticParticipantConfig } from '../../config.js';
+import type { Conference, RoomChanges } from '../conference.js';
+
+export interface NewRoom {
+  name: string;
+  pin: string;
+  guestPin: string;
+  tag: string;
+  /** The room's dial strings: its name, and `name@<alias domain>` when configured. */
+  aliases: string[];
+  automaticParticipant: AutomaticParticipantConfig | undefined;
+}
+
+export interface RoomListQuery {
+  namePrefix: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface RoomPage {
+  rooms: Conference[];
+  total: number;
+}
+
+/**
+ * Where VMRs live: the Pexip Management API in production, the gateway's own
+ * store locally and in tests. Both return Pexip's shapes, ids and URIs.
+ */
+export interface RoomProvider {
+  readonly kind: 'embedded' | 'pexip';
+  create(room: NewRoom): Promise<Conference>;
+  findByName(name: string): Promise<Conference | undefined>;
+  list(query: RoomListQuery): Promise<RoomPage>;
+  /** Changes a VMR by its object id; throws RoomNotFound when it is gone. */
+  update(id: number, changes: RoomChanges): Promise<void>;
+  /** Deletes one VMR by its object id; "already gone" is not an error. */
+  delete(id: number): Promise<'deleted' | 'gone'>;
+}
+
+export class RoomNotFound extends Error {
+  constructor(readonly roomName: string) {
+    super(`no room named ${roomName}`);
+    this.name = 'RoomNotFound';
+  }
+}
+
+export class RoomAlreadyExists extends Error {
+  constructor(readonly roomName: string) {
+    super(`a room named ${roomName} already exists`);
+    this.name = 'RoomAlreadyExists';
+  }
+}

@@ -1,0 +1,127 @@
+import { Router, type RequestHandler } from 'express';
+import { requireRole } from '../auth/entra-strategy.js';
+import { jsonBody, resource } from '../http/middleware.js';
+import { HttpProblem, notFound, validate } from '../http/problem.js';
+import type { BulkJobs } from './bulk-jobs.js';
+import {
+  bulkCreateBody,
+  bulkJobParams,
+  createRoomBody,
+  createRoomInput,
+  deleteRoomsQuery,
+  getRoomQuery,
+  listRoomsQuery,
+  roomChangesBody,
+  roomNameParams,
+} from './schemas.js';
+import type { RoomService } from './service.js';
+
+export interface RoomRoutesOptions {
+  service: RoomService;
+  bulkJobs: BulkJobs;
+  /** Entra authentication for every private route. */
+  authenticate: RequestHandler;
+  bulkRole: string | undefined;
+  bodyLimitBytes: number;
+}
+
+/** The private room routes of SPEC §2. */
+export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes }: RoomRoutesOptions): Router {
+  const router = Router();
+  const body = jsonBody(bodyLimitBytes);
+  const bulk = requireRole(bulkRole);
+
+  const create: RequestHandler = async (req, res) => {
+    const fromBody = req.method === 'POST' ? validate(createRoomBody, req.body ?? {}, 'body').uuiData : undefined;
+    const query = req.query as Record<string, unknown>;
+    const location = query.uuiData !== undefined || fromBody === undefined ? 'query' : 'body';
+    const { uuiData } = validate(createRoomInput, { uuiData: query.uuiData ?? fromBody }, location);
+    if (req.method === 'GET') res.setHeader('Deprecation', 'true');
+    res.json(await service.createForSession(uuiData));
+  };
+  resource(router, '/room/create', { post: [authenticate, ...body, create], get: [authenticate, create] });
+
+  resource(router, '/room/:room_name', {
+    get: [
+      authenticate,
+      async (req, res) => {
+        const { room_name } = validate(roomNameParams, req.params, 'path');
+        const { constrained_attributes = true } = validate(getRoomQuery, req.query, 'query');
+        res.json(await service.get(room_name, constrained_attributes));
+      },
+    ],
+    patch: [
+      authenticate,
+      ...body,
+      async (req, res) => {
+        const { room_name } = validate(roomNameParams, req.params, 'path');
+        if (req.body === undefined) throw missingBody('a JSON object with the fields to change');
+        await service.update(room_name, validate(roomChangesBody, req.body, 'body'));
+        res.status(202).end();
+      },
+    ],
+    delete: [
+      authenticate,
+      async (req, res) => {
+        const { room_name } = validate(roomNameParams, req.params, 'path');
+        await service.delete(room_name);
+        res.status(204).end();
+      },
+    ],
+  });
+
+  resource(router, '/rooms', {
+    get: [
+      authenticate,
+      async (req, res) => {
+        const query = validate(listRoomsQuery, req.query, 'query');
+        const listing = await service.list(query.name_prefix, query.limit ?? 100, query.offset ?? 0, query.constrained_attributes ?? true);
+        res.setHeader('X-Total-Count', String(listing.total));
+        res.json(listing.rooms);
+      },
+    ],
+    delete: [
+      authenticate,
+      bulk,
+      async (req, res) => {
+        const { name_prefix } = validate(deleteRoomsQuery, req.query, 'query');
+        res.json({ deleted: await service.deleteByPrefix(name_prefix) });
+      },
+    ],
+  });
+
+  resource(router, '/rooms/bulk', {
+    post: [
+      authenticate,
+      bulk,
+      ...body,
+      async (req, res) => {
+        if (req.body === undefined) throw missingBody('{"count": n} with n from 1 to 500');
+        const { count } = validate(bulkCreateBody, req.body, 'body');
+        const job = await bulkJobs.submit(count);
+        res.status(202).setHeader('Location', `/rooms/bulk/${job.job_id}`);
+        res.json({ job_id: job.job_id, count: job.count });
+      },
+    ],
+  });
+
+  resource(router, '/rooms/bulk/:job_id', {
+    get: [
+      authenticate,
+      async (req, res) => {
+        const { job_id } = validate(bulkJobParams, req.params, 'path');
+        const job = await bulkJobs.find(job_id);
+        if (job === undefined) throw notFound(`No bulk job ${job_id} exists.`);
+        res.json(job);
+      },
+    ],
+  });
+
+  return router;
+}
+
+function missingBody(expected: string): HttpProblem {
+  return new HttpProblem(400, 'invalid-request', 'Bad Request', `Send ${expected} as the JSON body.`, {
+    errors: [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }],
+  });
+}

@@ -1,0 +1,149 @@
+import type { Logger } from 'pino';
+import type { RoomsConfig } from '../config.js';
+import { HttpProblem } from '../http/problem.js';
+import { type Conference, type ConstrainedConference, type RoomChanges, constrain } from './conference.js';
+import { newRoom } from './new-room.js';
+import type { PoolClaim, RoomPool } from './pool.js';
+import { RoomNotFound, type RoomProvider } from './providers/provider.js';
+import { maxUuiDataForTag, tagFromUuiData } from './tag.js';
+
+export interface RoomServiceOptions {
+  provider: RoomProvider;
+  pool: RoomPool;
+  rooms: RoomsConfig;
+  logger: Logger;
+}
+
+export interface RoomListing {
+  rooms: (Conference | ConstrainedConference)[];
+  total: number;
+}
+
+const MAX_CLAIM_ATTEMPTS = 5;
+const DELETE_PAGE = 500;
+
+/** Room operations behind the private routes (SPEC §2, §3). */
+export class RoomService {
+  /** Rooms created inline because the pool was empty (SPEC §3: logged and counted). */
+  inlineCreations = 0;
+
+  constructor(private readonly options: RoomServiceOptions) {}
+
+  /** Hands out a pooled room tagged for the verification session, or creates one when the pool is empty. */
+  async createForSession(uuiData: string): Promise<ConstrainedConference> {
+    const tag = this.tagFor(uuiData);
+    try {
+      for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
+        const claim = await this.options.pool.claim();
+        if (claim === undefined) break;
+        const handedOut = await this.tagClaimedRoom(claim, tag);
+        if (handedOut) return constrain(handedOut, false);
+      }
+      return constrain(await this.createInline(tag), false);
+    } finally {
+      this.refillInBackground();
+    }
+  }
+
+  async get(name: string, constrained: boolean): Promise<Conference | ConstrainedConference> {
+    const conference = await this.find(name);
+    return constrained ? constrain(conference, true) : conference;
+  }
+
+  async update(name: string, changes: RoomChanges): Promise<void> {
+    const conference = await this.find(name);
+    await this.options.provider.update(conference.id, changes);
+  }
+
+  async delete(name: string): Promise<void> {
+    const conference = await this.find(name);
+    await this.options.provider.delete(conference.id);
+    await this.options.pool.forget([name]);
+  }
+
+  async list(namePrefix: string | undefined, limit: number, offset: number, constrained: boolean): Promise<RoomListing> {
+    const page = await this.options.provider.list({ namePrefix, limit, offset });
+    return { rooms: page.rooms.map((room) => (constrained ? constrain(room, true) : room)), total: page.total };
+  }
+
+  /**
+   * Deletes every room whose name starts with `prefix`, by object id, never
+   * through a list URL. Persistent rooms survive unless the prefix names them.
+   */
+  async deleteByPrefix(prefix: string): Promise<number> {
+    const shielded = this.options.rooms.persistentPrefixes.filter((p) => !prefix.startsWith(p));
+    const doomed = (await this.allWithPrefix(prefix)).filter((room) => !shielded.some((p) => room.name.startsWith(p)));
+    let deleted = 0;
+    for (const room of doomed) {
+      await this.options.provider.delete(room.id);
+      deleted += 1;
+    }
+    await this.options.pool.forget(doomed.map((room) => room.name));
+    this.options.logger.info({ prefix, deleted }, 'rooms deleted by prefix');
+    return deleted;
+  }
+
+  private async allWithPrefix(prefix: string): Promise<Conference[]> {
+    const rooms: Conference[] = [];
+    for (let offset = 0; ; offset += DELETE_PAGE) {
+      const page = await this.options.provider.list({ namePrefix: prefix, limit: DELETE_PAGE, offset });
+      rooms.push(...page.rooms);
+      if (page.rooms.length < DELETE_PAGE) return rooms;
+    }
+  }
+
+  /**
+   * Tags a claimed room and takes it out of the pool. The tag is only sent
+   * while the claim is young, so it cannot land after the lease expired and
+   * the room went to someone else.
+   */
+  private async tagClaimedRoom(claim: PoolClaim, tag: string): Promise<Conference | undefined> {
+    const { pool, provider } = this.options;
+    if (!pool.isFresh(claim)) {
+      await pool.release(claim);
+      return undefined;
+    }
+    try {
+      await provider.update(claim.conference.id, { tag });
+    } catch (error) {
+      if (error instanceof RoomNotFound) {
+        await pool.forget([claim.roomName]);
+        return undefined;
+      }
+      await pool.release(claim);
+      throw error;
+    }
+    if (!(await pool.complete(claim))) return undefined;
+    return { ...claim.conference, tag };
+  }
+
+  private async createInline(tag: string): Promise<Conference> {
+    const conference = await this.options.provider.create(newRoom(this.options.rooms, tag));
+    this.inlineCreations += 1;
+    this.options.logger.warn({ room: conference.name }, 'pool empty: room created inline');
+    return conference;
+  }
+
+  private async find(name: string): Promise<Conference> {
+    const conference = await this.options.provider.findByName(name);
+    if (conference === undefined) throw new RoomNotFound(name);
+    return conference;
+  }
+
+  private tagFor(uuiData: string): string {
+    const { tagBaseUrl } = this.options.rooms;
+    const tag = tagFromUuiData(uuiData, tagBaseUrl);
+    if (tag.length > 250) {
+      throw new HttpProblem(400, 'invalid-request', 'Bad Request', `uuiData is too long for a room tag: with this deployment's tag base URL at most ${maxUuiDataForTag(tagBaseUrl)} hex characters fit.`, {
+        errors: [{ in: 'query', field: 'uuiData', message: `at most ${maxUuiDataForTag(tagBaseUrl)} hex characters` }],
+      });
+    }
+    return tag;
+  }
+
+  private refillInBackground(): void {
+    this.options.pool.refill().catch((error: unknown) => {
+      this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool refill failed; the maintenance loop will retry');
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import type { Queryable, Store } from './store.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The schema, shared by the embedded store and PostgreSQL. Append new
+ * migrations; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'rooms, pool and bulk jobs',
+    sql: `
+      CREATE TABLE embedded_conference (
+        id bigserial PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        document jsonb NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE SEQUENCE embedded_conference_alias_id_seq;
+      CREATE SEQUENCE embedded_automatic_participant_id_seq;
+
+      CREATE TABLE room_pool (
+        room_name text PRIMARY KEY,
+        state text NOT NULL CHECK (state IN ('creating', 'ready', 'claimed')),
+        conference jsonb,
+        ready_at timestamptz NOT NULL,
+        lease_token uuid,
+        lease_until timestamptz,
+        bulk_job_id uuid,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX room_pool_claimable ON room_pool (state, ready_at);
+
+      CREATE TABLE bulk_job (
+        id uuid PRIMARY KEY,
+        requested integer NOT NULL CHECK (requested > 0),
+        created integer NOT NULL DEFAULT 0,
+        failed integer NOT NULL DEFAULT 0,
+        state text NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+        lease_token uuid,
+        lease_until timestamptz,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+    `,
+  },
+];
+
+/** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */
+const MIGRATION_LOCK = 4_711_2026;
+
+export async function migrate(store: Store, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return store.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migration (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migration')).rows.map((r) => r.version));
+    const pending = migrations.filter((m) => !applied.has(m.version));
+    for (const migration of pending) await apply(tx, migration);
+    return pending.map((m) => m.version);
+  });
+}
+
+async function apply(tx: Queryable, migration: Migration): Promise<void> {
+  for (const statement of splitStatements(migration.sql)) await tx.query(statement);
+  await tx.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+}
+
+/** Our migrations contain no functions or quoted semicolons, so splitting on `;` is exact. */
+function splitStatements(sql: string): string[] {
+  return sql.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
+}
