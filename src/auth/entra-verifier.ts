@@ -42,6 +42,7 @@ export function createEntraVerifier(settings: Settings, keys: SigningKeys, cache
     if (cached !== undefined) return cached;
 
     const { header, claims } = inspectCompactJws(token, settings.maxTokenBytes);
+    assertFiniteTimes(claims);
     if (Array.isArray(claims.aud) || (typeof claims.aud === 'string' && !audiences.has(claims.aud))) {
       throw new InvalidToken('wrong_audience');
     }
@@ -87,6 +88,14 @@ export function createEntraVerifier(settings: Settings, keys: SigningKeys, cache
   }
 
   return { verify };
+}
+
+/** jose takes any number, so `exp: 1e400` (Infinity) would never expire: times must be finite. */
+function assertFiniteTimes(claims: Record<string, unknown>): void {
+  for (const name of ['exp', 'nbf', 'iat']) {
+    const value = claims[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) throw new InvalidToken('malformed_token');
+  }
 }
 
 /** `ver` when present; otherwise the issuer's form (v1 issuers are `sts.windows.net`). */
