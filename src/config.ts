@@ -76,7 +76,7 @@ const optionalText = z.string().trim().min(1).optional();
 const list = z
   .string()
   .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
-const guidList = list.pipe(z.array(z.string().regex(GUID, 'each entry must be a GUID')).min(1, 'list at least one GUID'));
+const guidList = list.pipe(z.array(z.string().regex(GUID, 'must be a GUID')).min(1, 'list at least one GUID'));
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
 
@@ -199,9 +199,11 @@ export function entraIssuers(tenantId: string): string[] {
   return [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
 }
 
+/** Names the variable (and, in a list, the entry) without echoing its value, which may be a secret. */
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const variable = issue.path.join('.') || '(environment)';
-  return `${variable}: ${issue.message}`;
+  const [variable = '(environment)', entry] = issue.path;
+  const where = typeof entry === 'number' ? ` entry ${entry + 1}:` : '';
+  return `${String(variable)}:${where} ${issue.message}`;
 }
 
 function blankToUndefined(value: string | undefined): string | undefined {

@@ -1,0 +1,143 @@
+import { CLIENT_IDS, ConfigError, loadConfig, MAXCONF_TENANT_ID } from '../src/config.js';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('profiles', () => {
+  test('no configuration at all runs the local profile', () => {
+    const config = loadConfig({});
+    expect(config.profile).toBe('local');
+    expect(config.entra.tenantId).toBe(MAXCONF_TENANT_ID);
+    expect(config.entra.clientIds).toEqual([CLIENT_IDS.dev]);
+    expect(config.entra.jwksUri).toBeUndefined();
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.store.dataDir).toMatch(/\/data$/);
+  });
+
+  test.each([
+    ['edge', [CLIENT_IDS.dev]],
+    ['test', [CLIENT_IDS.dev, CLIENT_IDS.test]],
+    ['prod', [CLIENT_IDS.prod]],
+  ])('%s carries the client IDs of entra.md and the tenant endpoints', (profile, clientIds) => {
+    const config = loadConfig({ MAXCONF_ENV: profile, ROOM_TAG_BASE_URL: 'https://idim.example.gov/s' });
+    expect(config.entra.clientIds).toEqual(clientIds);
+    expect(config.entra.allowedCallers).toEqual(clientIds);
+    expect(config.entra.issuers).toEqual([`https://sts.windows.net/${MAXCONF_TENANT_ID}/`, `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`]);
+    expect(config.entra.jwksUri).toBe(`https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/discovery/v2.0/keys`);
+    expect(config.http.host).toBe('0.0.0.0');
+  });
+
+  test('every value can be overridden', () => {
+    const tenant = '11111111-2222-3333-4444-555555555555';
+    const config = loadConfig({
+      MAXCONF_ENV: 'prod',
+      NODE_ENV: 'production',
+      ENTRA_TENANT_ID: tenant,
+      ENTRA_CLIENT_IDS: `${CLIENT_IDS.test}, ${CLIENT_IDS.prod}`,
+      ENTRA_ALLOWED_CALLERS: CLIENT_IDS.dev,
+      ENTRA_ISSUERS: 'https://login.microsoftonline.us/x/v2.0',
+      ENTRA_JWKS_URI: 'https://login.microsoftonline.us/x/discovery/v2.0/keys',
+      ENTRA_CLOCK_TOLERANCE_SECONDS: '30',
+      ENTRA_REQUIRED_ROLE: 'Rooms.Use',
+      ENTRA_BULK_ROLE: 'Rooms.Bulk',
+      JWKS_REFRESH_INTERVAL_SECONDS: '7200',
+      JWKS_COOLDOWN_SECONDS: '120',
+      JWKS_TIMEOUT_MS: '2500',
+      TOKEN_CACHE_SIZE: '50',
+      POOL_TARGET_SIZE: '25',
+      POOL_CLAIM_LEASE_SECONDS: '30',
+      ROOM_PIN_LENGTH: '8',
+      ROOM_TAG_BASE_URL: 'https://idim.example.gov/session/',
+      ALIAS_DOMAIN: 'video.example.gov',
+      PERSISTENT_ROOM_PREFIXES: 'keep_,demo_',
+      DATA_DIR: '/var/lib/maxconf',
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      BODY_LIMIT_BYTES: '4096',
+      LOG_LEVEL: 'warn',
+      GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov',
+      AUTOMATIC_PARTICIPANT_ROLE: 'host',
+      AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video',
+      AUTOMATIC_PARTICIPANT_KEEP_ALIVE: 'keep_conference_alive',
+    });
+    expect(config).toMatchObject({
+      profile: 'prod',
+      production: true,
+      logLevel: 'warn',
+      http: { host: '127.0.0.1', port: 9000, bodyLimitBytes: 4096 },
+      store: { dataDir: '/var/lib/maxconf' },
+      entra: {
+        tenantId: tenant,
+        clientIds: [CLIENT_IDS.test, CLIENT_IDS.prod],
+        allowedCallers: [CLIENT_IDS.dev],
+        issuers: ['https://login.microsoftonline.us/x/v2.0'],
+        jwksUri: 'https://login.microsoftonline.us/x/discovery/v2.0/keys',
+        clockToleranceSeconds: 30,
+        requiredRole: 'Rooms.Use',
+        bulkRole: 'Rooms.Bulk',
+        jwksRefreshIntervalSeconds: 7200,
+        jwksCooldownSeconds: 120,
+        jwksTimeoutMs: 2500,
+        tokenCacheSize: 50,
+      },
+      rooms: {
+        poolTargetSize: 25,
+        claimLeaseSeconds: 30,
+        pinLength: 8,
+        tagBaseUrl: 'https://idim.example.gov/session',
+        aliasDomain: 'video.example.gov',
+        persistentPrefixes: ['keep_', 'demo_'],
+        automaticParticipant: { alias: 'queue@genesys.example.gov', role: 'host', callType: 'video', keepConferenceAlive: 'keep_conference_alive' },
+      },
+    });
+  });
+});
+
+describe('bad configuration', () => {
+  test('lists every bad variable at once', () => {
+    const problems = problemsOf({
+      MAXCONF_ENV: 'staging',
+      PORT: 'eighty',
+      ENTRA_TENANT_ID: 'not-a-guid',
+      ENTRA_CLIENT_IDS: 'abc,def',
+      JWKS_COOLDOWN_SECONDS: '5',
+      ENTRA_CLOCK_TOLERANCE_SECONDS: '3600',
+      ENTRA_JWKS_URI: 'http://keys.example.com/keys',
+      ROOM_PIN_LENGTH: '3',
+      TOKEN_CACHE_SIZE: '-1',
+    });
+    expect(problems).toContain('ENTRA_CLIENT_IDS: entry 2: must be a GUID');
+    const named = [...new Set(problems.map((p) => p.split(':')[0]))];
+    expect(named.sort()).toEqual(
+      ['ENTRA_CLIENT_IDS', 'ENTRA_CLOCK_TOLERANCE_SECONDS', 'ENTRA_JWKS_URI', 'ENTRA_TENANT_ID', 'JWKS_COOLDOWN_SECONDS', 'MAXCONF_ENV', 'PORT', 'ROOM_PIN_LENGTH', 'TOKEN_CACHE_SIZE'].sort(),
+    );
+  });
+
+  test('the local profile is refused when NODE_ENV=production', () => {
+    expect(problemsOf({ MAXCONF_ENV: 'local', NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^MAXCONF_ENV: the local profile is refused/)]);
+  });
+
+  test('NODE_ENV=production without a profile is refused (it would otherwise fall back to local)', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^MAXCONF_ENV: required when NODE_ENV=production/)]);
+  });
+
+  test('outside local, the tag base URL is required', () => {
+    expect(problemsOf({ MAXCONF_ENV: 'prod' })).toEqual([expect.stringMatching(/^ROOM_TAG_BASE_URL: required/)]);
+  });
+
+  test('plain http is accepted for loopback only', () => {
+    expect(loadConfig({ ENTRA_JWKS_URI: 'http://127.0.0.1:9999/keys' }).entra.jwksUri).toBe('http://127.0.0.1:9999/keys');
+    expect(problemsOf({ ENTRA_JWKS_URI: 'http://10.0.0.1/keys' })[0]).toMatch(/^ENTRA_JWKS_URI: must be an https/);
+  });
+
+  test('blank values count as unset', () => {
+    expect(loadConfig({ PORT: '', MAXCONF_ENV: ' ' }).http.port).toBe(8080);
+  });
+});

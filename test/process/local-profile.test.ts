@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { temporaryDirectory } from '../support/gateway.js';
+import { freePort, isListening, REPO_ROOT, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+
+const exec = promisify(execFile);
+let dataDir: string;
+let port: number;
+let running: RunningGateway | undefined;
+
+beforeEach(async () => {
+  dataDir = temporaryDirectory('local');
+  port = await freePort();
+});
+afterEach(async () => {
+  if (running && running.child.exitCode === null) {
+    running.child.kill('SIGKILL');
+    await running.exited;
+  }
+  running = undefined;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const env = () => ({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
+
+async function startLocal(): Promise<RunningGateway> {
+  running = spawnGateway(env());
+  await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`)).status === 200, 'readiness');
+  return running;
+}
+
+/** The printed line after `label:`, as a shell command. */
+function printed(label: string): string {
+  const line = running!.stdout().split('\n').find((l) => l.trimStart().startsWith(`${label}:`));
+  if (line === undefined) throw new Error(`no "${label}:" line printed`);
+  return line.slice(line.indexOf(':') + 1).trim();
+}
+
+async function shell(command: string): Promise<string> {
+  const { stdout } = await exec('bash', ['-c', command], { cwd: REPO_ROOT, env: { ...process.env, ...env(), MAXCONF_ENV: '', NODE_ENV: '' } });
+  return stdout;
+}
+
+test('npm start without configuration: the printed token command and curl lines work as printed', async () => {
+  await startLocal();
+  const tokenLine = printed('A token');
+  expect(tokenLine).toBe('TOKEN=$(npm run -s token)');
+  const created = JSON.parse(await shell(`${tokenLine}; ${printed('Create')}`)) as { name: string; tag: string };
+  expect(created.tag).toBe('http://localhost/verification/MTIzNDU2LDc2NTQzMg');
+  const getLine = printed('Get').replace('<name from the create response>', created.name);
+  const fetched = JSON.parse(await shell(`${tokenLine}; ${getLine}`)) as { name: string; pin: string };
+  expect(fetched.name).toBe(created.name);
+  expect(fetched.pin).toMatch(/^\d{6}$/);
+  const listed = await shell(`${tokenLine}; ${printed('List')}`);
+  expect(listed).toMatch(/^HTTP\/1\.1 200/);
+  expect(listed).toMatch(/X-Total-Count: \d+/i);
+  expect(listed).toContain(created.name);
+});
+
+test('the local token is verified through the loopback JWKS (a token signed by another key is refused)', async () => {
+  await startLocal();
+  const token = (await shell('npm run -s token')).trim();
+  const ok = await fetch(`http://127.0.0.1:${port}/rooms`, { headers: { authorization: `Bearer ${token}` } });
+  expect(ok.status).toBe(200);
+  const [header, payload] = token.split('.');
+  const forged = await fetch(`http://127.0.0.1:${port}/rooms`, { headers: { authorization: `Bearer ${header}.${payload}.${'A'.repeat(342)}` } });
+  expect(forged.status).toBe(401);
+});
+
+test('a bad configuration lists every bad variable and exits non-zero before listening', async () => {
+  running = spawnGateway({ PORT: String(port), ENTRA_TENANT_ID: 'nope', JWKS_COOLDOWN_SECONDS: '1', MAXCONF_ENV: 'staging' });
+  const code = await running.exited;
+  expect(code).not.toBe(0);
+  expect(running.stderr()).toMatch(/ENTRA_TENANT_ID: must be a GUID/);
+  expect(running.stderr()).toMatch(/JWKS_COOLDOWN_SECONDS:/);
+  expect(running.stderr()).toMatch(/MAXCONF_ENV:/);
+  expect(await isListening(port)).toBe(false);
+});
+
+test('the local profile refuses to start with NODE_ENV=production', async () => {
+  running = spawnGateway({ ...env(), NODE_ENV: 'production', MAXCONF_ENV: 'local' });
+  expect(await running.exited).not.toBe(0);
+  expect(running.stderr()).toMatch(/local profile is refused/);
+  expect(await isListening(port)).toBe(false);
+});
+
+test('kill -9 and restart: rooms and the pool survive, nothing is handed out twice', async () => {
+  await startLocal();
+  const token = (await shell('npm run -s token')).trim();
+  const headers = { authorization: `Bearer ${token}` };
+  const handedOut: string[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const res = await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers });
+    handedOut.push(((await res.json()) as { name: string }).name);
+  }
+  await waitUntil(async () => Number((await fetch(`http://127.0.0.1:${port}/rooms`, { headers })).headers.get('x-total-count')) >= 6, 'the pool refill');
+  const before = (await (await fetch(`http://127.0.0.1:${port}/rooms?limit=500`, { headers })).json()) as { name: string }[];
+  running!.child.kill('SIGKILL');
+  await running!.exited;
+
+  await startLocal();
+  const after = (await (await fetch(`http://127.0.0.1:${port}/rooms?limit=500`, { headers })).json()) as { name: string }[];
+  expect(after.map((r) => r.name)).toEqual(expect.arrayContaining(before.map((r) => r.name)));
+  for (let i = 0; i < 3; i += 1) {
+    const res = await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers });
+    handedOut.push(((await res.json()) as { name: string }).name);
+  }
+  expect(new Set(handedOut).size).toBe(6);
+});
