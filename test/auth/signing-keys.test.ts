@@ -3,23 +3,14 @@ import { SigningKeys } from '../../src/auth/signing-keys.js';
 import { createLogger } from '../../src/logger.js';
 import { EntraStandIn, newIssuerKey } from '../stand-ins/entra.js';
 import { TestClock } from '../support/clock.js';
-import { openTestStore, resetStore, startTestGateway, type TestGateway } from '../support/gateway.js';
-import type { Store } from '../../src/store/store.js';
+import { startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
 
 const COOLDOWN_MS = 60_000;
-let store: Store;
+const shared = useSharedStore();
 let entra: EntraStandIn;
 let gw: TestGateway;
 
-beforeAll(async () => {
-  store = await openTestStore();
-});
-afterAll(async () => {
-  await store.close();
-});
-
 beforeEach(async () => {
-  await resetStore(store);
   entra = await new EntraStandIn().start();
 });
 afterEach(async () => {
@@ -28,7 +19,7 @@ afterEach(async () => {
 });
 
 const start = async (env: Record<string, string> = {}, begin = true) => {
-  gw = await startTestGateway({ entra, store, env: { JWKS_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000), ...env }, start: begin });
+  gw = await startTestGateway({ entra, store: shared.store, env: { JWKS_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000), ...env }, start: begin });
   return gw;
 };
 const attacker = newIssuerKey();

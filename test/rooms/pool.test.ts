@@ -6,21 +6,13 @@ import { RoomPool } from '../../src/rooms/pool.js';
 import { EmbeddedRoomProvider } from '../../src/rooms/providers/embedded.js';
 import type { Store } from '../../src/store/store.js';
 import { TestClock } from '../support/clock.js';
-import { openTestStore, resetStore, temporaryDirectory } from '../support/gateway.js';
+import { openTestStore, temporaryDirectory, useSharedStore } from '../support/gateway.js';
 
 const rooms = loadConfig({ MAXCONF_ENV: 'edge', ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', POOL_TARGET_SIZE: '3', POOL_CLAIM_LEASE_SECONDS: '60' }).rooms;
 const logger = createLogger('silent');
-let store: Store;
+const shared = useSharedStore();
 let clock: TestClock;
-
-beforeAll(async () => {
-  store = await openTestStore();
-});
-afterAll(async () => {
-  await store.close();
-});
 beforeEach(async () => {
-  await resetStore(store);
   clock = new TestClock();
 });
 
@@ -28,14 +20,14 @@ const poolOn = (s: Store, target = 3) =>
   new RoomPool({ store: s, provider: new EmbeddedRoomProvider(s, clock), clock, logger, rooms: { ...rooms, poolTargetSize: target }, readyDelayMs: 0 });
 
 test('refill creates rooms up to the target and no further', async () => {
-  const pool = poolOn(store);
+  const pool = poolOn(shared.store);
   expect(await pool.refill()).toBe(3);
   expect(await pool.refill()).toBe(0);
   expect(await pool.counts()).toEqual({ creating: 0, ready: 3, waiting: 0, claimed: 0 });
 });
 
 test('concurrent refills from two pools on one store never overshoot the target', async () => {
-  const [a, b] = [poolOn(store, 5), poolOn(store, 5)];
+  const [a, b] = [poolOn(shared.store, 5), poolOn(shared.store, 5)];
   const running = a.refill();
   expect(a.refill()).toBe(running);
   const created = await Promise.all([running, b.refill()]);
@@ -44,7 +36,7 @@ test('concurrent refills from two pools on one store never overshoot the target'
 });
 
 test('a room claimed by a request that died is neither lost nor handed out twice', async () => {
-  const pool = poolOn(store, 1);
+  const pool = poolOn(shared.store, 1);
   await pool.refill();
   const dead = await pool.claim();
   expect(dead).toBeDefined();
@@ -60,7 +52,7 @@ test('a room claimed by a request that died is neither lost nor handed out twice
 });
 
 test('a slow claimer whose lease lapsed cannot complete, and its claim is not fresh any more', async () => {
-  const pool = poolOn(store, 1);
+  const pool = poolOn(shared.store, 1);
   await pool.refill();
   const slow = (await pool.claim())!;
   expect(pool.isFresh(slow)).toBe(true);
@@ -73,7 +65,7 @@ test('a slow claimer whose lease lapsed cannot complete, and its claim is not fr
 });
 
 test('a released claim is ready again at once', async () => {
-  const pool = poolOn(store, 1);
+  const pool = poolOn(shared.store, 1);
   await pool.refill();
   const claim = (await pool.claim())!;
   await pool.release(claim);
@@ -81,8 +73,8 @@ test('a released claim is ready again at once', async () => {
 });
 
 test('a creator that died before creating the room: the reservation is dropped once its lease expires', async () => {
-  const pool = poolOn(store, 1);
-  await store.query(
+  const pool = poolOn(shared.store, 1);
+  await shared.store.query(
     `INSERT INTO room_pool (room_name, state, ready_at, lease_token, lease_until, created_at) VALUES ('never-created', 'creating', $1, gen_random_uuid(), $2, $1)`,
     [new Date(clock.now()).toISOString(), new Date(clock.now() + 60_000).toISOString()],
   );
@@ -94,10 +86,10 @@ test('a creator that died before creating the room: the reservation is dropped o
 });
 
 test('a creator that died after creating the room: the room becomes ready, not leaked', async () => {
-  const pool = poolOn(store, 1);
-  const provider = new EmbeddedRoomProvider(store, clock);
+  const pool = poolOn(shared.store, 1);
+  const provider = new EmbeddedRoomProvider(shared.store, clock);
   await provider.create({ name: 'created-then-crashed', pin: '1234', guestPin: '4321', tag: '', aliases: ['created-then-crashed'], automaticParticipant: undefined });
-  await store.query(
+  await shared.store.query(
     `INSERT INTO room_pool (room_name, state, ready_at, lease_token, lease_until, created_at) VALUES ('created-then-crashed', 'creating', $1, gen_random_uuid(), $1, $1)`,
     [new Date(clock.now()).toISOString()],
   );
@@ -108,7 +100,7 @@ test('a creator that died after creating the room: the room becomes ready, not l
 });
 
 test('rooms can wait out a replication delay before they are claimable', async () => {
-  const pool = new RoomPool({ store, provider: new EmbeddedRoomProvider(store, clock), clock, logger, rooms: { ...rooms, poolTargetSize: 1 }, readyDelayMs: 90_000 });
+  const pool = new RoomPool({ store: shared.store, provider: new EmbeddedRoomProvider(shared.store, clock), clock, logger, rooms: { ...rooms, poolTargetSize: 1 }, readyDelayMs: 90_000 });
   await pool.refill();
   expect(await pool.counts()).toMatchObject({ ready: 0, waiting: 1 });
   expect(await pool.claim()).toBeUndefined();
@@ -153,9 +145,9 @@ test('a second process cannot open a data directory in use', async () => {
 });
 
 test('a bulk job abandoned by a dead worker is resumed after its lease and completes exactly', async () => {
-  const pool = poolOn(store, 0);
-  const jobs = new BulkJobs({ store, pool, clock, logger, leaseMs: 60_000 });
-  await store.query(
+  const pool = poolOn(shared.store, 0);
+  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000 });
+  await shared.store.query(
     `INSERT INTO bulk_job (id, requested, created, state, lease_token, lease_until, created_at, updated_at)
      VALUES ('3f1c2b7e-2d7a-4c55-9d8e-0b6f0f5f8a11', 4, 1, 'running', gen_random_uuid(), $1, $1, $1)`,
     [new Date(clock.now() + 60_000).toISOString()],
@@ -171,10 +163,10 @@ test('a bulk job abandoned by a dead worker is resumed after its lease and compl
 });
 
 test('a bulk job whose provider keeps failing stops and reports failure', async () => {
-  const failing = new EmbeddedRoomProvider(store, clock);
+  const failing = new EmbeddedRoomProvider(shared.store, clock);
   failing.create = () => Promise.reject(new Error('provider down'));
-  const pool = new RoomPool({ store, provider: failing, clock, logger, rooms: { ...rooms, poolTargetSize: 0 }, readyDelayMs: 0 });
-  const jobs = new BulkJobs({ store, pool, clock, logger, leaseMs: 60_000, maxConsecutiveFailures: 3 });
+  const pool = new RoomPool({ store: shared.store, provider: failing, clock, logger, rooms: { ...rooms, poolTargetSize: 0 }, readyDelayMs: 0 });
+  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, maxConsecutiveFailures: 3 });
   const job = await jobs.submit(10);
   await jobs.idle();
   expect(await jobs.find(job.job_id)).toMatchObject({ status: 'failed', created: 0, failed: 3 });

@@ -1,27 +1,17 @@
-import type { Store } from '../../src/store/store.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { openTestStore, resetStore, startTestGateway, TAG_BASE_URL, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, useSharedStore, TAG_BASE_URL, type TestGateway } from '../support/gateway.js';
 
 const UUI = '3132333435362c373635343332';
 const TAG = `${TAG_BASE_URL}/MTIzNDU2LDc2NTQzMg`;
-let store: Store;
+const shared = useSharedStore();
 let gw: TestGateway;
 
-beforeAll(async () => {
-  store = await openTestStore();
-});
-afterAll(async () => {
-  await store.close();
-});
-beforeEach(async () => {
-  await resetStore(store);
-});
 afterEach(async () => {
   await gw.close();
 });
 
 const start = async (env: Record<string, string> = {}) => {
-  gw = await startTestGateway({ store, env });
+  gw = await startTestGateway({ store: shared.store, env });
   await gw.gateway.pool.refill();
   return gw;
 };
@@ -390,5 +380,5 @@ describe('DELETE /rooms?name_prefix=', () => {
 /** A room with a chosen name, created through the same provider the gateway uses. */
 async function seedRoom(name: string): Promise<void> {
   const { EmbeddedRoomProvider } = await import('../../src/rooms/providers/embedded.js');
-  await new EmbeddedRoomProvider(store, gw.clock).create({ name, pin: '1234', guestPin: '5678', tag: '', aliases: [name], automaticParticipant: undefined });
+  await new EmbeddedRoomProvider(shared.store, gw.clock).create({ name, pin: '1234', guestPin: '5678', tag: '', aliases: [name], automaticParticipant: undefined });
 }

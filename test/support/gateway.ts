@@ -91,6 +91,28 @@ export async function resetStore(store: Store): Promise<void> {
   await store.query('ALTER SEQUENCE embedded_automatic_participant_id_seq RESTART');
 }
 
+/**
+ * One in-memory store for a whole test file, emptied before each test
+ * (opening PGlite costs seconds; emptying it costs milliseconds).
+ */
+export function useSharedStore(): { readonly store: Store } {
+  const holder: { store?: Store } = {};
+  beforeAll(async () => {
+    holder.store = await openTestStore();
+  });
+  afterAll(async () => {
+    await holder.store?.close();
+  });
+  beforeEach(async () => {
+    await resetStore(holder.store as Store);
+  });
+  return {
+    get store() {
+      return holder.store as Store;
+    },
+  };
+}
+
 export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `maxconf-${prefix}-`));
 }
