@@ -53,6 +53,53 @@ export interface RoomsConfig {
   automaticParticipant: AutomaticParticipantConfig | undefined;
 }
 
+/** Genesys Cloud API domains (pexip-genesys.md B.1); requests go to https://api.<domain>. */
+export const GENESYS_REGIONS = [
+  'mypurecloud.com',
+  'use2.us-gov-pure.cloud',
+  'usw2.pure.cloud',
+  'cac1.pure.cloud',
+  'sae1.pure.cloud',
+  'mxc1.pure.cloud',
+  'mypurecloud.ie',
+  'euw2.pure.cloud',
+  'mypurecloud.de',
+  'euc2.pure.cloud',
+  'edee1.eusc-pure.cloud',
+  'mec1.pure.cloud',
+  'aps1.pure.cloud',
+  'apse1.pure.cloud',
+  'mypurecloud.com.au',
+  'mypurecloud.jp',
+  'apne2.pure.cloud',
+  'apne3.pure.cloud',
+] as const;
+
+export interface GenesysConfig {
+  /** `https://api.<region>`, or a loopback stand-in in local use and tests. Undefined only in local (the stand-in fills it in). */
+  apiBaseUrl: string | undefined;
+  allowedDivisions: string[];
+  organizationId: string | undefined;
+  cacheTtlSeconds: number;
+  rejectionCacheSeconds: number;
+  cacheSize: number;
+  timeoutMs: number;
+}
+
+export interface EventSinkConfig {
+  username: string;
+  /** The current password, then the next one during a rotation. */
+  passwords: string[];
+  bodyLimitBytes: number;
+  dedupRetentionHours: number;
+}
+
+export interface GarbageCollectionConfig {
+  intervalSeconds: number;
+  graceSeconds: number;
+  batchSize: number;
+}
+
 export interface GatewayConfig {
   profile: Profile;
   production: boolean;
@@ -61,6 +108,11 @@ export interface GatewayConfig {
   store: { dataDir: string };
   entra: EntraConfig;
   rooms: RoomsConfig;
+  genesys: GenesysConfig;
+  cors: { allowedOrigins: string[]; maxAgeSeconds: number };
+  eventSink: EventSinkConfig;
+  authFailures: { limit: number; windowSeconds: number };
+  garbageCollection: GarbageCollectionConfig;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +168,34 @@ export const environmentSchema = z.object({
   AUTOMATIC_PARTICIPANT_KEEP_ALIVE: z
     .enum(['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never'])
     .optional(),
+  GENESYS_REGION: z.enum(GENESYS_REGIONS).optional(),
+  GENESYS_API_BASE_URL: z.string().url().refine(isLoopback, 'only a loopback stand-in may replace the Genesys region (set GENESYS_REGION instead)').optional(),
+  GENESYS_ALLOWED_DIVISIONS: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a division id')).min(1, 'list at least one division id')).optional(),
+  GENESYS_ORGANIZATION_ID: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an organization id').optional(),
+  GENESYS_CACHE_TTL_SECONDS: integer(0, 3600).optional(),
+  GENESYS_REJECTION_CACHE_SECONDS: integer(0, 300).optional(),
+  GENESYS_CACHE_SIZE: integer(0, 1_000_000).optional(),
+  GENESYS_TIMEOUT_MS: integer(100, 30_000).optional(),
+  CORS_ALLOWED_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'must be an origin such as https://widget.example.gov (scheme, host, optional port; no path)'))).optional(),
+  CORS_MAX_AGE_SECONDS: integer(0, 86_400).optional(),
+  EVENT_SINK_USERNAME: z.string().min(1).max(128).refine((u) => !u.includes(':'), 'must not contain ":" (RFC 7617)').optional(),
+  EVENT_SINK_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(512).optional(),
+  EVENT_SINK_PASSWORD_NEXT: z.string().min(12, 'must be at least 12 characters').max(512).optional(),
+  EVENT_SINK_BODY_LIMIT_BYTES: integer(64 * 1024, 64 * 1024 * 1024).optional(),
+  EVENT_DEDUP_RETENTION_HOURS: integer(1, 24 * 30).optional(),
+  AUTH_FAILURE_LIMIT: integer(1, 100_000).optional(),
+  AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).optional(),
+  GC_INTERVAL_SECONDS: integer(10, 86_400).optional(),
+  GC_GRACE_SECONDS: integer(0, 7 * 86_400).optional(),
+  GC_BATCH_SIZE: integer(1, 1000).optional(),
 });
+
+/** What the local profile uses when nothing is configured (printed at start-up). */
+export const LOCAL_DEFAULTS = {
+  division: 'local-division',
+  sinkUsername: 'pexip',
+  sinkPassword: 'local-sink-password',
+} as const;
 
 export type Environment = Record<string, string | undefined>;
 
@@ -148,6 +227,12 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
   const jwksUri = env.ENTRA_JWKS_URI ?? (local ? undefined : `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`);
   const tagBaseUrl = env.ROOM_TAG_BASE_URL ?? (local ? 'http://localhost/verification' : undefined);
   if (tagBaseUrl === undefined) problems.push('ROOM_TAG_BASE_URL: required outside the local profile (the base of every room tag)');
+  const divisions = env.GENESYS_ALLOWED_DIVISIONS ?? (local ? [LOCAL_DEFAULTS.division] : undefined);
+  if (divisions === undefined) problems.push('GENESYS_ALLOWED_DIVISIONS: required outside the local profile (the Genesys divisions whose agents may look rooms up)');
+  const sinkUsername = env.EVENT_SINK_USERNAME ?? (local ? LOCAL_DEFAULTS.sinkUsername : undefined);
+  const sinkPassword = env.EVENT_SINK_PASSWORD ?? (local ? LOCAL_DEFAULTS.sinkPassword : undefined);
+  if (sinkUsername === undefined) problems.push('EVENT_SINK_USERNAME: required outside the local profile (the user Pexip sends to the event sink)');
+  if (sinkPassword === undefined) problems.push('EVENT_SINK_PASSWORD: required outside the local profile (the password Pexip sends to the event sink)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -191,6 +276,28 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
           }
         : undefined,
     },
+    genesys: {
+      apiBaseUrl: env.GENESYS_API_BASE_URL?.replace(/\/+$/, '') ?? (local && env.GENESYS_REGION === undefined ? undefined : `https://api.${env.GENESYS_REGION ?? 'cac1.pure.cloud'}`),
+      allowedDivisions: divisions as string[],
+      organizationId: env.GENESYS_ORGANIZATION_ID,
+      cacheTtlSeconds: env.GENESYS_CACHE_TTL_SECONDS ?? 60,
+      rejectionCacheSeconds: env.GENESYS_REJECTION_CACHE_SECONDS ?? 10,
+      cacheSize: env.GENESYS_CACHE_SIZE ?? 10_000,
+      timeoutMs: env.GENESYS_TIMEOUT_MS ?? 3000,
+    },
+    cors: { allowedOrigins: env.CORS_ALLOWED_ORIGINS ?? [], maxAgeSeconds: env.CORS_MAX_AGE_SECONDS ?? 600 },
+    eventSink: {
+      username: sinkUsername as string,
+      passwords: [sinkPassword as string, ...(env.EVENT_SINK_PASSWORD_NEXT ? [env.EVENT_SINK_PASSWORD_NEXT] : [])],
+      bodyLimitBytes: env.EVENT_SINK_BODY_LIMIT_BYTES ?? 8 * 1024 * 1024,
+      dedupRetentionHours: env.EVENT_DEDUP_RETENTION_HOURS ?? 24,
+    },
+    authFailures: { limit: env.AUTH_FAILURE_LIMIT ?? 20, windowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS ?? 60 },
+    garbageCollection: {
+      intervalSeconds: env.GC_INTERVAL_SECONDS ?? 600,
+      graceSeconds: env.GC_GRACE_SECONDS ?? 600,
+      batchSize: env.GC_BATCH_SIZE ?? 50,
+    },
   };
 }
 
@@ -208,6 +315,23 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function isLoopback(raw: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(raw).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === raw;
+  } catch {
+    return false;
+  }
 }
 
 function isSecureOrLoopback(raw: string): boolean {

@@ -49,6 +49,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'deletion queue and event de-duplication',
+    sql: `
+      CREATE TABLE deletion_queue (
+        room_name text PRIMARY KEY,
+        ended_at timestamptz NOT NULL,
+        enqueued_at timestamptz NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        lease_token uuid,
+        lease_until timestamptz,
+        last_error text
+      );
+      CREATE INDEX deletion_queue_due ON deletion_queue (ended_at);
+
+      CREATE TABLE event_seen (
+        node text NOT NULL,
+        seq bigint NOT NULL,
+        event_time double precision NOT NULL,
+        received_at timestamptz NOT NULL,
+        PRIMARY KEY (node, seq, event_time)
+      );
+      CREATE INDEX event_seen_received ON event_seen (received_at);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */

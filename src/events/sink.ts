@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { iso } from '../rooms/pool.js';
+import type { Queryable, Store } from '../store/store.js';
+import type { DeletionQueue } from './deletion-queue.js';
+import { type EventEnvelope, KNOWN_EVENTS } from './envelope.js';
+
+export interface SinkReceipt {
+  accepted: number;
+  duplicates: number;
+}
+
+/**
+ * Applies Pexip events (SPEC §4). Each envelope is recorded by (node, seq,
+ * time), so a redelivered event is processed once; its effect on the deletion
+ * queue commits in the same transaction, before Pexip gets its 200.
+ */
+export class EventSink {
+  readonly countsByType = new Map<string, number>();
+  unknownEvents = 0;
+  duplicates = 0;
+
+  constructor(private readonly store: Store, private readonly queue: DeletionQueue, private readonly clock: Clock, private readonly logger: Logger) {}
+
+  async accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
+    const fresh = await this.store.transaction(async (tx) => {
+      const applied: EventEnvelope[] = [];
+      for (const envelope of envelopes) {
+        if (await this.firstSight(tx, envelope)) {
+          await this.apply(tx, envelope);
+          applied.push(envelope);
+        }
+      }
+      return applied;
+    });
+    this.count(fresh);
+    const duplicates = envelopes.length - fresh.length;
+    this.duplicates += duplicates;
+    return { accepted: fresh.length, duplicates };
+  }
+
+  /** Forgets de-duplication records older than the retention (run by garbage collection). */
+  async pruneSeen(retentionMs: number): Promise<number> {
+    const { rowCount } = await this.store.query('DELETE FROM event_seen WHERE received_at < $1', [iso(this.clock.now() - retentionMs)]);
+    return rowCount;
+  }
+
+  private async firstSight(tx: Queryable, envelope: EventEnvelope): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      'INSERT INTO event_seen (node, seq, event_time, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [envelope.node, envelope.seq, envelope.time, iso(this.clock.now())],
+    );
+    return rowCount === 1;
+  }
+
+  private async apply(tx: Queryable, envelope: EventEnvelope): Promise<void> {
+    const data = (Array.isArray(envelope.data) ? {} : envelope.data) as Record<string, unknown>;
+    const eventAtMs = envelope.time * 1000;
+    switch (envelope.event) {
+      case 'conference_ended': {
+        const room = text(data.name) ?? text(data.conference);
+        const endedAt = typeof data.end_time === 'number' && Number.isFinite(data.end_time) ? data.end_time * 1000 : eventAtMs;
+        if (room) await this.queue.enqueue(tx, room, endedAt);
+        return;
+      }
+      case 'conference_started':
+      case 'participant_connected': {
+        const room = envelope.event === 'conference_started' ? (text(data.name) ?? text(data.conference)) : (text(data.conference) ?? text(data.name));
+        if (room && (await this.queue.cancel(tx, room, eventAtMs))) this.logger.info({ room, event: envelope.event }, 'deletion cancelled: the room is in use again');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private count(envelopes: readonly EventEnvelope[]): void {
+    for (const { event } of envelopes) {
+      const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
+      if (type === 'unknown') this.unknownEvents += 1;
+      this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
+    }
+  }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 250 ? value : undefined;
+}
