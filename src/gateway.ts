@@ -1,52 +1,112 @@
 import type { Express } from 'express';
+import { Passport } from 'passport';
 import type { Logger } from 'pino';
+import { SinkBasicStrategy } from './auth/basic-strategy.js';
 import { createEntraVerifier, type EntraPrincipal } from './auth/entra-verifier.js';
 import { entraAuthentication } from './auth/entra-strategy.js';
+import { FailureLimiter } from './auth/failure-limiter.js';
+import { GenesysAgents } from './auth/genesys-agents.js';
+import { GenesysTokenStrategy } from './auth/genesys-strategy.js';
+import { passportGuard } from './auth/passport-guard.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
+import { DeletionQueue } from './events/deletion-queue.js';
+import { GarbageCollector } from './events/garbage-collection.js';
+import { eventRoutes } from './events/routes.js';
+import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
+import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
 import { BulkJobs } from './rooms/bulk-jobs.js';
 import { RoomPool } from './rooms/pool.js';
 import { EmbeddedRoomProvider } from './rooms/providers/embedded.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
+import { publicRoomRoutes } from './rooms/public-routes.js';
 import { roomRoutes } from './rooms/routes.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
 
-/** A configuration whose JWKS URI is known (the local profile fills it in at start-up). */
-export type ResolvedConfig = GatewayConfig & { entra: GatewayConfig['entra'] & { jwksUri: string } };
+/** A configuration whose upstream URLs are known (the local profile fills them in at start-up). */
+export type ResolvedConfig = GatewayConfig & {
+  entra: GatewayConfig['entra'] & { jwksUri: string };
+  genesys: GatewayConfig['genesys'] & { apiBaseUrl: string };
+};
 
-export interface GatewayDependencies {
+export interface ServiceDependencies {
   store: Store;
   logger: Logger;
   clock: Clock;
-  fetch: typeof globalThis.fetch;
   /** Defaults to the embedded provider on `store`. */
   provider?: RoomProvider;
-  /** Background pool maintenance period; tests shorten it. */
+  /** Background pool maintenance period; tests lengthen it. */
   poolMaintenanceIntervalMs?: number;
 }
 
-export interface Gateway {
-  app: Express;
-  signingKeys: SigningKeys;
-  tokenCache: VerifiedTokenCache<EntraPrincipal>;
+export interface GatewayDependencies extends ServiceDependencies {
+  fetch: typeof globalThis.fetch;
+}
+
+/** The room and event domain, without HTTP: what the server and `npm run gc` share. */
+export interface Services {
+  provider: RoomProvider;
   pool: RoomPool;
   rooms: RoomService;
   bulkJobs: BulkJobs;
-  /** Loads signing keys, starts pool maintenance and resumes abandoned bulk jobs. */
+  deletionQueue: DeletionQueue;
+  sink: EventSink;
+  garbageCollector: GarbageCollector;
+}
+
+export interface Gateway extends Services {
+  app: Express;
+  signingKeys: SigningKeys;
+  tokenCache: VerifiedTokenCache<EntraPrincipal>;
+  genesysAgents: GenesysAgents;
+  /** Loads signing keys, starts pool maintenance and garbage collection, resumes abandoned bulk jobs. */
   start(): Promise<void>;
-  /** Stops background work; the caller closes the store. */
+  /** Stops background work after its current step; the caller closes the store. */
   stop(): Promise<void>;
+}
+
+export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
+  const { store, logger, clock } = deps;
+  const provider = deps.provider ?? new EmbeddedRoomProvider(store, clock);
+  const pool = new RoomPool({
+    store,
+    provider,
+    clock,
+    logger: logger.child({ component: 'pool' }),
+    rooms: config.rooms,
+    readyDelayMs: 0,
+    maintenanceIntervalMs: deps.poolMaintenanceIntervalMs,
+  });
+  const deletionQueue = new DeletionQueue(store, clock);
+  const rooms = new RoomService({ provider, pool, deletionQueue, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
+  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
+  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }));
+  const { garbageCollection: gc } = config;
+  const garbageCollector = new GarbageCollector({
+    queue: deletionQueue,
+    provider,
+    pool,
+    sink,
+    logger: logger.child({ component: 'garbage-collection' }),
+    persistentPrefixes: config.rooms.persistentPrefixes,
+    graceMs: gc.graceSeconds * 1000,
+    batchSize: gc.batchSize,
+    intervalMs: gc.intervalSeconds * 1000,
+    dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
+  });
+  return { provider, pool, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }
 
 /** The composition root: every module gets its collaborators from here. */
 export function createGateway(config: ResolvedConfig, deps: GatewayDependencies): Gateway {
   const { store, logger, clock } = deps;
+  const services = createServices(config, deps);
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
     fetch: deps.fetch,
@@ -58,18 +118,12 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   });
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
-  const provider = deps.provider ?? new EmbeddedRoomProvider(store, clock);
-  const pool = new RoomPool({
-    store,
-    provider,
-    clock,
-    logger: logger.child({ component: 'pool' }),
-    rooms: config.rooms,
-    readyDelayMs: 0,
-    maintenanceIntervalMs: deps.poolMaintenanceIntervalMs,
-  });
-  const rooms = new RoomService({ provider, pool, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
-  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
+  const genesysAgents = new GenesysAgents(config.genesys, deps.fetch, clock, logger.child({ component: 'genesys' }));
+
+  const passport = new Passport();
+  passport.use(new GenesysTokenStrategy(genesysAgents));
+  passport.use(new SinkBasicStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
+  const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowSeconds * 1000, clock);
 
   const app = buildApp(
     [
@@ -81,9 +135,15 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
         signing_keys: () => signingKeys.loaded,
       }),
       docsRoutes(),
+      publicRoomRoutes({
+        service: services.rooms,
+        cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
+        authenticate: passportGuard(passport, 'x-auth-token', failures),
+      }),
+      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
       roomRoutes({
-        service: rooms,
-        bulkJobs,
+        service: services.rooms,
+        bulkJobs: services.bulkJobs,
         authenticate: entraAuthentication(verifier, config.entra.requiredRole),
         bulkRole: config.entra.bulkRole,
         bodyLimitBytes: config.http.bodyLimitBytes,
@@ -93,20 +153,20 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   );
 
   return {
+    ...services,
     app,
     signingKeys,
     tokenCache,
-    pool,
-    rooms,
-    bulkJobs,
+    genesysAgents,
     async start() {
-      pool.start();
-      await Promise.all([signingKeys.start(), bulkJobs.resumeAbandoned()]);
+      services.pool.start();
+      services.garbageCollector.start();
+      await Promise.all([signingKeys.start(), services.bulkJobs.resumeAbandoned()]);
     },
     async stop() {
       signingKeys.stop();
-      pool.stop();
-      await bulkJobs.stop();
+      services.pool.stop();
+      await Promise.all([services.garbageCollector.stop(), services.bulkJobs.stop()]);
     },
   };
 }

@@ -1,5 +1,13 @@
 import { CLIENT_IDS, ConfigError, loadConfig, MAXCONF_TENANT_ID } from '../src/config.js';
 
+/** What every deployed profile must set. */
+const DEPLOYED = {
+  ROOM_TAG_BASE_URL: 'https://idim.example.gov/s',
+  GENESYS_ALLOWED_DIVISIONS: 'div-1',
+  EVENT_SINK_USERNAME: 'pexip',
+  EVENT_SINK_PASSWORD: 'a-long-sink-password',
+};
+
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
     loadConfig(env);
@@ -26,7 +34,7 @@ describe('profiles', () => {
     ['test', [CLIENT_IDS.dev, CLIENT_IDS.test]],
     ['prod', [CLIENT_IDS.prod]],
   ])('%s carries the client IDs of entra.md and the tenant endpoints', (profile, clientIds) => {
-    const config = loadConfig({ MAXCONF_ENV: profile, ROOM_TAG_BASE_URL: 'https://idim.example.gov/s' });
+    const config = loadConfig({ MAXCONF_ENV: profile, ...DEPLOYED });
     expect(config.entra.clientIds).toEqual(clientIds);
     expect(config.entra.allowedCallers).toEqual(clientIds);
     expect(config.entra.issuers).toEqual([`https://sts.windows.net/${MAXCONF_TENANT_ID}/`, `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`]);
@@ -55,6 +63,25 @@ describe('profiles', () => {
       POOL_CLAIM_LEASE_SECONDS: '30',
       ROOM_PIN_LENGTH: '8',
       ROOM_TAG_BASE_URL: 'https://idim.example.gov/session/',
+      GENESYS_REGION: 'mypurecloud.ie',
+      GENESYS_ALLOWED_DIVISIONS: 'div-a, div-b',
+      GENESYS_ORGANIZATION_ID: 'org-1',
+      GENESYS_CACHE_TTL_SECONDS: '30',
+      GENESYS_REJECTION_CACHE_SECONDS: '5',
+      GENESYS_CACHE_SIZE: '100',
+      GENESYS_TIMEOUT_MS: '1500',
+      CORS_ALLOWED_ORIGINS: 'https://widget.example.gov,http://localhost:5173',
+      CORS_MAX_AGE_SECONDS: '300',
+      EVENT_SINK_USERNAME: 'pexip-nodes',
+      EVENT_SINK_PASSWORD: 'current:password:with:colons',
+      EVENT_SINK_PASSWORD_NEXT: 'the-next-password-1',
+      EVENT_SINK_BODY_LIMIT_BYTES: '1048576',
+      EVENT_DEDUP_RETENTION_HOURS: '48',
+      AUTH_FAILURE_LIMIT: '5',
+      AUTH_FAILURE_WINDOW_SECONDS: '120',
+      GC_INTERVAL_SECONDS: '300',
+      GC_GRACE_SECONDS: '900',
+      GC_BATCH_SIZE: '25',
       ALIAS_DOMAIN: 'video.example.gov',
       PERSISTENT_ROOM_PREFIXES: 'keep_,demo_',
       DATA_DIR: '/var/lib/maxconf',
@@ -96,6 +123,19 @@ describe('profiles', () => {
         persistentPrefixes: ['keep_', 'demo_'],
         automaticParticipant: { alias: 'queue@genesys.example.gov', role: 'host', callType: 'video', keepConferenceAlive: 'keep_conference_alive' },
       },
+      genesys: {
+        apiBaseUrl: 'https://api.mypurecloud.ie',
+        allowedDivisions: ['div-a', 'div-b'],
+        organizationId: 'org-1',
+        cacheTtlSeconds: 30,
+        rejectionCacheSeconds: 5,
+        cacheSize: 100,
+        timeoutMs: 1500,
+      },
+      cors: { allowedOrigins: ['https://widget.example.gov', 'http://localhost:5173'], maxAgeSeconds: 300 },
+      eventSink: { username: 'pexip-nodes', passwords: ['current:password:with:colons', 'the-next-password-1'], bodyLimitBytes: 1048576, dedupRetentionHours: 48 },
+      authFailures: { limit: 5, windowSeconds: 120 },
+      garbageCollection: { intervalSeconds: 300, graceSeconds: 900, batchSize: 25 },
     });
   });
 });
@@ -128,8 +168,29 @@ describe('bad configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^MAXCONF_ENV: required when NODE_ENV=production/)]);
   });
 
-  test('outside local, the tag base URL is required', () => {
-    expect(problemsOf({ MAXCONF_ENV: 'prod' })).toEqual([expect.stringMatching(/^ROOM_TAG_BASE_URL: required/)]);
+  test('outside local, the tag base URL, Genesys divisions and sink credentials are required', () => {
+    expect(problemsOf({ MAXCONF_ENV: 'prod' })).toEqual([
+      expect.stringMatching(/^ROOM_TAG_BASE_URL: required/),
+      expect.stringMatching(/^GENESYS_ALLOWED_DIVISIONS: required/),
+      expect.stringMatching(/^EVENT_SINK_USERNAME: required/),
+      expect.stringMatching(/^EVENT_SINK_PASSWORD: required/),
+    ]);
+  });
+
+  test('the Genesys region defaults to cac1 and comes only from the allow-list', () => {
+    expect(loadConfig({ MAXCONF_ENV: 'edge', ...DEPLOYED }).genesys.apiBaseUrl).toBe('https://api.cac1.pure.cloud');
+    expect(problemsOf({ GENESYS_REGION: 'evil.example.com' })[0]).toMatch(/^GENESYS_REGION:/);
+    expect(problemsOf({ GENESYS_API_BASE_URL: 'https://api.evil.example.com' })[0]).toMatch(/^GENESYS_API_BASE_URL: only a loopback stand-in/);
+  });
+
+  test('CORS origins must be bare origins', () => {
+    expect(problemsOf({ CORS_ALLOWED_ORIGINS: 'https://widget.example.gov/path' })[0]).toMatch(/^CORS_ALLOWED_ORIGINS: entry 1: must be an origin/);
+  });
+
+  test('sink passwords must be at least 12 characters, and the value is never echoed', () => {
+    const problems = problemsOf({ EVENT_SINK_PASSWORD: 'short-pw' });
+    expect(problems[0]).toMatch(/^EVENT_SINK_PASSWORD: must be at least 12 characters/);
+    expect(problems.join()).not.toContain('short-pw');
   });
 
   test('plain http is accepted for loopback only', () => {

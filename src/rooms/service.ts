@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DeletionQueue } from '../events/deletion-queue.js';
 import type { RoomsConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, constrain } from './conference.js';
@@ -10,6 +11,7 @@ import { maxUuiDataForTag, tagFromUuiData } from './tag.js';
 export interface RoomServiceOptions {
   provider: RoomProvider;
   pool: RoomPool;
+  deletionQueue: DeletionQueue;
   rooms: RoomsConfig;
   logger: Logger;
 }
@@ -58,7 +60,7 @@ export class RoomService {
   async delete(name: string): Promise<void> {
     const conference = await this.find(name);
     await this.options.provider.delete(conference.id);
-    await this.options.pool.forget([name]);
+    await this.forget([name]);
   }
 
   async list(namePrefix: string | undefined, limit: number, offset: number, constrained: boolean): Promise<RoomListing> {
@@ -78,9 +80,15 @@ export class RoomService {
       await this.options.provider.delete(room.id);
       deleted += 1;
     }
-    await this.options.pool.forget(doomed.map((room) => room.name));
+    await this.forget(doomed.map((room) => room.name));
     this.options.logger.info({ prefix, deleted }, 'rooms deleted by prefix');
     return deleted;
+  }
+
+  /** Rooms deleted through the API leave the pool and the deletion queue. */
+  private async forget(names: string[]): Promise<void> {
+    await this.options.pool.forget(names);
+    await this.options.deletionQueue.forget(names);
   }
 
   private async allWithPrefix(prefix: string): Promise<Conference[]> {

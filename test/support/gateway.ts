@@ -10,6 +10,7 @@ import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
 import { EntraStandIn, mintToken, type MintOptions } from '../stand-ins/entra.js';
+import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
 import { TestClock } from './clock.js';
 
 export interface TestGatewayOptions {
@@ -17,6 +18,7 @@ export interface TestGatewayOptions {
   clock?: TestClock;
   store?: Store;
   entra?: EntraStandIn;
+  genesys?: GenesysStandIn;
   provider?: (store: Store, clock: TestClock) => RoomProvider;
   /** Start background work (signing keys, pool maintenance); default true. */
   start?: boolean;
@@ -26,6 +28,7 @@ export interface TestGateway {
   gateway: Gateway;
   http: ReturnType<typeof request>;
   entra: EntraStandIn;
+  genesys: GenesysStandIn;
   clock: TestClock;
   store: Store;
   config: ResolvedConfig;
@@ -36,10 +39,19 @@ export interface TestGateway {
 }
 
 export const TAG_BASE_URL = 'https://idim.example.gov/verification';
+export const SINK_USER = 'pexip';
+/** Contains colons on purpose: passport-http used to truncate such passwords. */
+export const SINK_PASSWORD = 'sink:pass:word-2026';
+export const WIDGET_ORIGIN = 'https://widget.example.gov';
+
+export function basicAuth(user: string, password: string): { Authorization: string } {
+  return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
 
 /** The real app, built by the real composition root, against stand-ins and an in-memory store. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const entra = options.entra ?? (await new EntraStandIn().start());
+  const genesys = options.genesys ?? (await new GenesysStandIn().start());
   const clock = options.clock ?? new TestClock();
   const store = options.store ?? (await openTestStore());
   const config = loadConfig({
@@ -48,6 +60,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ROOM_TAG_BASE_URL: TAG_BASE_URL,
     POOL_TARGET_SIZE: '2',
     LOG_LEVEL: 'silent',
+    GENESYS_API_BASE_URL: genesys.baseUrl,
+    GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
+    EVENT_SINK_USERNAME: SINK_USER,
+    EVENT_SINK_PASSWORD: SINK_PASSWORD,
+    CORS_ALLOWED_ORIGINS: WIDGET_ORIGIN,
     ...options.env,
   }) as ResolvedConfig;
   const gateway = createGateway(config, {
@@ -64,6 +81,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway,
     http: request(gateway.app),
     entra,
+    genesys,
     clock,
     store,
     config,
@@ -73,6 +91,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await gateway.stop();
       if (options.store === undefined) await store.close();
       if (options.entra === undefined) await entra.stop();
+      if (options.genesys === undefined) await genesys.stop();
     },
   };
 }

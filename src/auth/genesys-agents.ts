@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { GenesysConfig } from '../config.js';
+
+export interface GenesysAgent {
+  userId: string;
+  divisionId: string | undefined;
+  organizationId: string | undefined;
+}
+
+export type AgentVerdict =
+  | { outcome: 'allowed'; agent: GenesysAgent }
+  | { outcome: 'rejected' }
+  | { outcome: 'forbidden'; reason: 'division' | 'organization' | 'genesys' }
+  | { outcome: 'unavailable'; retryAfterSeconds: number | undefined; cause: 'timeout' | 'rate-limited' | 'upstream-error' | 'network' };
+
+type Lookup = { outcome: 'user'; agent: GenesysAgent } | Exclude<AgentVerdict, { outcome: 'allowed' } | { outcome: 'forbidden'; reason: 'division' | 'organization' }>;
+
+interface Cached {
+  lookup: Lookup;
+  expiresAt: number;
+}
+
+const userMe = z.object({
+  id: z.string().min(1),
+  division: z.object({ id: z.string() }).loose().optional(),
+  organization: z.object({ id: z.string() }).loose().optional(),
+}).loose();
+
+/**
+ * Checks an agent's Genesys Cloud token by calling `users/me` in the
+ * configured region (pexip-genesys.md B.1). Results are cached under a
+ * SHA-256 of the token, concurrent checks of one token share one call, and
+ * an outage is "unavailable" — never "rejected".
+ */
+export class GenesysAgents {
+  private readonly cache: LRUCache<string, Cached> | undefined;
+  private readonly inFlight = new Map<string, Promise<Lookup>>();
+  calls = 0;
+  cacheHits = 0;
+
+  constructor(
+    private readonly config: GenesysConfig & { apiBaseUrl: string },
+    private readonly fetch: typeof globalThis.fetch,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.cache = config.cacheSize > 0 ? new LRUCache({ max: config.cacheSize }) : undefined;
+  }
+
+  async check(token: string): Promise<AgentVerdict> {
+    const lookup = await this.lookup(createHash('sha256').update(token).digest('base64url'), token);
+    return lookup.outcome === 'user' ? this.authorize(lookup.agent) : lookup;
+  }
+
+  private authorize(agent: GenesysAgent): AgentVerdict {
+    const { allowedDivisions, organizationId } = this.config;
+    if (agent.divisionId === undefined || !allowedDivisions.includes(agent.divisionId)) return { outcome: 'forbidden', reason: 'division' };
+    if (organizationId !== undefined && agent.organizationId !== organizationId) return { outcome: 'forbidden', reason: 'organization' };
+    return { outcome: 'allowed', agent };
+  }
+
+  private async lookup(key: string, token: string): Promise<Lookup> {
+    const cached = this.cache?.get(key);
+    if (cached !== undefined && cached.expiresAt > this.clock.now()) {
+      this.cacheHits += 1;
+      return cached.lookup;
+    }
+    let pending = this.inFlight.get(key);
+    if (pending === undefined) {
+      pending = this.callUsersMe(token).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    const lookup = await pending;
+    this.remember(key, lookup);
+    return lookup;
+  }
+
+  private remember(key: string, lookup: Lookup): void {
+    const seconds = lookup.outcome === 'user' ? this.config.cacheTtlSeconds : lookup.outcome === 'rejected' ? this.config.rejectionCacheSeconds : 0;
+    if (seconds > 0) this.cache?.set(key, { lookup, expiresAt: this.clock.now() + seconds * 1000 });
+  }
+
+  private async callUsersMe(token: string): Promise<Lookup> {
+    this.calls += 1;
+    let response: Response;
+    try {
+      response = await this.fetch(`${this.config.apiBaseUrl}/api/v2/users/me?expand=organization`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network';
+      this.logger.warn({ cause }, 'Genesys users/me call failed');
+      return { outcome: 'unavailable', retryAfterSeconds: undefined, cause };
+    }
+    return this.interpret(response);
+  }
+
+  private async interpret(response: Response): Promise<Lookup> {
+    if (response.status === 200) {
+      const body = userMe.safeParse(await response.json().catch(() => undefined));
+      if (body.success) return { outcome: 'user', agent: { userId: body.data.id, divisionId: body.data.division?.id, organizationId: body.data.organization?.id } };
+      this.logger.warn('Genesys users/me answered 200 with an unexpected body');
+      return { outcome: 'unavailable', retryAfterSeconds: undefined, cause: 'upstream-error' };
+    }
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status === 401) return { outcome: 'rejected' };
+    if (response.status === 403) return { outcome: 'forbidden', reason: 'genesys' };
+    if (response.status === 429) return { outcome: 'unavailable', retryAfterSeconds: retryAfter(response.headers.get('retry-after')), cause: 'rate-limited' };
+    this.logger.warn({ status: response.status }, 'Genesys users/me answered with an error');
+    return { outcome: 'unavailable', retryAfterSeconds: retryAfter(response.headers.get('retry-after')), cause: 'upstream-error' };
+  }
+}
+
+function retryAfter(header: string | null): number | undefined {
+  if (header === null || !/^\d{1,6}$/.test(header.trim())) return undefined;
+  return Math.min(Number(header.trim()), 3600);
+}

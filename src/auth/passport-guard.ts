@@ -1,0 +1,45 @@
+import type { Request, RequestHandler } from 'express';
+import type { Passport } from 'passport';
+import { HttpProblem } from '../http/problem.js';
+import type { FailureLimiter } from './failure-limiter.js';
+
+/**
+ * Mounts one passport strategy on a route (`session: false`): failures become
+ * the strategy's problem, and a client that keeps failing is refused with 429
+ * before its credentials are checked again.
+ */
+export function passportGuard(passport: InstanceType<typeof Passport>, strategy: string, failures: FailureLimiter): RequestHandler {
+  return (req, res, next) => {
+    const client = `${strategy}:${clientAddress(req)}`;
+    const wait = failures.retryAfterSeconds(client);
+    if (wait > 0) {
+      next(tooManyFailures(wait));
+      return;
+    }
+    const handler = passport.authenticate(strategy, { session: false }, (error: unknown, user: unknown, challenge: unknown) => {
+      if (error) {
+        next(error);
+        return;
+      }
+      if (!user) {
+        const problem = challenge instanceof HttpProblem ? challenge : new HttpProblem(401, 'unauthorized', 'Unauthorized', 'Authentication failed.');
+        if (problem.status === 401) failures.recordFailure(client);
+        next(problem);
+        return;
+      }
+      req.user = user as Express.User;
+      next();
+    }) as RequestHandler;
+    handler(req, res, next);
+  };
+}
+
+export function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+export function tooManyFailures(retryAfterSeconds: number): HttpProblem {
+  return new HttpProblem(429, 'too-many-failures', 'Too Many Requests', `Too many failed authentications from this client; retry after ${retryAfterSeconds} seconds.`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}

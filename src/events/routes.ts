@@ -1,0 +1,33 @@
+import { Router, type RequestHandler } from 'express';
+import { jsonBody, resource } from '../http/middleware.js';
+import { HttpProblem, validate } from '../http/problem.js';
+import { bulkEnvelope, eventEnvelope, isBulk } from './envelope.js';
+import type { EventSink } from './sink.js';
+
+export interface EventRoutesOptions {
+  sink: EventSink;
+  authenticate: RequestHandler;
+  bodyLimitBytes: number;
+}
+
+/** `POST /public/event_sink`: Pexip's event envelopes, single or `eventsink_bulk` (SPEC §4). */
+export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesOptions): Router {
+  const router = Router();
+  resource(router, '/public/event_sink', {
+    post: [
+      authenticate,
+      ...jsonBody(bodyLimitBytes),
+      async (req, res) => {
+        if (req.body === undefined) {
+          throw new HttpProblem(400, 'invalid-request', 'Bad Request', 'Send a Pexip event envelope as the JSON body.', {
+            errors: [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }],
+          });
+        }
+        const envelopes = isBulk(req.body) ? validate(bulkEnvelope, req.body, 'body').data : [validate(eventEnvelope, req.body, 'body')];
+        const receipt = await sink.accept(envelopes);
+        res.json({ status: 'ok', ...receipt });
+      },
+    ],
+  });
+  return router;
+}

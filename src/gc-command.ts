@@ -1,0 +1,31 @@
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createServices } from './gateway.js';
+import { createLogger } from './logger.js';
+import { openEmbeddedStore } from './store/embedded.js';
+import { migrate } from './store/schema.js';
+
+/**
+ * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With the
+ * embedded store the gateway must be stopped (one process per data
+ * directory); the entries' leases make it safe beside other runs.
+ */
+async function garbageCollectOnce(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const store = await openEmbeddedStore(config.store.dataDir);
+  try {
+    await migrate(store);
+    const { garbageCollector } = createServices(config, { store, logger, clock: systemClock });
+    process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+try {
+  await garbageCollectOnce();
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : `garbage collection failed: ${(error as Error).message}`}\n`);
+  process.exit(1);
+}

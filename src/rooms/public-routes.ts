@@ -1,0 +1,29 @@
+import { Router, type RequestHandler } from 'express';
+import { resource } from '../http/middleware.js';
+import { validate } from '../http/problem.js';
+import { roomNameParams } from './schemas.js';
+import type { RoomService } from './service.js';
+
+export interface PublicRoomRoutesOptions {
+  service: RoomService;
+  /** CORS for the agent widget, before authentication so that preflights need none. */
+  cors: RequestHandler;
+  authenticate: RequestHandler;
+}
+
+/** `GET /public/room/{room_name}`: the agent's widget looks the room up; the agent is the host, so the PIN is included. */
+export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRoutesOptions): Router {
+  const router = Router();
+  router.use('/public/room/:room_name', cors);
+  resource(router, '/public/room/:room_name', {
+    get: [
+      authenticate,
+      async (req, res) => {
+        const { room_name } = validate(roomNameParams, req.params, 'path');
+        res.setHeader('Cache-Control', 'no-store');
+        res.json(await service.get(room_name, true));
+      },
+    ],
+  });
+  return router;
+}

@@ -1,0 +1,207 @@
+import { ALLOWED_DIVISION, ORGANIZATION } from '../stand-ins/genesys.js';
+import { expectToMatchSpec } from '../support/openapi.js';
+import { startTestGateway, useSharedStore, WIDGET_ORIGIN, type TestGateway } from '../support/gateway.js';
+
+const shared = useSharedStore();
+let gw: TestGateway;
+afterEach(async () => {
+  await gw.close();
+});
+
+const start = async (env: Record<string, string> = {}) => {
+  gw = await startTestGateway({ store: shared.store, env });
+  return gw;
+};
+async function aRoom(): Promise<string> {
+  const res = await gw.http.post('/room/create?uuiData=0102').set(gw.bearer());
+  return res.body.name as string;
+}
+const lookup = (name: string, token?: string) => {
+  const req = gw.http.get(`/public/room/${name}`);
+  return token === undefined ? req : req.set('x-auth-token', token);
+};
+
+describe('GET /public/room/{room_name}', () => {
+  test('an agent in an allowed division gets the constrained room with the host PIN', async () => {
+    await start();
+    const name = await aRoom();
+    const res = await lookup(name, gw.genesys.agent('agent-token-1'));
+    expect(res.status).toBe(200);
+    expectToMatchSpec(res);
+    expect(res.body.name).toBe(name);
+    expect(res.body.pin).toMatch(/^\d{6}$/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(gw.genesys.lastQuery).toBe('?expand=organization');
+  });
+
+  test('unknown room → 404', async () => {
+    await start();
+    const res = await lookup('NoSuchRoom', gw.genesys.agent('agent-token-2'));
+    expect(res.status).toBe(404);
+    expectToMatchSpec(res);
+  });
+
+  test('invalid room name → 400 before any upstream call', async () => {
+    await start();
+    const res = await lookup('bad.name', gw.genesys.agent('agent-token-3'));
+    expect(res.status).toBe(400);
+  });
+
+  test.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['with a space inside', 'abc def'],
+  ])('%s token → 401 without calling Genesys', async (_name, token) => {
+    await start();
+    const res = await lookup('Room1', token);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('X-Auth-Token realm="genesys"');
+    expectToMatchSpec(res);
+    expect(gw.genesys.calls).toBe(0);
+  });
+
+  test('a token Genesys rejects (401) → 401', async () => {
+    await start();
+    const res = await lookup(await aRoom(), 'unknown-token');
+    expect(res.status).toBe(401);
+    expect(res.body.detail).not.toMatch(/Genesys internal detail|bad.credentials|ctx-123/);
+  });
+
+  test.each([
+    ['another division', () => gw.genesys.agent('agent-other-div', 'division-other')],
+    ['no division', () => gw.genesys.behave('agent-no-div', { kind: 'user', id: 'u-1', division: undefined, organization: ORGANIZATION })],
+    ['Genesys answers 403', () => gw.genesys.behave('agent-genesys-403', { kind: 'status', status: 403 })],
+  ])('%s → 403', async (_name, token) => {
+    await start();
+    const res = await lookup(await aRoom(), token());
+    expect(res.status).toBe(403);
+    expectToMatchSpec(res);
+  });
+
+  test('with an organization configured, an agent of another organization → 403, of ours → 200', async () => {
+    await start({ GENESYS_ORGANIZATION_ID: ORGANIZATION });
+    const name = await aRoom();
+    expect((await lookup(name, gw.genesys.agent('agent-other-org', ALLOWED_DIVISION, 'org-other'))).status).toBe(403);
+    expect((await lookup(name, gw.genesys.agent('agent-our-org'))).status).toBe(200);
+  });
+
+  test.each([
+    ['429 with Retry-After', { kind: 'status', status: 429, retryAfter: '42' } as const, '42'],
+    ['500', { kind: 'status', status: 500 } as const, undefined],
+    ['502 with Retry-After', { kind: 'status', status: 502, retryAfter: '7' } as const, '7'],
+    ['a 200 that is not JSON', { kind: 'garbage' } as const, undefined],
+  ])('Genesys %s → 503, never 500 or 401, upstream body not passed through', async (_name, behaviour, retryAfter) => {
+    await start();
+    const res = await lookup(await aRoom(), gw.genesys.behave('agent-upstream-fault', behaviour));
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe(retryAfter);
+    expect(res.text).not.toMatch(/Genesys internal detail|upstream.secret|ctx-123/);
+    expectToMatchSpec(res);
+  });
+
+  test('Genesys hanging → 503 after the configured timeout', async () => {
+    await start({ GENESYS_TIMEOUT_MS: '300' });
+    const res = await lookup(await aRoom(), gw.genesys.behave('agent-hang', { kind: 'hang' }));
+    expect(res.status).toBe(503);
+  });
+
+  test('Genesys unreachable → 503', async () => {
+    await start();
+    const name = await aRoom();
+    await gw.genesys.stop();
+    const res = await lookup(name, 'agent-any');
+    expect(res.status).toBe(503);
+    await gw.genesys.start();
+  });
+});
+
+describe('caching and single flight', () => {
+  test('N concurrent requests with one uncached token make one upstream call', async () => {
+    await start();
+    const name = await aRoom();
+    gw.genesys.latencyMs = 100;
+    const token = gw.genesys.agent('agent-concurrent');
+    const results = await Promise.all(Array.from({ length: 50 }, () => lookup(name, token)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(gw.genesys.calls).toBe(1);
+  });
+
+  test('a positive result is cached for the TTL, then checked again', async () => {
+    await start({ GENESYS_CACHE_TTL_SECONDS: '60' });
+    const name = await aRoom();
+    const token = gw.genesys.agent('agent-cached');
+    await lookup(name, token);
+    await lookup(name, token);
+    expect(gw.genesys.calls).toBe(1);
+    gw.clock.advance(60_000);
+    await lookup(name, token);
+    expect(gw.genesys.calls).toBe(2);
+  });
+
+  test('a Genesys 401 is cached briefly; an outage is not cached', async () => {
+    await start({ GENESYS_REJECTION_CACHE_SECONDS: '10' });
+    const name = await aRoom();
+    await lookup(name, 'rejected-token');
+    await lookup(name, 'rejected-token');
+    expect(gw.genesys.calls).toBe(1);
+    gw.clock.advance(10_000);
+    await lookup(name, 'rejected-token');
+    expect(gw.genesys.calls).toBe(2);
+    const flaky = gw.genesys.behave('agent-flaky', { kind: 'status', status: 503 });
+    expect((await lookup(name, flaky)).status).toBe(503);
+    gw.genesys.agent(flaky);
+    expect((await lookup(name, flaky)).status).toBe(200);
+  });
+
+  test('repeated rejected tokens from one client → 429 with Retry-After', async () => {
+    await start({ AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60', GENESYS_REJECTION_CACHE_SECONDS: '0' });
+    const name = await aRoom();
+    for (let i = 0; i < 3; i += 1) expect((await lookup(name, `bad-token-${i}`)).status).toBe(401);
+    const limited = await lookup(name, gw.genesys.agent('good-token-after-flood'));
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('60');
+    expectToMatchSpec(limited);
+    gw.clock.advance(60_000);
+    expect((await lookup(name, 'good-token-after-flood')).status).toBe(200);
+  });
+});
+
+describe('CORS', () => {
+  test('a preflight from the widget origin is answered without authentication and allows x-auth-token', async () => {
+    await start();
+    const res = await gw.http
+      .options('/public/room/Room1')
+      .set('Origin', WIDGET_ORIGIN)
+      .set('Access-Control-Request-Method', 'GET')
+      .set('Access-Control-Request-Headers', 'x-auth-token');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe(WIDGET_ORIGIN);
+    expect(res.headers['access-control-allow-headers']).toMatch(/x-auth-token/);
+    expect(res.headers['access-control-allow-methods']).toBe('GET');
+    expect(res.headers['access-control-max-age']).toBe('600');
+    expect(res.headers.vary).toMatch(/Origin/);
+    expect(gw.genesys.calls).toBe(0);
+  });
+
+  test('the actual request from the widget origin carries the CORS headers', async () => {
+    await start();
+    const res = await lookup(await aRoom(), gw.genesys.agent('agent-cors')).set('Origin', WIDGET_ORIGIN);
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe(WIDGET_ORIGIN);
+  });
+
+  test('other origins get no CORS headers, on the preflight or the request', async () => {
+    await start();
+    const preflight = await gw.http.options('/public/room/Room1').set('Origin', 'https://evil.example.com').set('Access-Control-Request-Method', 'GET');
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(preflight.headers['access-control-allow-headers']).toBeUndefined();
+    const res = await lookup(await aRoom(), gw.genesys.agent('agent-evil')).set('Origin', 'https://evil.example.com');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  test('private routes carry no CORS headers at all', async () => {
+    await start();
+    const res = await gw.http.get('/rooms').set(gw.bearer()).set('Origin', WIDGET_ORIGIN);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
