@@ -13,7 +13,7 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** JSON bodies only: anything else with content is a 415; then parse with a size limit. */
+/** JSON bodies only: anything else with content is a 415; then parse with a size limit (any JSON value: the schema says what is wrong with it). */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     if (hasBody(req.headers) && !req.is(['application/json', 'application/*+json'])) {
@@ -21,7 +21,7 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: true, type: ['application/json', 'application/*+json'] })];
+  return [requireJson, express.json({ limit: limitBytes, strict: false, type: ['application/json', 'application/*+json'] })];
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {

@@ -1,0 +1,215 @@
+import { secretsEqual } from '../../src/auth/secrets.js';
+import { expectToMatchSpec } from '../support/openapi.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
+
+const shared = useSharedStore();
+let gw: TestGateway;
+afterEach(async () => {
+  await gw.close();
+});
+
+const start = async (env: Record<string, string> = {}) => {
+  gw = await startTestGateway({ store: shared.store, env });
+  return gw;
+};
+const sink = (body: unknown, auth = basicAuth(SINK_USER, SINK_PASSWORD)) => gw.http.post('/public/event_sink').set(auth).send(body as object);
+
+let seq = 0;
+function envelope(event: string, data: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+  seq += 1;
+  return { node: '10.44.99.2', seq, version: 2, time: gw.clock.now() / 1000, event, data, ...overrides };
+}
+const queued = async () =>
+  (await shared.store.query<{ room_name: string; ended_at: Date }>('SELECT room_name, ended_at FROM deletion_queue ORDER BY room_name')).rows;
+
+describe('Basic authentication', () => {
+  test('the configured credentials (a password containing ":") → 200', async () => {
+    await start();
+    const res = await sink(envelope('eventsink_started', {}));
+    expect(res.status).toBe(200);
+    expectToMatchSpec(res);
+  });
+
+  test.each([
+    ['no Authorization header', {}],
+    ['wrong password', basicAuth(SINK_USER, 'wrong-password-123')],
+    ['wrong user', basicAuth('someone', SINK_PASSWORD)],
+    ['the password cut at its second colon (the passport-http bug)', basicAuth(SINK_USER, SINK_PASSWORD.split(':').slice(0, 2).join(':'))],
+    ['only the piece after the first colon', basicAuth(SINK_USER, 'pass')],
+    ['scheme without credentials', { Authorization: 'Basic' }],
+    ['bad base64', { Authorization: 'Basic !!!notbase64' }],
+    ['no colon', { Authorization: `Basic ${Buffer.from('pexip').toString('base64')}` }],
+    ['empty user', basicAuth('', SINK_PASSWORD)],
+    ['empty password', basicAuth(SINK_USER, '')],
+    ['a Bearer token', { Authorization: 'Bearer abc' }],
+  ])('%s → 401 with the Basic challenge', async (_name, auth) => {
+    await start();
+    const res = await sink(envelope('eventsink_started', {}), auth as { Authorization: string });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Basic realm="maxconf-event-sink", charset="UTF-8"');
+    expectToMatchSpec(res);
+  });
+
+  test('during a rotation both the current and the next password work', async () => {
+    await start({ EVENT_SINK_PASSWORD_NEXT: 'next:rotation-password' });
+    expect((await sink(envelope('eventsink_started', {}))).status).toBe(200);
+    expect((await sink(envelope('eventsink_started', {}), basicAuth(SINK_USER, 'next:rotation-password'))).status).toBe(200);
+    expect((await sink(envelope('eventsink_started', {}), basicAuth(SINK_USER, 'older-password-x'))).status).toBe(401);
+  });
+
+  test('repeated failures from one client → 429 with Retry-After, even with the right password, until the window ends', async () => {
+    await start({ AUTH_FAILURE_LIMIT: '5', AUTH_FAILURE_WINDOW_SECONDS: '30' });
+    for (let i = 0; i < 5; i += 1) expect((await sink({}, basicAuth(SINK_USER, `guess-${i}-password`))).status).toBe(401);
+    const limited = await sink(envelope('eventsink_started', {}));
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('30');
+    expectToMatchSpec(limited);
+    gw.clock.advance(30_000);
+    expect((await sink(envelope('eventsink_started', {}))).status).toBe(200);
+  });
+
+  test('secrets are compared by value whatever their lengths', () => {
+    expect(secretsEqual('same:value', 'same:value')).toBe(true);
+    expect(secretsEqual('same:value', 'same:valuе')).toBe(false);
+    expect(secretsEqual('short', 'a much longer secret value')).toBe(false);
+  });
+});
+
+describe('envelopes', () => {
+  test.each([1, 2])('a single version-%i envelope → 200, acknowledged', async (version) => {
+    await start();
+    const res = await sink(envelope('participant_updated', { uuid: 'u', conference: 'room' }, { version }));
+    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
+  });
+
+  test('an eventsink_bulk envelope → every inner event processed', async () => {
+    await start();
+    const res = await sink({
+      event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, version: 2, time: gw.clock.now() / 1000,
+      data: [envelope('conference_ended', { name: 'RoomA' }), envelope('conference_ended', { name: 'RoomB' }), envelope('participant_disconnected', { conference: 'RoomA' })],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', accepted: 3, duplicates: 0 });
+    expect((await queued()).map((e) => e.room_name)).toEqual(['RoomA', 'RoomB']);
+  });
+
+  test('unknown event types and unknown data fields are accepted and counted', async () => {
+    await start();
+    const res = await sink(envelope('participant_teleported', { brand_new_field: { nested: true } }));
+    expect(res.status).toBe(200);
+    expect(gw.gateway.sink.unknownEvents).toBe(1);
+    expect(gw.gateway.sink.countsByType.get('unknown')).toBe(1);
+    await sink(envelope('conference_updated', { name: 'x', new_v3_field: 1 }));
+    expect(gw.gateway.sink.countsByType.get('conference_updated')).toBe(1);
+  });
+
+  test('a bulk batch of 2,000 events fits the body limit', async () => {
+    await start();
+    const data = Array.from({ length: 2000 }, (_, i) => envelope('participant_updated', { uuid: `u-${i}`, conference: 'big', display_name: 'x'.repeat(100) }));
+    const res = await sink({ event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, version: 2, time: 1, data });
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(2000);
+  });
+
+  test.each([
+    ['no node', { seq: 1, version: 2, time: 1, event: 'x', data: {} }, 'node'],
+    ['seq as a string', { node: 'n', seq: '1', version: 2, time: 1, event: 'x', data: {} }, 'seq'],
+    ['negative seq', { node: 'n', seq: -1, version: 2, time: 1, event: 'x', data: {} }, 'seq'],
+    ['version 3', { node: 'n', seq: 1, version: 3, time: 1, event: 'x', data: {} }, 'version'],
+    ['no event', { node: 'n', seq: 1, version: 2, time: 1, data: {} }, 'event'],
+    ['data a string', { node: 'n', seq: 1, version: 2, time: 1, event: 'x', data: 'hello' }, 'data'],
+    ['time missing', { node: 'n', seq: 1, version: 2, event: 'x', data: {} }, 'time'],
+    ['bulk data not a list', { node: '127.0.0.1', seq: 0, version: 2, time: 1, event: 'eventsink_bulk', data: {} }, 'data'],
+    ['a bad envelope inside a bulk', { node: '127.0.0.1', seq: 0, version: 2, time: 1, event: 'eventsink_bulk', data: [{ node: 'n', seq: 1, version: 2, time: 1, event: 'x', data: {} }, { node: 'n', seq: 'two', version: 2, time: 1, event: 'x', data: {} }] }, 'data.1.seq'],
+    ['an array', [], '(whole)'],
+    ['null', null, '(whole)'],
+  ])('%s → 400 naming %s', async (_name, body, field) => {
+    await start();
+    const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expectToMatchSpec(res);
+  });
+
+  test('malformed JSON → 400, not 5xx', async () => {
+    await start();
+    const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send('{"node": "10.0.0.1", "seq": ');
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(/not valid JSON/);
+  });
+
+  test('no body → 400', async () => {
+    await start();
+    expect((await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD))).status).toBe(400);
+  });
+});
+
+describe('duplicates and durability', () => {
+  test('the same node, seq and time is processed once', async () => {
+    await start();
+    const event = envelope('conference_ended', { name: 'DupRoom' });
+    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
+    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 1 });
+    expect(gw.gateway.sink.countsByType.get('conference_ended')).toBe(1);
+  });
+
+  test('seq restarting at 1 after a sink restart is not mistaken for a duplicate', async () => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'R1' }, { seq: 1, time: 1000 }));
+    const res = await sink(envelope('conference_ended', { name: 'R2' }, { seq: 1, time: 2000 }));
+    expect(res.body.accepted).toBe(1);
+    expect((await queued()).map((e) => e.room_name)).toEqual(['R1', 'R2']);
+  });
+
+  test('the effect is stored before the 200', async () => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'Durable' }));
+    expect((await queued()).map((e) => e.room_name)).toEqual(['Durable']);
+  });
+});
+
+describe('the deletion queue', () => {
+  test('conference_ended queues data.name, else data.conference', async () => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'ByName', conference: 'Ignored' }));
+    await sink(envelope('conference_ended', { conference: 'ByConference' }));
+    expect((await queued()).map((e) => e.room_name)).toEqual(['ByConference', 'ByName']);
+  });
+
+  test('several per-node ends of one conference make one entry, timed by the last end', async () => {
+    await start();
+    const t = gw.clock.now() / 1000;
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t }, { node: '10.0.0.1' }));
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t + 5 }, { node: '10.0.0.2' }));
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t + 2 }, { node: '10.0.0.3' }));
+    const entries = await queued();
+    expect(entries).toHaveLength(1);
+    expect(new Date(entries[0]!.ended_at).getTime()).toBe(Math.round((t + 5) * 1000));
+  });
+
+  test.each([
+    ['conference_started', { name: 'Back' }],
+    ['participant_connected', { conference: 'Back', uuid: 'p1' }],
+  ])('%s for a waiting room cancels its deletion', async (event, data) => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'Back' }));
+    gw.clock.advance(1000);
+    await sink(envelope(event, data));
+    expect(await queued()).toEqual([]);
+  });
+
+  test('an event older than the end that queued the room does not cancel it', async () => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'Late' }));
+    await sink(envelope('participant_connected', { conference: 'Late' }, { time: gw.clock.now() / 1000 - 60 }));
+    expect((await queued()).map((e) => e.room_name)).toEqual(['Late']);
+  });
+
+  test('deleting a room through the API drops its queue entry', async () => {
+    await start();
+    const name = (await gw.http.post('/room/create?uuiData=01').set(gw.bearer())).body.name as string;
+    await sink(envelope('conference_ended', { name }));
+    expect((await gw.http.delete(`/room/${name}`).set(gw.bearer())).status).toBe(204);
+    expect(await queued()).toEqual([]);
+  });
+});
