@@ -49,7 +49,7 @@ test('npm start without configuration: the printed token command and curl lines 
   expect(tokenLine).toBe('TOKEN=$(npm run -s token)');
   const created = JSON.parse(await shell(`${tokenLine}; ${printed('Create')}`)) as { name: string; tag: string };
   expect(created.tag).toBe('http://localhost/verification/MTIzNDU2LDc2NTQzMg');
-  const getLine = printed('Get').replace('<name from the create response>', created.name);
+  const getLine = printed('Get').replace('<name>', created.name);
   const fetched = JSON.parse(await shell(`${tokenLine}; ${getLine}`)) as { name: string; pin: string };
   expect(fetched.name).toBe(created.name);
   expect(fetched.pin).toMatch(/^\d{6}$/);
@@ -57,6 +57,13 @@ test('npm start without configuration: the printed token command and curl lines 
   expect(listed).toMatch(/^HTTP\/1\.1 200/);
   expect(listed).toMatch(/X-Total-Count: \d+/i);
   expect(listed).toContain(created.name);
+
+  const agent = JSON.parse(await shell(printed('Agent').replace('<name>', created.name))) as { name: string; pin: string };
+  expect(agent).toMatchObject({ name: created.name, pin: fetched.pin });
+  const event = JSON.parse(await shell(printed('Event').replace('<name>', created.name))) as { accepted: number };
+  expect(event).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
+  expect(JSON.parse(await shell(printed('Health')))).toMatchObject({ status: 'alive' });
+  expect(JSON.parse(await shell(printed('Ready')))).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
 });
 
 test('the local token is verified through the loopback JWKS (a token signed by another key is refused)', async () => {
@@ -67,6 +74,47 @@ test('the local token is verified through the loopback JWKS (a token signed by a
   const [header, payload] = token.split('.');
   const forged = await fetch(`http://127.0.0.1:${port}/rooms`, { headers: { authorization: `Bearer ${header}.${payload}.${'A'.repeat(342)}` } });
   expect(forged.status).toBe(401);
+});
+
+test('npm run gc deletes rooms whose conference ended long enough ago, and refuses while the gateway holds the store', async () => {
+  await startLocal();
+  const token = (await shell('npm run -s token')).trim();
+  const created = (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
+  const ended = { node: '10.0.0.1', seq: 1, version: 2, time: Date.now() / 1000 - 3600, event: 'conference_ended', data: { name: created.name } };
+  const sink = await fetch(`http://127.0.0.1:${port}/public/event_sink`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify(ended),
+  });
+  expect(sink.status).toBe(200);
+  await expect(shell('npm run -s gc')).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process/) });
+  running!.child.kill('SIGTERM');
+  expect(await running!.exited).toBe(0);
+
+  expect(JSON.parse(await shell('npm run -s gc'))).toEqual({ deleted: 1, alreadyGone: 0, persistentKept: 0, failed: 0 });
+  await startLocal();
+  const gone = await fetch(`http://127.0.0.1:${port}/room/${created.name}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(gone.status).toBe(404);
+});
+
+test('an event acknowledged just before kill -9 is not lost', async () => {
+  await startLocal();
+  const ended = { node: '10.0.0.9', seq: 77, version: 1, time: Date.now() / 1000, event: 'conference_ended', data: { name: 'CrashRoom' } };
+  const res = await fetch(`http://127.0.0.1:${port}/public/event_sink`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify(ended),
+  });
+  expect(res.status).toBe(200);
+  running!.child.kill('SIGKILL');
+  await running!.exited;
+  await startLocal();
+  const again = await fetch(`http://127.0.0.1:${port}/public/event_sink`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify(ended),
+  });
+  expect(await again.json()).toEqual({ status: 'ok', accepted: 0, duplicates: 1 });
 });
 
 test('a bad configuration lists every bad variable and exits non-zero before listening', async () => {
