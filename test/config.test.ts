@@ -202,3 +202,14 @@ describe('bad configuration', () => {
     expect(loadConfig({ PORT: '', MAXCONF_ENV: ' ' }).http.port).toBe(8080);
   });
 });
+
+describe('.env.example', () => {
+  test('documents every variable the gateway reads', async () => {
+    const { environmentSchema } = await import('../src/config.js');
+    const fs = await import('node:fs');
+    const example = fs.readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const missing = Object.keys(environmentSchema.shape).filter((name) => name !== 'NODE_ENV' && !documented.has(name));
+    expect(missing).toEqual([]);
+  });
+});
