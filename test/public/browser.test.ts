@@ -71,7 +71,7 @@ async function visit(origin: string, screenshot: string): Promise<string> {
   const page = await browser.newPage();
   try {
     await page.goto(origin);
-    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
+    await page.waitForFunction("document.getElementById('out').textContent !== 'loading'");
     await page.screenshot({ path: path.join(screenshots, screenshot) });
     return (await page.textContent('#out')) ?? '';
   } finally {
