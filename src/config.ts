@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -100,6 +101,15 @@ export interface GarbageCollectionConfig {
   batchSize: number;
 }
 
+export interface PexipConfig {
+  baseUrl: string;
+  auth: { kind: 'basic'; username: string; password: string } | { kind: 'oauth2'; clientId: string; privateKeyPem: string };
+  timeoutMs: number;
+  maxRetries: number;
+  requestsPerMinute: number;
+  replicationDelaySeconds: number;
+}
+
 export interface GatewayConfig {
   profile: Profile;
   production: boolean;
@@ -113,6 +123,8 @@ export interface GatewayConfig {
   eventSink: EventSinkConfig;
   authFailures: { limit: number; windowSeconds: number };
   garbageCollection: GarbageCollectionConfig;
+  /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
+  roomProvider: { kind: 'embedded' } | ({ kind: 'pexip' } & PexipConfig);
 }
 
 export class ConfigError extends Error {
@@ -188,6 +200,18 @@ export const environmentSchema = z.object({
   GC_INTERVAL_SECONDS: integer(10, 86_400).optional(),
   GC_GRACE_SECONDS: integer(0, 7 * 86_400).optional(),
   GC_BATCH_SIZE: integer(1, 1000).optional(),
+  ROOM_PROVIDER: z.enum(['embedded', 'pexip']).optional(),
+  PEXIP_BASE_URL: secureUrl.optional(),
+  PEXIP_AUTH: z.enum(['basic', 'oauth2']).optional(),
+  PEXIP_USERNAME: optionalText,
+  PEXIP_PASSWORD: z.string().min(1).optional(),
+  PEXIP_OAUTH_CLIENT_ID: optionalText,
+  PEXIP_OAUTH_PRIVATE_KEY: z.string().refine(isPrivateKeyPem, 'must be a PEM private key (BEGIN … PRIVATE KEY); newlines may be written as \\n').optional(),
+  PEXIP_OAUTH_PRIVATE_KEY_FILE: optionalText,
+  PEXIP_TIMEOUT_MS: integer(100, 120_000).optional(),
+  PEXIP_MAX_RETRIES: integer(0, 10).optional(),
+  PEXIP_REQUESTS_PER_MINUTE: integer(1, 1000).optional(),
+  PEXIP_REPLICATION_DELAY_SECONDS: integer(0, 3600).optional(),
 });
 
 /** What the local profile uses when nothing is configured (printed at start-up). */
@@ -233,6 +257,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
   const sinkPassword = env.EVENT_SINK_PASSWORD ?? (local ? LOCAL_DEFAULTS.sinkPassword : undefined);
   if (sinkUsername === undefined) problems.push('EVENT_SINK_USERNAME: required outside the local profile (the user Pexip sends to the event sink)');
   if (sinkPassword === undefined) problems.push('EVENT_SINK_PASSWORD: required outside the local profile (the password Pexip sends to the event sink)');
+  const roomProvider = env.ROOM_PROVIDER === 'pexip' ? pexipConfig(env, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -298,7 +323,54 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       graceSeconds: env.GC_GRACE_SECONDS ?? 600,
       batchSize: env.GC_BATCH_SIZE ?? 50,
     },
+    roomProvider: roomProvider ?? { kind: 'embedded' },
   };
+}
+
+/** The Pexip settings; each one missing for the chosen authentication is named. */
+function pexipConfig(env: z.infer<typeof environmentSchema>, problems: string[]): ({ kind: 'pexip' } & PexipConfig) | undefined {
+  const need = (name: string, value: string | undefined, why: string) => {
+    if (value === undefined) problems.push(`${name}: required with ROOM_PROVIDER=pexip${why}`);
+    return value;
+  };
+  const baseUrl = need('PEXIP_BASE_URL', env.PEXIP_BASE_URL, ' (the Management Node, e.g. https://pexip-manager.example.gov)');
+  const kind = env.PEXIP_AUTH ?? 'basic';
+  let auth: PexipConfig['auth'] | undefined;
+  if (kind === 'basic') {
+    const username = need('PEXIP_USERNAME', env.PEXIP_USERNAME, ' and PEXIP_AUTH=basic');
+    const password = need('PEXIP_PASSWORD', env.PEXIP_PASSWORD, ' and PEXIP_AUTH=basic');
+    if (username !== undefined && password !== undefined) auth = { kind, username, password };
+  } else {
+    const clientId = need('PEXIP_OAUTH_CLIENT_ID', env.PEXIP_OAUTH_CLIENT_ID, ' and PEXIP_AUTH=oauth2');
+    const privateKeyPem = readPrivateKey(env, problems);
+    if (clientId !== undefined && privateKeyPem !== undefined) auth = { kind, clientId, privateKeyPem };
+  }
+  if (baseUrl === undefined || auth === undefined) return undefined;
+  return {
+    kind: 'pexip',
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    auth,
+    timeoutMs: env.PEXIP_TIMEOUT_MS ?? 10_000,
+    maxRetries: env.PEXIP_MAX_RETRIES ?? 3,
+    requestsPerMinute: env.PEXIP_REQUESTS_PER_MINUTE ?? 900,
+    replicationDelaySeconds: env.PEXIP_REPLICATION_DELAY_SECONDS ?? 90,
+  };
+}
+
+function readPrivateKey(env: z.infer<typeof environmentSchema>, problems: string[]): string | undefined {
+  if (env.PEXIP_OAUTH_PRIVATE_KEY !== undefined) return env.PEXIP_OAUTH_PRIVATE_KEY.replace(/\\n/g, '\n');
+  if (env.PEXIP_OAUTH_PRIVATE_KEY_FILE === undefined) {
+    problems.push('PEXIP_OAUTH_PRIVATE_KEY: required with ROOM_PROVIDER=pexip and PEXIP_AUTH=oauth2 (or PEXIP_OAUTH_PRIVATE_KEY_FILE)');
+    return undefined;
+  }
+  try {
+    const pem = fs.readFileSync(env.PEXIP_OAUTH_PRIVATE_KEY_FILE, 'utf8');
+    if (isPrivateKeyPem(pem)) return pem;
+    problems.push('PEXIP_OAUTH_PRIVATE_KEY_FILE: the file does not hold a PEM private key');
+  } catch {
+    problems.push('PEXIP_OAUTH_PRIVATE_KEY_FILE: the file cannot be read');
+  }
+  return undefined;
 }
 
 /** The v1 and v2 issuers of a tenant (entra.md "Token versions"). */
@@ -315,6 +387,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function isPrivateKeyPem(raw: string): boolean {
+  return /-----BEGIN (EC |RSA )?PRIVATE KEY-----/.test(raw.replace(/\\n/g, '\n'));
 }
 
 function isLoopback(raw: string): boolean {

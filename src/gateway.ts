@@ -22,8 +22,8 @@ import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
 import { BulkJobs } from './rooms/bulk-jobs.js';
 import { RoomPool } from './rooms/pool.js';
-import { EmbeddedRoomProvider } from './rooms/providers/embedded.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
+import { realSleep, selectRoomProvider } from './rooms/providers/select.js';
 import { publicRoomRoutes } from './rooms/public-routes.js';
 import { roomRoutes } from './rooms/routes.js';
 import { RoomService } from './rooms/service.js';
@@ -39,15 +39,14 @@ export interface ServiceDependencies {
   store: Store;
   logger: Logger;
   clock: Clock;
-  /** Defaults to the embedded provider on `store`. */
-  provider?: RoomProvider;
+  fetch: typeof globalThis.fetch;
+  /** How retries wait; defaults to real time. */
+  sleep?: (ms: number) => Promise<void>;
   /** Background pool maintenance period; tests lengthen it. */
   poolMaintenanceIntervalMs?: number;
 }
 
-export interface GatewayDependencies extends ServiceDependencies {
-  fetch: typeof globalThis.fetch;
-}
+export type GatewayDependencies = ServiceDependencies;
 
 /** The room and event domain, without HTTP: what the server and `npm run gc` share. */
 export interface Services {
@@ -73,14 +72,14 @@ export interface Gateway extends Services {
 
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { store, logger, clock } = deps;
-  const provider = deps.provider ?? new EmbeddedRoomProvider(store, clock);
+  const { provider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: deps.fetch, sleep: deps.sleep ?? realSleep });
   const pool = new RoomPool({
     store,
     provider,
     clock,
     logger: logger.child({ component: 'pool' }),
     rooms: config.rooms,
-    readyDelayMs: 0,
+    readyDelayMs,
     maintenanceIntervalMs: deps.poolMaintenanceIntervalMs,
   });
   const deletionQueue = new DeletionQueue(store, clock);

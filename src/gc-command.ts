@@ -16,7 +16,7 @@ async function garbageCollectOnce(): Promise<void> {
   const store = await openEmbeddedStore(config.store.dataDir);
   try {
     await migrate(store);
-    const { garbageCollector } = createServices(config, { store, logger, clock: systemClock });
+    const { garbageCollector } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
   } finally {
     await store.close();

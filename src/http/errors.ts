@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { BearerError } from '../auth/bearer-errors.js';
-import { RoomAlreadyExists, RoomNotFound } from '../rooms/providers/provider.js';
+import { ProviderUnavailable, RoomAlreadyExists, RoomNotFound } from '../rooms/providers/provider.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { HttpProblem } from './problem.js';
 
@@ -39,6 +39,11 @@ function toProblem(error: unknown): HttpProblem {
   if (error instanceof BearerError) return bearerProblem(error);
   if (error instanceof RoomNotFound) return new HttpProblem(404, 'room-not-found', 'Not Found', `No room named ${error.roomName} exists.`);
   if (error instanceof RoomAlreadyExists) return new HttpProblem(409, 'room-exists', 'Conflict', `A room named ${error.roomName} already exists.`);
+  if (error instanceof ProviderUnavailable) {
+    return new HttpProblem(error.status, 'pexip-unavailable', error.status === 502 ? 'Bad Gateway' : 'Service Unavailable', error.message, {
+      headers: error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) },
+    });
+  }
   if (error instanceof StoreUnavailableError) {
     return new HttpProblem(503, 'store-unavailable', 'Service Unavailable', 'The gateway cannot reach its store right now; retry shortly.', { headers: { 'Retry-After': '5' } });
   }

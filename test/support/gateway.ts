@@ -5,7 +5,6 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
-import type { RoomProvider } from '../../src/rooms/providers/provider.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
@@ -19,7 +18,8 @@ export interface TestGatewayOptions {
   store?: Store;
   entra?: EntraStandIn;
   genesys?: GenesysStandIn;
-  provider?: (store: Store, clock: TestClock) => RoomProvider;
+  /** Retries wait through this; by default they move the test clock instead of waiting (the delays are recorded in `sleeps`). */
+  sleep?: (ms: number) => Promise<void>;
   /** Start background work (signing keys, pool maintenance); default true. */
   start?: boolean;
 }
@@ -32,6 +32,8 @@ export interface TestGateway {
   clock: TestClock;
   store: Store;
   config: ResolvedConfig;
+  /** The delays retries asked for, in order. */
+  sleeps: number[];
   /** A valid token for this gateway, with overrides. */
   token(options?: MintOptions): string;
   bearer(options?: MintOptions): { Authorization: string };
@@ -67,12 +69,18 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     CORS_ALLOWED_ORIGINS: WIDGET_ORIGIN,
     ...options.env,
   }) as ResolvedConfig;
+  const sleeps: number[] = [];
   const gateway = createGateway(config, {
     store,
     clock,
     logger: createLogger(config.logLevel),
     fetch: globalThis.fetch,
-    provider: options.provider?.(store, clock),
+    sleep:
+      options.sleep ??
+      (async (ms) => {
+        sleeps.push(ms);
+        clock.advance(ms);
+      }),
     poolMaintenanceIntervalMs: 3_600_000,
   });
   if (options.start !== false) await gateway.start();
@@ -85,6 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     clock,
     store,
     config,
+    sleeps,
     token,
     bearer: (mint) => ({ Authorization: `Bearer ${token(mint)}` }),
     async close() {

@@ -50,3 +50,11 @@ export class RoomAlreadyExists extends Error {
     this.name = 'RoomAlreadyExists';
   }
 }
+
+/** The room platform could not be reached or kept failing; callers answer 503 (or 502 for a bad answer). */
+export class ProviderUnavailable extends Error {
+  constructor(readonly status: 502 | 503, readonly retryAfterSeconds: number | undefined, detail: string) {
+    super(detail);
+    this.name = 'ProviderUnavailable';
+  }
+}

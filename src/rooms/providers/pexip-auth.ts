@@ -1,0 +1,89 @@
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Clock } from '../../clock.js';
+import type { PexipConfig } from '../../config.js';
+
+export interface PexipAuth {
+  /** The Authorization header value for the next request. */
+  header(): Promise<string>;
+  /** Forget a token Pexip refused, so that the next header fetches a new one. */
+  invalidate(): void;
+}
+
+export function pexipAuth(config: PexipConfig, fetch: typeof globalThis.fetch, clock: Clock): PexipAuth {
+  if (config.auth.kind === 'basic') {
+    const header = `Basic ${Buffer.from(`${config.auth.username}:${config.auth.password}`).toString('base64')}`;
+    return { header: async () => header, invalidate: () => undefined };
+  }
+  return new PexipOAuth(config.baseUrl, config.auth.clientId, config.auth.privateKeyPem, config.timeoutMs, fetch, clock);
+}
+
+/** Refreshed this long before the token's own expiry. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * OAuth2 client credentials with a JWT client assertion signed ES256
+ * (pexip-genesys.md A.1): `POST /oauth/token/`, `scope=is_admin use_api`.
+ * The access token is cached until shortly before it expires; one fetch at a
+ * time.
+ */
+class PexipOAuth implements PexipAuth {
+  private token: { value: string; expiresAt: number } | undefined;
+  private fetching: Promise<string> | undefined;
+  private readonly key;
+  private readonly tokenUrl: string;
+
+  constructor(baseUrl: string, private readonly clientId: string, privateKeyPem: string, private readonly timeoutMs: number, private readonly fetch: typeof globalThis.fetch, private readonly clock: Clock) {
+    this.key = createPrivateKey(privateKeyPem);
+    this.tokenUrl = `${baseUrl}/oauth/token/`;
+  }
+
+  async header(): Promise<string> {
+    if (this.token !== undefined && this.token.expiresAt - EXPIRY_MARGIN_MS > this.clock.now()) return `Bearer ${this.token.value}`;
+    this.fetching ??= this.fetchToken().finally(() => {
+      this.fetching = undefined;
+    });
+    return `Bearer ${await this.fetching}`;
+  }
+
+  invalidate(): void {
+    this.token = undefined;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const now = Math.floor(this.clock.now() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+      .setIssuer(this.clientId)
+      .setSubject(this.clientId)
+      .setAudience(this.tokenUrl)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(randomUUID())
+      .sign(this.key);
+    const response = await this.fetch(this.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        scope: 'is_admin use_api',
+      }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const body = (await response.json().catch(() => undefined)) as { access_token?: unknown; expires_in?: unknown } | undefined;
+    if (response.status !== 200 || typeof body?.access_token !== 'string') throw new PexipTokenRefused(response.status);
+    const lifetimeSeconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 3600;
+    this.token = { value: body.access_token, expiresAt: this.clock.now() + lifetimeSeconds * 1000 };
+    return body.access_token;
+  }
+}
+
+export class PexipTokenRefused extends Error {
+  constructor(readonly status: number) {
+    super(`the Pexip token endpoint answered ${status}`);
+    this.name = 'PexipTokenRefused';
+  }
+}

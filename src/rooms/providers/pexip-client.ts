@@ -1,0 +1,134 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { PexipConfig } from '../../config.js';
+import { type PexipAuth, PexipTokenRefused } from './pexip-auth.js';
+import { ProviderUnavailable } from './provider.js';
+import type { RequestBudget } from './request-budget.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface PexipResponse {
+  status: number;
+  location: string | null;
+  body: unknown;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Safe to send again when no answer came back (GET, PATCH, DELETE are). */
+  idempotent: boolean;
+  /** How long to wait for room in the request budget. */
+  budgetWaitMs?: number;
+}
+
+const RETRYABLE = new Set([429, 502, 503, 504]);
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
+const RETRY_AFTER_MAX_MS = 60_000;
+/** Only an object URI (`…/conference/42/`) may be deleted: DELETE on a list URL deletes every object in it. */
+const OBJECT_URI = /^\/api\/admin\/configuration\/v1\/[a-z_]+\/\d+\/$/;
+
+export class CollectionDeleteRefused extends Error {
+  constructor(path: string) {
+    super(`refusing to DELETE ${path}: only object URIs may be deleted`);
+    this.name = 'CollectionDeleteRefused';
+  }
+}
+
+/**
+ * HTTP to the Pexip Management API: authentication, a per-request timeout,
+ * the shared request budget, and bounded retries with exponential backoff
+ * and full jitter on 429 (honouring Retry-After), 502, 503, 504 and network
+ * errors — for idempotent requests only.
+ */
+export class PexipClient {
+  constructor(
+    private readonly config: PexipConfig,
+    private readonly auth: PexipAuth,
+    private readonly budget: RequestBudget,
+    private readonly fetch: typeof globalThis.fetch,
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {}
+
+  async request(method: HttpMethod, path: string, options: RequestOptions): Promise<PexipResponse> {
+    if (method === 'DELETE' && !OBJECT_URI.test(path)) throw new CollectionDeleteRefused(path);
+    let reauthenticated = false;
+    for (let attempt = 0; ; attempt += 1) {
+      const outcome = await this.attempt(method, path, options);
+      if (outcome.kind === 'answer' && outcome.response.status === 401 && !reauthenticated) {
+        reauthenticated = true;
+        this.auth.invalidate();
+        attempt -= 1;
+        continue;
+      }
+      if (outcome.kind === 'answer' && !RETRYABLE.has(outcome.response.status)) return outcome.response;
+      const retryAfterMs = outcome.kind === 'answer' ? outcome.retryAfterMs : undefined;
+      if (!options.idempotent || attempt >= this.config.maxRetries) throw this.unavailable(outcome, retryAfterMs);
+      const delay = retryAfterMs ?? backoff(attempt);
+      this.logger.warn({ method, path, attempt: attempt + 1, delayMs: delay, cause: outcome.kind === 'answer' ? outcome.response.status : outcome.cause }, 'Pexip request failed; retrying');
+      await this.sleep(delay);
+    }
+  }
+
+  private async attempt(method: HttpMethod, path: string, options: RequestOptions): Promise<Attempt> {
+    if (!(await this.budget.take(options.budgetWaitMs ?? 5000))) {
+      throw new ProviderUnavailable(503, 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
+    }
+    let response: Response;
+    try {
+      response = await this.fetch(`${this.config.baseUrl}${path}`, {
+        method,
+        headers: { authorization: await this.auth.header(), accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
+    } catch (error) {
+      if (error instanceof PexipTokenRefused) {
+        this.logger.error({ status: error.status }, 'Pexip refused the OAuth2 client assertion');
+        throw new ProviderUnavailable(502, undefined, 'Pexip refused the gateway\'s credentials.');
+      }
+      return { kind: 'failure', cause: (error as Error).name === 'TimeoutError' ? 'timeout' : 'network' };
+    }
+    const text = await response.text().catch(() => '');
+    return {
+      kind: 'answer',
+      response: { status: response.status, location: response.headers.get('location'), body: parseJson(text) },
+      retryAfterMs: retryAfter(response.headers.get('retry-after'), this.clock),
+    };
+  }
+
+  private unavailable(outcome: Attempt, retryAfterMs: number | undefined): ProviderUnavailable {
+    const seconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+    if (outcome.kind === 'failure') {
+      return new ProviderUnavailable(503, seconds, outcome.cause === 'timeout' ? 'Pexip did not answer in time; retry shortly.' : 'Pexip cannot be reached; retry shortly.');
+    }
+    return new ProviderUnavailable(outcome.response.status === 429 || outcome.response.status === 503 ? 503 : 502, seconds, `Pexip answered ${outcome.response.status}; retry shortly.`);
+  }
+}
+
+type Attempt = { kind: 'answer'; response: PexipResponse; retryAfterMs: number | undefined } | { kind: 'failure'; cause: 'timeout' | 'network' };
+
+function backoff(attempt: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return Math.round(Math.random() * ceiling);
+}
+
+/** Seconds or an HTTP date, capped. */
+function retryAfter(header: string | null, clock: Clock): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - clock.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS) : undefined;
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

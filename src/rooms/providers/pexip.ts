@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import { CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
+import type { PexipClient, PexipResponse } from './pexip-client.js';
+import { type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound } from './provider.js';
+
+const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
+/** Page size asked of Pexip when walking a list (tastypie's default is 20). */
+const PAGE = 500;
+
+/** What a create request ended with: Pexip's answer, or the object found after a lost answer. */
+type CreateOutcome = { kind: 'response'; response: PexipResponse } | { kind: 'found'; id: number };
+
+interface ListEnvelope {
+  meta: { total_count: number; next: string | null };
+  objects: Conference[];
+}
+
+/**
+ * VMRs on Pexip Infinity through the Management configuration API
+ * (pexip-genesys.md A.1). Every call goes through the client's budget,
+ * timeouts and retries; a create is only sent again after checking by name
+ * that the first one did not happen.
+ */
+export class PexipRoomProvider implements RoomProvider {
+  readonly kind = 'pexip' as const;
+
+  constructor(private readonly client: PexipClient, private readonly logger: Logger, private readonly options: { backgroundBudgetWaitMs: number } = { backgroundBudgetWaitMs: 60_000 }) {}
+
+  async create(room: NewRoom): Promise<Conference> {
+    const id = await this.createConference(room);
+    if (room.automaticParticipant) await this.addAutomaticParticipant(id, room);
+    const conference = await this.byId(id);
+    if (conference === undefined) throw new ProviderUnavailable(502, undefined, 'Pexip lost a room it had just created; retry.');
+    return conference;
+  }
+
+  async findByName(name: string): Promise<Conference | undefined> {
+    const page = await this.page(`${CONFERENCE_COLLECTION}?${new URLSearchParams({ name, limit: '1' })}`);
+    return page.objects.find((c) => c.name === name);
+  }
+
+  async list({ namePrefix, limit, offset }: RoomListQuery): Promise<RoomPage> {
+    const query = new URLSearchParams({ service_type: 'conference', limit: String(Math.min(limit, PAGE)), offset: String(offset) });
+    if (namePrefix !== undefined) query.set('name__startswith', namePrefix);
+    const rooms: Conference[] = [];
+    let next: string | null = `${CONFERENCE_COLLECTION}?${query}`;
+    let total = 0;
+    while (next !== null && rooms.length < limit) {
+      const page: ListEnvelope = await this.page(next);
+      total = page.meta.total_count;
+      rooms.push(...page.objects);
+      next = page.objects.length === 0 ? null : relativePath(page.meta.next);
+    }
+    return { rooms: rooms.slice(0, limit), total };
+  }
+
+  async update(id: number, changes: RoomChanges): Promise<void> {
+    const response = await this.client.request('PATCH', conferenceUri(id), { body: changes, idempotent: true });
+    if (response.status === 404) throw new RoomNotFound(String(id));
+    expectStatus(response, [200, 202, 204], 'update a room');
+  }
+
+  async delete(id: number): Promise<'deleted' | 'gone'> {
+    const response = await this.client.request('DELETE', conferenceUri(id), { idempotent: true });
+    if (response.status === 404) return 'gone';
+    expectStatus(response, [200, 202, 204], 'delete a room');
+    return 'deleted';
+  }
+
+  private async createConference(room: NewRoom): Promise<number> {
+    const body = {
+      name: room.name,
+      service_type: 'conference',
+      allow_guests: true,
+      pin: room.pin,
+      guest_pin: room.guestPin,
+      tag: room.tag,
+      aliases: room.aliases.map((alias) => ({ alias })),
+    };
+    const sent = await this.sendCreate(CONFERENCE_COLLECTION, body, () => this.findByName(room.name).then((c) => c?.id));
+    if (sent.kind === 'found') return sent.id;
+    if (sent.response.status === 400 && (await this.findByName(room.name)) !== undefined) throw new RoomAlreadyExists(room.name);
+    return idFromLocation(expectStatus(sent.response, [201], 'create a room'));
+  }
+
+  private async addAutomaticParticipant(conferenceId: number, room: NewRoom): Promise<void> {
+    const participant = room.automaticParticipant;
+    if (participant === undefined) return;
+    const body = {
+      alias: participant.alias,
+      conference: [conferenceUri(conferenceId)],
+      protocol: 'sip',
+      role: participant.role,
+      call_type: participant.callType,
+      keep_conference_alive: participant.keepConferenceAlive,
+      routing: 'auto',
+      description: 'Dials the Genesys queue when the conference starts',
+    };
+    const existing = async () => (((await this.byId(conferenceId))?.automatic_participants.length ?? 0) > 0 ? conferenceId : undefined);
+    const sent = await this.sendCreate(AUTOMATIC_PARTICIPANT_COLLECTION, body, existing);
+    if (sent.kind === 'response' && sent.response.status !== 201) {
+      await this.delete(conferenceId).catch(() => undefined);
+      expectStatus(sent.response, [201], 'add the automatic participant');
+    }
+  }
+
+  /**
+   * POST is not idempotent: when no answer (or a retryable failure) comes
+   * back, ask Pexip whether the object exists before sending it again.
+   */
+  private async sendCreate(collection: string, body: unknown, alreadyCreated: () => Promise<number | undefined>): Promise<CreateOutcome> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return { kind: 'response', response: await this.client.request('POST', collection, { body, idempotent: false, budgetWaitMs: this.options.backgroundBudgetWaitMs }) };
+      } catch (error) {
+        if (!(error instanceof ProviderUnavailable) || attempt >= 2) throw error;
+        const id = await alreadyCreated();
+        if (id !== undefined) {
+          this.logger.info({ collection }, 'Pexip create had happened despite the failed answer');
+          return { kind: 'found', id };
+        }
+        this.logger.warn({ collection, attempt: attempt + 1 }, 'Pexip create failed and did not happen; sending it again');
+      }
+    }
+  }
+
+  private async byId(id: number): Promise<Conference | undefined> {
+    const response = await this.client.request('GET', conferenceUri(id), { idempotent: true });
+    if (response.status === 404) return undefined;
+    return expectStatus(response, [200], 'read a room').body as Conference;
+  }
+
+  private async page(path: string): Promise<ListEnvelope> {
+    const response = expectStatus(await this.client.request('GET', path, { idempotent: true }), [200], 'list rooms');
+    const body = response.body as Partial<ListEnvelope> | undefined;
+    if (!Array.isArray(body?.objects) || typeof body?.meta?.total_count !== 'number') {
+      throw new ProviderUnavailable(502, undefined, 'Pexip answered a list request with something that is not a list.');
+    }
+    return body as ListEnvelope;
+  }
+}
+
+function expectStatus(response: PexipResponse, expected: number[], what: string): PexipResponse {
+  if (expected.includes(response.status)) return response;
+  const detail = response.status === 401 || response.status === 403 ? `Pexip refused the gateway's credentials when asked to ${what}.` : `Pexip answered ${response.status} when asked to ${what}.`;
+  throw new ProviderUnavailable(502, undefined, detail);
+}
+
+function idFromLocation(response: PexipResponse): number {
+  const id = Number(/\/(\d+)\/?$/.exec(new URL(response.location ?? '', 'http://pexip').pathname)?.[1]);
+  if (!Number.isInteger(id) || id <= 0) throw new ProviderUnavailable(502, undefined, 'Pexip created a room without saying where (no Location header).');
+  return id;
+}
+
+/** `meta.next` is a path on the Management Node: only its path and query are used, never another host. */
+function relativePath(next: string | null): string | null {
+  if (next === null) return null;
+  const url = new URL(next, 'http://pexip');
+  return `${url.pathname}${url.search}`;
+}
