@@ -193,6 +193,35 @@ describe('bad configuration', () => {
     expect(problems.join()).not.toContain('short-pw');
   });
 
+  test('ROOM_PROVIDER=pexip without its settings names each missing one', () => {
+    expect(problemsOf({ ROOM_PROVIDER: 'pexip' })).toEqual([
+      expect.stringMatching(/^PEXIP_BASE_URL: required with ROOM_PROVIDER=pexip/),
+      expect.stringMatching(/^PEXIP_USERNAME: required with ROOM_PROVIDER=pexip and PEXIP_AUTH=basic/),
+      expect.stringMatching(/^PEXIP_PASSWORD: required with ROOM_PROVIDER=pexip and PEXIP_AUTH=basic/),
+    ]);
+    expect(problemsOf({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: 'https://pexip.example.gov', PEXIP_AUTH: 'oauth2' })).toEqual([
+      expect.stringMatching(/^PEXIP_OAUTH_CLIENT_ID: required/),
+      expect.stringMatching(/^PEXIP_OAUTH_PRIVATE_KEY: required/),
+    ]);
+    expect(problemsOf({ PEXIP_OAUTH_PRIVATE_KEY: 'not a key' })[0]).toMatch(/^PEXIP_OAUTH_PRIVATE_KEY: must be a PEM private key/);
+    expect(problemsOf({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: 'https://pexip.example.gov', PEXIP_AUTH: 'oauth2', PEXIP_OAUTH_CLIENT_ID: 'c', PEXIP_OAUTH_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toEqual([
+      'PEXIP_OAUTH_PRIVATE_KEY_FILE: the file cannot be read',
+    ]);
+  });
+
+  test('ROOM_PROVIDER=pexip with Basic settings, and the embedded provider by default', () => {
+    expect(loadConfig({}).roomProvider).toEqual({ kind: 'embedded' });
+    expect(loadConfig({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: 'https://pexip.example.gov/', PEXIP_USERNAME: 'api', PEXIP_PASSWORD: 'secret' }).roomProvider).toEqual({
+      kind: 'pexip',
+      baseUrl: 'https://pexip.example.gov',
+      auth: { kind: 'basic', username: 'api', password: 'secret' },
+      timeoutMs: 10_000,
+      maxRetries: 3,
+      requestsPerMinute: 900,
+      replicationDelaySeconds: 90,
+    });
+  });
+
   test('plain http is accepted for loopback only', () => {
     expect(loadConfig({ ENTRA_JWKS_URI: 'http://127.0.0.1:9999/keys' }).entra.jwksUri).toBe('http://127.0.0.1:9999/keys');
     expect(problemsOf({ ENTRA_JWKS_URI: 'http://10.0.0.1/keys' })[0]).toMatch(/^ENTRA_JWKS_URI: must be an https/);

@@ -8,7 +8,7 @@ import type { Store } from '../../src/store/store.js';
 import { TestClock } from '../support/clock.js';
 import { openTestStore, temporaryDirectory, useSharedStore } from '../support/gateway.js';
 
-const rooms = loadConfig({ MAXCONF_ENV: 'edge', ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', POOL_TARGET_SIZE: '3', POOL_CLAIM_LEASE_SECONDS: '60' }).rooms;
+const rooms = loadConfig({ ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', POOL_TARGET_SIZE: '3', POOL_CLAIM_LEASE_SECONDS: '60' }).rooms;
 const logger = createLogger('silent');
 const shared = useSharedStore();
 let clock: TestClock;

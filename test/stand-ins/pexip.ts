@@ -30,7 +30,7 @@ interface StoredConference {
  */
 export class PexipStandIn {
   readonly conferences = new Map<number, StoredConference>();
-  readonly calls: { method: string; path: string }[] = [];
+  readonly calls: { method: string; path: string; body: string }[] = [];
   readonly faults: PexipFault[] = [];
   latencyMs = 0;
   /** Page size when the client sends no limit, and the largest it may ask for. */
@@ -75,7 +75,7 @@ export class PexipStandIn {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
-    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search });
+    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body });
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (url.pathname === '/oauth/token/') return this.token(body, res);
     if (!this.authorized(req.headers.authorization)) {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.js';
 import type { Queryable, Store } from '../../store/store.js';
 import { type Conference, type RoomChanges, conferenceUri } from '../conference.js';
-import { type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound } from './provider.js';
+import { type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
 
 const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 const UNIQUE_VIOLATION = '23505';
@@ -66,14 +66,9 @@ export class EmbeddedRoomProvider implements RoomProvider {
       : [];
     const conference: Conference = {
       ...PEXIP_DEFAULTS,
+      ...vmrFields(room),
       id,
       resource_uri: uri,
-      name: room.name,
-      service_type: 'conference',
-      allow_guests: true,
-      pin: room.pin,
-      guest_pin: room.guestPin,
-      tag: room.tag,
       aliases,
       automatic_participants: automaticParticipants,
       creation_time: createdAt,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
 import type { PexipClient, PexipResponse } from './pexip-client.js';
-import { type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound } from './provider.js';
+import { type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
 
 const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 /** Page size asked of Pexip when walking a list (tastypie's default is 20). */
@@ -68,15 +68,7 @@ export class PexipRoomProvider implements RoomProvider {
   }
 
   private async createConference(room: NewRoom): Promise<number> {
-    const body = {
-      name: room.name,
-      service_type: 'conference',
-      allow_guests: true,
-      pin: room.pin,
-      guest_pin: room.guestPin,
-      tag: room.tag,
-      aliases: room.aliases.map((alias) => ({ alias })),
-    };
+    const body = { ...vmrFields(room), aliases: room.aliases.map((alias) => ({ alias })) };
     const sent = await this.sendCreate(CONFERENCE_COLLECTION, body, () => this.findByName(room.name).then((c) => c?.id));
     if (sent.kind === 'found') return sent.id;
     if (sent.response.status === 400 && (await this.findByName(room.name)) !== undefined) throw new RoomAlreadyExists(room.name);

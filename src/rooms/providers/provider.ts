@@ -11,6 +11,11 @@ export interface NewRoom {
   automaticParticipant: AutomaticParticipantConfig | undefined;
 }
 
+/** The VMR fields a new room sets, in Pexip's names (both providers store exactly these). */
+export function vmrFields(room: NewRoom) {
+  return { name: room.name, service_type: 'conference' as const, allow_guests: true, pin: room.pin, guest_pin: room.guestPin, tag: room.tag };
+}
+
 export interface RoomListQuery {
   namePrefix: string | undefined;
   limit: number;
