@@ -46,6 +46,7 @@ export interface AutomaticParticipantConfig {
 
 export interface RoomsConfig {
   poolTargetSize: number;
+  poolMaintenanceIntervalSeconds: number;
   claimLeaseSeconds: number;
   pinLength: number;
   tagBaseUrl: string;
@@ -97,6 +98,8 @@ export interface EventSinkConfig {
 
 export interface GarbageCollectionConfig {
   intervalSeconds: number;
+  /** How long a run may hold an entry before another run may take it (a run that died). */
+  leaseSeconds: number;
   graceSeconds: number;
   batchSize: number;
 }
@@ -115,7 +118,7 @@ export interface GatewayConfig {
   production: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   http: { host: string; port: number; bodyLimitBytes: number };
-  store: { dataDir: string };
+  store: { dataDir: string; database: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number } | undefined };
   entra: EntraConfig;
   rooms: RoomsConfig;
   genesys: GenesysConfig;
@@ -212,6 +215,12 @@ export const environmentSchema = z.object({
   PEXIP_MAX_RETRIES: integer(0, 10).optional(),
   PEXIP_REQUESTS_PER_MINUTE: integer(1, 1000).optional(),
   PEXIP_REPLICATION_DELAY_SECONDS: integer(0, 3600).optional(),
+  DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_POOL_SIZE: integer(1, 200).optional(),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 600_000).optional(),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000).optional(),
+  POOL_MAINTENANCE_INTERVAL_SECONDS: integer(1, 3600).optional(),
+  GC_LEASE_SECONDS: integer(1, 3600).optional(),
 });
 
 /** What the local profile uses when nothing is configured (printed at start-up). */
@@ -269,7 +278,18 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       port: env.PORT ?? 8080,
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
     },
-    store: { dataDir: path.resolve(env.DATA_DIR ?? './data') },
+    store: {
+      dataDir: path.resolve(env.DATA_DIR ?? './data'),
+      database:
+        env.DATABASE_URL === undefined
+          ? undefined
+          : {
+              url: env.DATABASE_URL,
+              poolSize: env.DATABASE_POOL_SIZE ?? 10,
+              statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS ?? 5000,
+              connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS ?? 3000,
+            },
+    },
     entra: {
       tenantId,
       clientIds,
@@ -287,6 +307,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
     },
     rooms: {
       poolTargetSize: env.POOL_TARGET_SIZE ?? (local ? 3 : 10),
+      poolMaintenanceIntervalSeconds: env.POOL_MAINTENANCE_INTERVAL_SECONDS ?? 30,
       claimLeaseSeconds: env.POOL_CLAIM_LEASE_SECONDS ?? 60,
       pinLength: env.ROOM_PIN_LENGTH ?? 6,
       tagBaseUrl: (tagBaseUrl as string).replace(/\/+$/, ''),
@@ -320,6 +341,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
     authFailures: { limit: env.AUTH_FAILURE_LIMIT ?? 20, windowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS ?? 60 },
     garbageCollection: {
       intervalSeconds: env.GC_INTERVAL_SECONDS ?? 600,
+      leaseSeconds: env.GC_LEASE_SECONDS ?? 300,
       graceSeconds: env.GC_GRACE_SECONDS ?? 600,
       batchSize: env.GC_BATCH_SIZE ?? 50,
     },
@@ -387,6 +409,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function isPostgresUrl(raw: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
 }
 
 function isPrivateKeyPem(raw: string): boolean {

@@ -80,7 +80,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     logger: logger.child({ component: 'pool' }),
     rooms: config.rooms,
     readyDelayMs,
-    maintenanceIntervalMs: deps.poolMaintenanceIntervalMs,
+    maintenanceIntervalMs: deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000,
   });
   const deletionQueue = new DeletionQueue(store, clock);
   const rooms = new RoomService({ provider, pool, deletionQueue, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
@@ -98,6 +98,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     batchSize: gc.batchSize,
     intervalMs: gc.intervalSeconds * 1000,
     dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
+    leaseMs: gc.leaseSeconds * 1000,
   });
   return { provider, pool, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }
@@ -160,12 +161,12 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
     async start() {
       services.pool.start();
       services.garbageCollector.start();
-      await Promise.all([signingKeys.start(), services.bulkJobs.resumeAbandoned()]);
+      services.bulkJobs.start(deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000);
+      await signingKeys.start();
     },
     async stop() {
       signingKeys.stop();
-      services.pool.stop();
-      await Promise.all([services.garbageCollector.stop(), services.bulkJobs.stop()]);
+      await Promise.all([services.pool.stop(), services.garbageCollector.stop(), services.bulkJobs.stop()]);
     },
   };
 }

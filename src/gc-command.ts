@@ -2,20 +2,19 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createServices } from './gateway.js';
 import { createLogger } from './logger.js';
-import { openEmbeddedStore } from './store/embedded.js';
-import { migrate } from './store/schema.js';
+import { openStore } from './store/select.js';
 
 /**
- * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With the
- * embedded store the gateway must be stopped (one process per data
- * directory); the entries' leases make it safe beside other runs.
+ * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With
+ * PostgreSQL it runs beside the replicas (the entries' leases keep runs
+ * apart); with the embedded store the gateway must be stopped (one process
+ * per data directory).
  */
 async function garbageCollectOnce(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel);
-  const store = await openEmbeddedStore(config.store.dataDir);
+  const store = await openStore(config, logger);
   try {
-    await migrate(store);
     const { garbageCollector } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
   } finally {

@@ -5,8 +5,7 @@ import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
 import { type LocalGenesys, startLocalGenesys } from './local/genesys-stand-in.js';
 import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIdentityProvider } from './local/identity-provider.js';
 import { createLogger } from './logger.js';
-import { openEmbeddedStore } from './store/embedded.js';
-import { migrate } from './store/schema.js';
+import { openStore } from './store/select.js';
 import { systemClock } from './clock.js';
 import type { Store } from './store/store.js';
 
@@ -20,9 +19,7 @@ async function main(): Promise<void> {
     genesys: { ...config.genesys, apiBaseUrl: local.genesys?.apiBaseUrl ?? config.genesys.apiBaseUrl },
   } as ResolvedConfig;
 
-  const store = await openEmbeddedStore(config.store.dataDir);
-  const applied = await migrate(store);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
+  const store = await openStore(config, logger);
 
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch });
   const server = await listen(gateway, config);

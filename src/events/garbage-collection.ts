@@ -15,6 +15,7 @@ export interface GarbageCollectionOptions {
   batchSize: number;
   intervalMs: number;
   dedupRetentionMs: number;
+  leaseMs: number;
   /** Batches one run processes at most, so that a run is bounded in time. */
   maxBatches?: number;
 }
@@ -25,8 +26,6 @@ export interface GarbageCollectionReport {
   persistentKept: number;
   failed: number;
 }
-
-const LEASE_MS = 5 * 60_000;
 
 /**
  * Deletes rooms whose conference ended at least the grace period ago
@@ -70,7 +69,7 @@ export class GarbageCollector {
     const { queue, batchSize, graceMs, maxBatches = 20 } = this.options;
     const report: GarbageCollectionReport = { deleted: 0, alreadyGone: 0, persistentKept: 0, failed: 0 };
     for (let batch = 0; batch < maxBatches; batch += 1) {
-      const entries = await queue.claimDue(graceMs, batchSize, LEASE_MS);
+      const entries = await queue.claimDue(graceMs, batchSize, this.options.leaseMs);
       for (const entry of entries) await this.process(entry, report);
       if (entries.length < batchSize) break;
     }

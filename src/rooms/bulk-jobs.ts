@@ -41,7 +41,9 @@ export interface BulkJobsOptions {
  */
 export class BulkJobs {
   private readonly running = new Set<Promise<void>>();
+  private readonly working = new Set<string>();
   private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BulkJobsOptions) {}
 
@@ -61,18 +63,32 @@ export class BulkJobs {
     return rows[0] && toJob(rows[0]);
   }
 
-  /** Takes over running jobs whose worker is gone (after a restart). */
+  /** Takes over running jobs whose worker is gone (a restart, or a replica that died). */
   async resumeAbandoned(): Promise<void> {
     const { rows } = await this.options.store.query<{ id: string }>(
       `SELECT id FROM bulk_job WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= $1)`,
       [iso(this.options.clock.now())],
     );
-    for (const row of rows) this.work(row.id);
+    for (const row of rows) if (!this.working.has(row.id)) this.work(row.id);
+  }
+
+  /** Looks for abandoned jobs now and then every `intervalMs`. */
+  start(intervalMs: number): void {
+    this.stopped = false;
+    const tick = () => {
+      this.resumeAbandoned()
+        .catch((error: unknown) => this.options.logger.warn({ err: { message: (error as Error).message } }, 'looking for abandoned bulk jobs failed'))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    tick();
   }
 
   /** Lets the rooms under way finish; stops before the next one. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.running]);
   }
 
@@ -82,9 +98,13 @@ export class BulkJobs {
   }
 
   private work(id: string): void {
+    this.working.add(id);
     const run = this.runJob(id)
-      .catch((error: unknown) => this.options.logger.error({ job: id, err: { message: (error as Error).message } }, 'bulk job worker failed; another will take over'))
-      .finally(() => this.running.delete(run));
+      .catch((error: unknown) => this.options.logger.error({ job: id, err: { message: (error as Error).message } }, 'bulk job worker failed; it is taken over when its lease expires'))
+      .finally(() => {
+        this.running.delete(run);
+        this.working.delete(id);
+      });
     this.running.add(run);
   }
 

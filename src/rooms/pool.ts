@@ -45,7 +45,9 @@ const REFILL_LOCK = 4_711_0001;
  */
 export class RoomPool {
   private refilling: Promise<number> | undefined;
+  private maintaining: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly leaseMs: number;
 
   constructor(private readonly options: RoomPoolOptions) {
@@ -107,6 +109,7 @@ export class RoomPool {
 
   /** Creates rooms until the pool holds its target; one refill at a time per process. */
   refill(): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     this.refilling ??= this.fillToTarget().finally(() => {
       this.refilling = undefined;
     });
@@ -154,18 +157,23 @@ export class RoomPool {
   }
 
   start(): void {
+    this.stopped = false;
     const interval = this.options.maintenanceIntervalMs ?? 30_000;
     const tick = () => {
-      this.maintain().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(tick, interval).unref();
+      this.maintaining = this.maintain().finally(() => {
+        this.maintaining = undefined;
+        if (!this.stopped) this.timer = setTimeout(tick, interval).unref();
       });
     };
     this.timer = setTimeout(tick, 0).unref();
   }
 
-  stop(): void {
+  /** Stops background work: the room being created is finished, no further one is started. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await Promise.allSettled([this.refilling, this.maintaining]);
   }
 
   private async maintain(): Promise<void> {
@@ -179,11 +187,12 @@ export class RoomPool {
 
   private async fillToTarget(): Promise<number> {
     let created = 0;
-    for (;;) {
+    while (!this.stopped) {
       const conference = await this.provision();
       if (conference === undefined) return created;
       created += 1;
     }
+    return created;
   }
 
   /** Reserves a pool slot for a room about to be created; refills stop at the target, bulk jobs add beyond it. */

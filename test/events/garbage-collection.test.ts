@@ -47,6 +47,7 @@ function collector(overrides: Partial<ConstructorParameters<typeof GarbageCollec
     batchSize: 50,
     intervalMs: 60_000,
     dedupRetentionMs: 86_400_000,
+    leaseMs: 5 * 60_000,
     ...overrides,
   });
 }

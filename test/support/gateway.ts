@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
+import { openPostgresTestStore } from './postgres.js';
 import { EntraStandIn, mintToken, type MintOptions } from '../stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
 import { TestClock } from './clock.js';
@@ -105,8 +106,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 }
 
-/** A fresh in-memory store with the schema applied. */
+/**
+ * A fresh store with the schema applied: in-memory PGlite, or with
+ * MAXCONF_TEST_STORE=postgres (`npm run test:postgres`) a fresh PostgreSQL
+ * database, so that the same suites prove the same SQL on both back ends.
+ */
 export async function openTestStore(dataDir?: string): Promise<Store> {
+  if (dataDir === undefined && process.env.MAXCONF_TEST_STORE === 'postgres') return openPostgresTestStore();
   const store = await openEmbeddedStore(dataDir);
   await migrate(store);
   return store;

@@ -1,0 +1,113 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Queryable, QueryResult, Store } from './store.js';
+import { StoreUnavailableError } from './store.js';
+
+export interface PostgresOptions {
+  connectionString: string;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** SQLSTATEs worth one more try of a whole transaction: deadlock and serialization failure. */
+const RETRY_TRANSACTION = new Set(['40P01', '40001']);
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * The PostgreSQL back end (`DATABASE_URL`), shared by several replicas. Same
+ * schema and SQL as the embedded store; an unreachable or failing server
+ * surfaces as StoreUnavailableError (503), and the pool reconnects by itself.
+ */
+export async function openPostgresStore(options: PostgresOptions, logger: Logger): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: 'maxconf-gateway',
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener the process would crash.
+  pool.on('error', (error) => logger.warn({ err: { message: error.message } }, 'PostgreSQL connection lost; it will be replaced'));
+  return new PostgresStore(pool);
+}
+
+class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    return rowsOf<Row>(() => this.pool.query(sql, params as unknown[] | undefined));
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.once(work);
+      } catch (error) {
+        if (attempt >= TRANSACTION_ATTEMPTS || !RETRY_TRANSACTION.has(sqlState(error) ?? '')) throw error;
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async once<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await guarded(() => this.pool.connect());
+    let broken = false;
+    try {
+      await guarded(() => client.query('BEGIN'));
+      const result = await work({ query: <Row>(sql: string, params?: readonly unknown[]) => rowsOf<Row>(() => client.query(sql, params as unknown[] | undefined)) });
+      await guarded(() => client.query('COMMIT'));
+      return result;
+    } catch (error) {
+      broken = error instanceof StoreUnavailableError;
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+async function rowsOf<Row>(query: () => Promise<pg.QueryResult>): Promise<QueryResult<Row>> {
+  const { rows, rowCount } = await guarded(query);
+  return { rows: rows as Row[], rowCount: rowCount ?? rows.length };
+}
+
+/** Runs a database operation, turning "the database is not there" into StoreUnavailableError. */
+async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw isUnavailable(error) ? new StoreUnavailableError(error) : error;
+  }
+}
+
+/**
+ * Errors that mean "the database is not there right now", as opposed to a
+ * statement PostgreSQL refused: no SQLSTATE (network, pool timeout), or
+ * connection exceptions, resource shortage, operator intervention (shutdown,
+ * query cancelled by the statement timeout), a database not accepting
+ * connections, or a failed login.
+ */
+function isUnavailable(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state === undefined) return true;
+  return /^(08|53|57|28)/.test(state) || state === '55000' || state === '3D000';
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
