@@ -140,11 +140,13 @@ export class RoomPool {
   }
 
   /**
-   * Settles rows whose creator died: a room that exists upstream becomes
-   * ready, one that never got created is dropped.
+   * Settles rows whose holder died: a claim whose lease expired is ready
+   * again; a room being created becomes ready if it exists upstream and is
+   * dropped if it never got created.
    */
   async reconcile(): Promise<void> {
     const now = iso(this.options.clock.now());
+    await this.options.store.query(`UPDATE room_pool SET state = 'ready', lease_token = NULL, lease_until = NULL WHERE state = 'claimed' AND lease_until <= $1`, [now]);
     const { rows } = await this.options.store.query<{ room_name: string; bulk_job_id: string | null }>(
       `SELECT room_name, bulk_job_id FROM room_pool WHERE state = 'creating' AND lease_until <= $1`,
       [now],

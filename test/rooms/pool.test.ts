@@ -51,6 +51,16 @@ test('a room claimed by a request that died is neither lost nor handed out twice
   expect(await pool.claim()).toBeUndefined();
 });
 
+test('reconciliation returns expired claims to ready, so the pool counts them', async () => {
+  const pool = poolOn(shared.store, 1);
+  await pool.refill();
+  await pool.claim();
+  clock.advance(60_000);
+  expect(await pool.counts()).toMatchObject({ ready: 0, claimed: 1 });
+  await pool.reconcile();
+  expect(await pool.counts()).toMatchObject({ ready: 1, claimed: 0 });
+});
+
 test('a slow claimer whose lease lapsed cannot complete, and its claim is not fresh any more', async () => {
   const pool = poolOn(shared.store, 1);
   await pool.refill();

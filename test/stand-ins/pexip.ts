@@ -33,6 +33,10 @@ export class PexipStandIn {
   readonly calls: { method: string; path: string; body: string }[] = [];
   readonly faults: PexipFault[] = [];
   latencyMs = 0;
+  /** Latency for particular requests (overrides latencyMs when it returns a number). */
+  latencyFor: ((method: string, path: string) => number | undefined) | undefined;
+  /** Successful DELETEs per VMR id: a room deleted twice would show 2. */
+  readonly deletions = new Map<number, number>();
   /** Page size when the client sends no limit, and the largest it may ask for. */
   defaultLimit = 20;
   maxLimit = 1000;
@@ -76,7 +80,8 @@ export class PexipStandIn {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
     this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body });
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const delay = this.latencyFor?.(req.method ?? 'GET', url.pathname) ?? this.latencyMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (url.pathname === '/oauth/token/') return this.token(body, res);
     if (!this.authorized(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': this.auth.oauth ? 'Bearer' : 'Basic realm="Pexip"' }).end();
@@ -150,6 +155,7 @@ export class PexipStandIn {
       }
       if (method === 'DELETE') {
         this.conferences.delete(conference.id);
+        this.deletions.set(conference.id, (this.deletions.get(conference.id) ?? 0) + 1);
         return { status: 204 };
       }
     }

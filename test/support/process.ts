@@ -20,9 +20,9 @@ export interface RunningGateway {
   exited: Promise<number | null>;
 }
 
-/** Starts the built gateway (`node dist/main.js`) with exactly the environment given (plus PATH and HOME). */
-export function spawnGateway(env: Record<string, string>): RunningGateway {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+/** Starts the built gateway (`node dist/main.js`, or another entry point) with exactly the environment given (plus PATH and HOME). */
+export function spawnGateway(env: Record<string, string>, entry = 'dist/main.js'): RunningGateway {
+  const child = spawn(process.execPath, [entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
