@@ -63,6 +63,11 @@ class PostgresStore implements Store {
   private async once<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await guarded(() => this.pool.connect());
     let broken = false;
+    // A checked-out client whose connection drops between two statements emits 'error'; unhandled, it would crash the process.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await guarded(() => client.query('BEGIN'));
       const result = await work({ query: <Row>(sql: string, params?: readonly unknown[]) => rowsOf<Row>(() => client.query(sql, params as unknown[] | undefined)) });
@@ -75,6 +80,7 @@ class PostgresStore implements Store {
       });
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
