@@ -117,7 +117,18 @@ export interface GatewayConfig {
   profile: Profile;
   production: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  http: { host: string; port: number; bodyLimitBytes: number };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    trustProxyHops: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    shutdownTimeoutMs: number;
+  };
+  /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
+  metrics: { host: string; port: number } | undefined;
   store: { dataDir: string; database: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number } | undefined };
   entra: EntraConfig;
   rooms: RoomsConfig;
@@ -203,6 +214,13 @@ export const environmentSchema = z.object({
   GC_INTERVAL_SECONDS: integer(10, 86_400).optional(),
   GC_GRACE_SECONDS: integer(0, 7 * 86_400).optional(),
   GC_BATCH_SIZE: integer(1, 1000).optional(),
+  TRUST_PROXY_HOPS: integer(0, 10).optional(),
+  HTTP_HEADERS_TIMEOUT_MS: integer(1000, 120_000).optional(),
+  HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).optional(),
+  SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).optional(),
+  METRICS_HOST: optionalText,
+  METRICS_PORT: integer(0, 65535).optional(),
   ROOM_PROVIDER: z.enum(['embedded', 'pexip']).optional(),
   PEXIP_BASE_URL: secureUrl.optional(),
   PEXIP_AUTH: z.enum(['basic', 'oauth2']).optional(),
@@ -277,7 +295,13 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       host: env.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
       port: env.PORT ?? 8080,
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
+      trustProxyHops: env.TRUST_PROXY_HOPS ?? 0,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
+      shutdownTimeoutMs: (env.SHUTDOWN_TIMEOUT_SECONDS ?? 25) * 1000,
     },
+    metrics: env.METRICS_PORT === 0 ? undefined : { host: env.METRICS_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'), port: env.METRICS_PORT ?? 9464 },
     store: {
       dataDir: path.resolve(env.DATA_DIR ?? './data'),
       database:

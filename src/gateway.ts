@@ -28,6 +28,7 @@ import { publicRoomRoutes } from './rooms/public-routes.js';
 import { roomRoutes } from './rooms/routes.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
+import { GatewayMetrics } from './metrics.js';
 
 /** A configuration whose upstream URLs are known (the local profile fills them in at start-up). */
 export type ResolvedConfig = GatewayConfig & {
@@ -44,6 +45,8 @@ export interface ServiceDependencies {
   sleep?: (ms: number) => Promise<void>;
   /** Background pool maintenance period; tests lengthen it. */
   poolMaintenanceIntervalMs?: number;
+  /** Defaults to a registry of this gateway's own. */
+  metrics?: GatewayMetrics;
 }
 
 export type GatewayDependencies = ServiceDependencies;
@@ -61,6 +64,7 @@ export interface Services {
 
 export interface Gateway extends Services {
   app: Express;
+  metrics: GatewayMetrics;
   signingKeys: SigningKeys;
   tokenCache: VerifiedTokenCache<EntraPrincipal>;
   genesysAgents: GenesysAgents;
@@ -72,7 +76,8 @@ export interface Gateway extends Services {
 
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { store, logger, clock } = deps;
-  const { provider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: deps.fetch, sleep: deps.sleep ?? realSleep });
+  const metrics = deps.metrics ?? new GatewayMetrics();
+  const { provider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
   const pool = new RoomPool({
     store,
     provider,
@@ -83,9 +88,9 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     maintenanceIntervalMs: deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000,
   });
   const deletionQueue = new DeletionQueue(store, clock);
-  const rooms = new RoomService({ provider, pool, deletionQueue, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
+  const rooms = new RoomService({ provider, pool, deletionQueue, rooms: config.rooms, logger: logger.child({ component: 'rooms' }), onInlineCreation: () => metrics.inlineCreation() });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
-  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }));
+  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }), (type) => metrics.event(type));
   const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
     queue: deletionQueue,
@@ -99,6 +104,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     intervalMs: gc.intervalSeconds * 1000,
     dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
     leaseMs: gc.leaseSeconds * 1000,
+    onReport: (report) => metrics.garbageCollected({ ...report }),
   });
   return { provider, pool, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }
@@ -106,10 +112,11 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
 /** The composition root: every module gets its collaborators from here. */
 export function createGateway(config: ResolvedConfig, deps: GatewayDependencies): Gateway {
   const { store, logger, clock } = deps;
-  const services = createServices(config, deps);
+  const metrics = deps.metrics ?? new GatewayMetrics();
+  const services = createServices(config, { ...deps, metrics });
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
-    fetch: deps.fetch,
+    fetch: metrics.instrumentFetch(deps.fetch, 'jwks'),
     clock,
     logger: logger.child({ component: 'signing-keys' }),
     timeoutMs: config.entra.jwksTimeoutMs,
@@ -118,12 +125,20 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   });
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
-  const genesysAgents = new GenesysAgents(config.genesys, deps.fetch, clock, logger.child({ component: 'genesys' }));
+  const genesysAgents = new GenesysAgents(config.genesys, metrics.instrumentFetch(deps.fetch, 'genesys'), clock, logger.child({ component: 'genesys' }));
 
   const passport = new Passport();
   passport.use(new GenesysTokenStrategy(genesysAgents));
   passport.use(new SinkBasicStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
   const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowSeconds * 1000, clock);
+  const failed = (strategy: string) => (reason: string) => metrics.authFailure(strategy, reason);
+  metrics.watch({
+    poolCounts: () => services.pool.counts(),
+    queueStats: () => services.deletionQueue.stats(),
+    tokenCache,
+    genesysCache: genesysAgents,
+    now: () => clock.now(),
+  });
 
   const app = buildApp(
     [
@@ -138,23 +153,24 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
       publicRoomRoutes({
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
-        authenticate: passportGuard(passport, 'x-auth-token', failures),
+        authenticate: passportGuard(passport, 'x-auth-token', failures, failed('genesys')),
       }),
-      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
+      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures, failed('event-sink')), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
       roomRoutes({
         service: services.rooms,
         bulkJobs: services.bulkJobs,
-        authenticate: entraAuthentication(verifier, config.entra.requiredRole),
+        authenticate: entraAuthentication(verifier, { requiredRole: config.entra.requiredRole, failures, onFailure: failed('entra') }),
         bulkRole: config.entra.bulkRole,
         bodyLimitBytes: config.http.bodyLimitBytes,
       }),
     ],
-    logger,
+    { logger, metrics, trustProxyHops: config.http.trustProxyHops },
   );
 
   return {
     ...services,
     app,
+    metrics,
     signingKeys,
     tokenCache,
     genesysAgents,

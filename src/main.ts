@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
@@ -23,10 +23,11 @@ async function main(): Promise<void> {
 
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch });
   const server = await listen(gateway, config);
-  logger.info({ host: config.http.host, port: config.http.port, profile: config.profile }, 'gateway listening');
+  const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
+  logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals(server, gateway, store, local, logger);
+  stopOnSignals({ server, metricsServer, gateway, store, local, logger, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
 function readConfig(): GatewayConfig {
@@ -58,6 +59,27 @@ async function startLocalStandIns(config: GatewayConfig): Promise<LocalStandIns>
 function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = gateway.app.listen(config.http.port, config.http.host, () => resolve(server));
+    server.headersTimeout = config.http.headersTimeoutMs;
+    server.requestTimeout = config.http.requestTimeoutMs;
+    server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+    server.once('error', reject);
+  });
+}
+
+/** Prometheus metrics on their own listener, so that the public one (behind APIM) never serves them. */
+function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: number }): Promise<Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    gateway.metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': gateway.metrics.registry.contentType }).end(text),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.listen(port, host, () => resolve(server));
     server.once('error', reject);
   });
 }
@@ -83,23 +105,63 @@ MaxConf gateway (local profile) at ${base}
 `);
 }
 
-function stopOnSignals(server: Server, gateway: Gateway, store: Store, local: LocalStandIns, logger: Logger): void {
+interface Running {
+  server: Server;
+  metricsServer: Server | undefined;
+  gateway: Gateway;
+  store: Store;
+  local: LocalStandIns;
+  logger: Logger;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the
+ * bound, then cut them), stop background work after its current step, close
+ * the store and outbound connections, exit 0.
+ */
+function stopOnSignals(running: Running): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    server.close();
-    void (async () => {
-      await gateway.stop();
-      await store.close();
-      await local.identity?.close();
-      await local.genesys?.close();
-      process.exit(0);
-    })();
+    running.logger.info({ signal }, 'stopping: no new connections; finishing requests in flight');
+    void shutdown(running).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+async function shutdown({ server, metricsServer, gateway, store, local, logger, shutdownTimeoutMs }: Running): Promise<void> {
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  metricsServer?.close();
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs);
+  });
+  if ((await Promise.race([drained, bound])) === 'timeout') {
+    logger.warn({ shutdownTimeoutMs }, 'requests still in flight at the shutdown bound; closing their connections');
+    server.closeAllConnections();
+  }
+  clearTimeout(timer);
+  await gateway.stop();
+  await store.close();
+  await Promise.all([local.identity?.close(), local.genesys?.close()]);
+  await closeOutboundConnections();
+  logger.info('stopped');
+}
+
+/** fetch keeps pooled connections in Node's global undici dispatcher; close them so nothing outlives us. */
+async function closeOutboundConnections(): Promise<void> {
+  const dispatcher = (globalThis as Record<symbol, { close?: () => Promise<void> } | undefined>)[Symbol.for('undici.globalDispatcher.1')];
+  await dispatcher?.close?.().catch(() => undefined);
 }
 
 await main();

@@ -1,5 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { CredentialsMissing, InsufficientScope } from './bearer-errors.js';
+import { BearerError, CredentialsMissing, InsufficientScope } from './bearer-errors.js';
+import type { FailureLimiter } from './failure-limiter.js';
+import { clientAddress, tooManyFailures } from './passport-guard.js';
 import { extractBearerToken } from './bearer-token.js';
 import type { EntraPrincipal, EntraVerifier } from './entra-verifier.js';
 
@@ -10,25 +12,47 @@ declare module 'express-serve-static-core' {
   }
 }
 
+export interface EntraAuthenticationOptions {
+  requiredRole: string | undefined;
+  failures: FailureLimiter;
+  onFailure: (reason: string) => void;
+}
+
 /**
  * Express adapter for the Entra verifier: private routes accept application
  * tokens only (IDIM uses the client-credentials flow), and, when configured,
- * tokens carrying `requiredRole`.
+ * tokens carrying `requiredRole`. A client that keeps presenting bad tokens
+ * is refused with 429 before its next token is looked at.
  */
-export function entraAuthentication(verifier: EntraVerifier, requiredRole: string | undefined): RequestHandler {
+export function entraAuthentication(verifier: EntraVerifier, { requiredRole, failures, onFailure }: EntraAuthenticationOptions): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const token = extractBearerToken({
-      authorization: req.headers.authorization,
-      accessTokenParameter: hasAccessTokenParameter(req),
-    });
-    const principal = await verifier.verify(token);
-    if (principal.delegated) {
-      throw new InsufficientScope('app_token_required', 'This API accepts application tokens (client credentials) only.');
+    const client = `entra:${clientAddress(req)}`;
+    const wait = failures.retryAfterSeconds(client);
+    if (wait > 0) {
+      onFailure('rate_limited');
+      throw tooManyFailures(wait);
     }
-    if (requiredRole !== undefined) assertRole(principal, requiredRole);
-    req.entra = principal;
+    try {
+      req.entra = await authenticate(verifier, req, requiredRole);
+    } catch (error) {
+      if (error instanceof BearerError) {
+        onFailure(error.reason);
+        if (error.status === 401 && error.reason !== 'credentials_missing') failures.recordFailure(client);
+      }
+      throw error;
+    }
     next();
   };
+}
+
+async function authenticate(verifier: EntraVerifier, req: Request, requiredRole: string | undefined): Promise<EntraPrincipal> {
+  const token = extractBearerToken({ authorization: req.headers.authorization, accessTokenParameter: hasAccessTokenParameter(req) });
+  const principal = await verifier.verify(token);
+  if (principal.delegated) {
+    throw new InsufficientScope('app_token_required', 'This API accepts application tokens (client credentials) only.');
+  }
+  if (requiredRole !== undefined) assertRole(principal, requiredRole);
+  return principal;
 }
 
 /** Guards an operation that needs an app role on top of authentication (bulk operations). */

@@ -8,21 +8,24 @@ import type { FailureLimiter } from './failure-limiter.js';
  * the strategy's problem, and a client that keeps failing is refused with 429
  * before its credentials are checked again.
  */
-export function passportGuard(passport: InstanceType<typeof Passport>, strategy: string, failures: FailureLimiter): RequestHandler {
+export function passportGuard(passport: InstanceType<typeof Passport>, strategy: string, failures: FailureLimiter, onFailure: (reason: string) => void): RequestHandler {
   return (req, res, next) => {
     const client = `${strategy}:${clientAddress(req)}`;
     const wait = failures.retryAfterSeconds(client);
     if (wait > 0) {
+      onFailure('rate_limited');
       next(tooManyFailures(wait));
       return;
     }
     const handler = passport.authenticate(strategy, { session: false }, (error: unknown, user: unknown, challenge: unknown) => {
       if (error) {
+        onFailure(error instanceof HttpProblem ? error.slug : 'error');
         next(error);
         return;
       }
       if (!user) {
         const problem = challenge instanceof HttpProblem ? challenge : new HttpProblem(401, 'unauthorized', 'Unauthorized', 'Authentication failed.');
+        onFailure(problem.status === 403 ? 'forbidden' : 'rejected');
         if (problem.status === 401) failures.recordFailure(client);
         next(problem);
         return;

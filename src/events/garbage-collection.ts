@@ -18,6 +18,7 @@ export interface GarbageCollectionOptions {
   leaseMs: number;
   /** Batches one run processes at most, so that a run is bounded in time. */
   maxBatches?: number;
+  onReport?: (report: GarbageCollectionReport) => void;
 }
 
 export interface GarbageCollectionReport {
@@ -74,6 +75,7 @@ export class GarbageCollector {
       if (entries.length < batchSize) break;
     }
     await this.options.sink.pruneSeen(this.options.dedupRetentionMs);
+    this.options.onReport?.(report);
     if (report.deleted + report.alreadyGone + report.persistentKept + report.failed > 0) {
       this.options.logger.info(report, 'garbage collection run');
     }

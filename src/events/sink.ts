@@ -20,7 +20,13 @@ export class EventSink {
   unknownEvents = 0;
   duplicates = 0;
 
-  constructor(private readonly store: Store, private readonly queue: DeletionQueue, private readonly clock: Clock, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: Store,
+    private readonly queue: DeletionQueue,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly onEvent: (type: string) => void = () => undefined,
+  ) {}
 
   async accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
     const fresh = await this.store.transaction(async (tx) => {
@@ -79,6 +85,7 @@ export class EventSink {
       const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
       if (type === 'unknown') this.unknownEvents += 1;
       this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
+      this.onEvent(type);
     }
   }
 }

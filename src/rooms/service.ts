@@ -14,6 +14,7 @@ export interface RoomServiceOptions {
   deletionQueue: DeletionQueue;
   rooms: RoomsConfig;
   logger: Logger;
+  onInlineCreation?: () => void;
 }
 
 export interface RoomListing {
@@ -128,6 +129,7 @@ export class RoomService {
   private async createInline(tag: string): Promise<Conference> {
     const conference = await this.options.provider.create(newRoom(this.options.rooms, tag));
     this.inlineCreations += 1;
+    this.options.onInlineCreation?.();
     this.options.logger.warn({ room: conference.name }, 'pool empty: room created inline');
     return conference;
   }

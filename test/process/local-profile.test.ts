@@ -39,7 +39,7 @@ function printed(label: string): string {
 }
 
 async function shell(command: string): Promise<string> {
-  const { stdout } = await exec('bash', ['-c', command], { cwd: REPO_ROOT, env: { ...process.env, ...env(), MAXCONF_ENV: '', NODE_ENV: '' } });
+  const { stdout } = await exec('bash', ['-c', command], { cwd: REPO_ROOT, env: { ...process.env, ...env(), METRICS_PORT: '0', MAXCONF_ENV: '', NODE_ENV: '' } });
   return stdout;
 }
 

@@ -68,6 +68,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     EVENT_SINK_USERNAME: SINK_USER,
     EVENT_SINK_PASSWORD: SINK_PASSWORD,
     CORS_ALLOWED_ORIGINS: WIDGET_ORIGIN,
+    // Suites that send many bad credentials on purpose test validation, not the limiter (tested on its own).
+    AUTH_FAILURE_LIMIT: '100000',
     ...options.env,
   }) as ResolvedConfig;
   const sleeps: number[] = [];
@@ -84,7 +86,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       }),
     poolMaintenanceIntervalMs: 3_600_000,
   });
-  if (options.start !== false) await gateway.start();
+  if (options.start !== false) {
+    await gateway.start();
+    // Under heavy CI load the first key fetch can fail; with the test clock frozen the cool-down would then hold for the whole test.
+    if (!gateway.signingKeys.loaded && entra.behaviour === 'serve' && !(await gateway.signingKeys.refresh())) {
+      throw new Error('the test gateway could not load the stand-in signing keys');
+    }
+  }
   const token = (mint: MintOptions = {}) => mintToken(entra, { now: clock.now(), ...mint });
   return {
     gateway,

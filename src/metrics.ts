@@ -1,0 +1,129 @@
+import type { RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type Upstream = 'jwks' | 'genesys' | 'pexip';
+
+/** What the gauges read when Prometheus scrapes. */
+export interface MetricSources {
+  poolCounts(): Promise<{ creating: number; ready: number; waiting: number; claimed: number }>;
+  queueStats(): Promise<{ depth: number; oldestEndedAt: Date | null }>;
+  tokenCache: { hits: number; misses: number };
+  genesysCache: { cacheHits: number; calls: number };
+  now(): number;
+}
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (no global
+ * default registry, so that tests can build several gateways).
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Histogram<'method' | 'route' | 'status'>;
+  private readonly authFailures: Counter<'strategy' | 'reason'>;
+  private readonly upstream: Histogram<'upstream' | 'outcome'>;
+  private readonly events: Counter<'type'>;
+  private readonly collected: Counter<'outcome'>;
+  private readonly inline: Counter;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'maxconf_' });
+    this.requests = new Histogram({ name: 'maxconf_http_request_duration_seconds', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
+    this.authFailures = new Counter({ name: 'maxconf_auth_failures_total', help: 'Failed authentications by strategy and reason', labelNames: ['strategy', 'reason'], registers });
+    this.upstream = new Histogram({ name: 'maxconf_upstream_request_duration_seconds', help: 'Calls to Entra JWKS, Genesys and Pexip by outcome', labelNames: ['upstream', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.events = new Counter({ name: 'maxconf_events_total', help: 'Pexip events processed, by type (unknown types as "unknown")', labelNames: ['type'], registers });
+    this.collected = new Counter({ name: 'maxconf_garbage_collection_rooms_total', help: 'Rooms handled by garbage collection, by outcome', labelNames: ['outcome'], registers });
+    this.inline = new Counter({ name: 'maxconf_room_inline_creations_total', help: 'Rooms created inline because the pool was empty', registers });
+  }
+
+  /** Gauges and cache counters read from the live modules at scrape time. */
+  watch(sources: MetricSources): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'maxconf_pool_rooms',
+      help: 'Rooms in the pool by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await sources.poolCounts();
+        for (const [state, value] of Object.entries(counts)) this.set({ state }, value);
+      },
+    });
+    new Gauge({ name: 'maxconf_deletion_queue_depth', help: 'Rooms waiting on the deletion queue', registers, async collect() {
+      this.set((await sources.queueStats()).depth);
+    } });
+    new Gauge({ name: 'maxconf_deletion_queue_oldest_age_seconds', help: 'Age of the oldest deletion-queue entry', registers, async collect() {
+      const oldest = (await sources.queueStats()).oldestEndedAt;
+      this.set(oldest === null ? 0 : Math.max(0, (sources.now() - new Date(oldest).getTime()) / 1000));
+    } });
+    syncedCounter(this.registry, 'maxconf_verified_token_cache_requests_total', 'Verified-token cache lookups by result', {
+      hit: () => sources.tokenCache.hits,
+      miss: () => sources.tokenCache.misses,
+    });
+    syncedCounter(this.registry, 'maxconf_genesys_cache_requests_total', 'Genesys token checks by result (hit: served from the cache; miss: asked Genesys)', {
+      hit: () => sources.genesysCache.cacheHits,
+      miss: () => sources.genesysCache.calls,
+    });
+  }
+
+  /** Times every request by route template (never by raw path). */
+  httpMiddleware(): RequestHandler {
+    return (req, res, next) => {
+      const end = this.requests.startTimer();
+      res.once('finish', () => {
+        const route = req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
+        end({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+
+  authFailure(strategy: string, reason: string): void {
+    this.authFailures.inc({ strategy, reason });
+  }
+
+  event(type: string): void {
+    this.events.inc({ type });
+  }
+
+  garbageCollected(report: Record<string, number>): void {
+    for (const [outcome, count] of Object.entries(report)) if (count > 0) this.collected.inc({ outcome }, count);
+  }
+
+  inlineCreation(): void {
+    this.inline.inc();
+  }
+
+  /** A fetch that records each call's latency and outcome (status class, timeout or network error). */
+  instrumentFetch(fetch: typeof globalThis.fetch, upstream: Upstream): typeof globalThis.fetch {
+    return async (input, init) => {
+      const end = this.upstream.startTimer({ upstream });
+      try {
+        const response = await fetch(input, init);
+        end({ outcome: `${Math.floor(response.status / 100)}xx` });
+        return response;
+      } catch (error) {
+        end({ outcome: (error as Error).name === 'TimeoutError' ? 'timeout' : 'network_error' });
+        throw error;
+      }
+    };
+  }
+}
+
+/** A counter that follows a module's own monotonic counts, read at scrape time. */
+function syncedCounter(registry: Registry, name: string, help: string, reads: Record<string, () => number>): void {
+  const seen: Record<string, number> = {};
+  new Counter({
+    name,
+    help,
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      for (const [result, read] of Object.entries(reads)) {
+        const value = read();
+        if (value > (seen[result] ?? 0)) this.inc({ result }, value - (seen[result] ?? 0));
+        seen[result] = value;
+      }
+    },
+  });
+}
