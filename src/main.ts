@@ -140,6 +140,8 @@ function stopOnSignals(running: Running): void {
 
 async function shutdown({ server, metricsServer, gateway, store, local, logger, shutdownTimeoutMs }: Running): Promise<void> {
   const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections go idle as their last response is sent; close them as they do.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
   server.closeIdleConnections();
   metricsServer?.close();
   let timer: NodeJS.Timeout | undefined;
@@ -151,6 +153,7 @@ async function shutdown({ server, metricsServer, gateway, store, local, logger, 
     server.closeAllConnections();
   }
   clearTimeout(timer);
+  clearInterval(sweeper);
   await gateway.stop();
   await store.close();
   await Promise.all([local.identity?.close(), local.genesys?.close()]);
@@ -158,10 +161,14 @@ async function shutdown({ server, metricsServer, gateway, store, local, logger, 
   logger.info('stopped');
 }
 
-/** fetch keeps pooled connections in Node's global undici dispatcher; close them so nothing outlives us. */
+/**
+ * fetch keeps pooled connections in Node's global undici dispatcher. By now
+ * no request of ours is in flight and background work has stopped, so
+ * whatever is still open is dropped rather than waited for.
+ */
 async function closeOutboundConnections(): Promise<void> {
-  const dispatcher = (globalThis as Record<symbol, { close?: () => Promise<void> } | undefined>)[Symbol.for('undici.globalDispatcher.1')];
-  await dispatcher?.close?.().catch(() => undefined);
+  const dispatcher = (globalThis as Record<symbol, { destroy?: () => Promise<void> } | undefined>)[Symbol.for('undici.globalDispatcher.1')];
+  await dispatcher?.destroy?.().catch(() => undefined);
 }
 
 await main();

@@ -35,6 +35,7 @@ export class GenesysStandIn {
 
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 

@@ -63,6 +63,7 @@ export class PexipStandIn {
 
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 

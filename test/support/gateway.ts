@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from '../../src/gateway.js';
@@ -21,6 +22,8 @@ export interface TestGatewayOptions {
   genesys?: GenesysStandIn;
   /** Retries wait through this; by default they move the test clock instead of waiting (the delays are recorded in `sleeps`). */
   sleep?: (ms: number) => Promise<void>;
+  /** Defaults to a silent logger. */
+  logger?: Logger;
   /** Start background work (signing keys, pool maintenance); default true. */
   start?: boolean;
 }
@@ -76,7 +79,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const gateway = createGateway(config, {
     store,
     clock,
-    logger: createLogger(config.logLevel),
+    logger: options.logger ?? createLogger(config.logLevel),
     fetch: globalThis.fetch,
     sleep:
       options.sleep ??

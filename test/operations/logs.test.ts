@@ -1,0 +1,73 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logger.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+const lines: string[] = [];
+const capture = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+    done();
+  },
+});
+
+beforeAll(async () => {
+  gw = await startTestGateway({ logger: createLogger('debug', capture), env: { POOL_TARGET_SIZE: '1' } });
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+test('requests carrying a token, a PIN and a password leave none of them in the logs', async () => {
+  const token = gw.token();
+  const agentToken = gw.genesys.agent('genesys-secret-agent-token-123');
+  const created = await gw.http.post('/room/create?uuiData=3132').set('Authorization', `Bearer ${token}`);
+  const name = created.body.name as string;
+  const full = await gw.http.get(`/room/${name}`).set('Authorization', `Bearer ${token}`);
+  const pin = full.body.pin as string;
+  await gw.http.patch(`/room/${name}`).set('Authorization', `Bearer ${token}`).send({ pin: '97531246', guest_pin: '86420135' });
+  await gw.http.get(`/public/room/${name}`).set('x-auth-token', agentToken);
+  await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send({ node: 'n', seq: 1, version: 2, time: 1, event: 'conference_started', data: { name } });
+  await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, 'wrong-password-for-log-test')).send({});
+  await gw.http.get(`/rooms?access_token=${token}`);
+  createLogger('info', capture).info({ request: { headers: { authorization: `Bearer ${token}` }, body: { nested: { pin, password: SINK_PASSWORD } } } }, 'a careless log line');
+  await settle();
+
+  const text = lines.join('\n');
+  expect(lines.length).toBeGreaterThan(6);
+  for (const secret of [token, token.split('.')[2] as string, agentToken, pin, '97531246', '86420135', SINK_PASSWORD, 'wrong-password-for-log-test', Buffer.from(`${SINK_USER}:${SINK_PASSWORD}`).toString('base64')]) {
+    expect(text).not.toContain(secret);
+  }
+  expect(text).toContain('[redacted]');
+});
+
+test('each request line has the request id, method, route template, status, latency and the caller identity', async () => {
+  lines.length = 0;
+  const res = await gw.http.get('/room/NoSuchRoom').set(gw.bearer()).set('x-request-id', 'trace-abc-123');
+  await gw.http.get('/public/room/NoSuchRoom').set('x-auth-token', gw.genesys.agent('agent-for-log-line'));
+  await settle();
+  expect(res.status).toBe(404);
+  const entries = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.req !== undefined);
+  const entra = entries.find((e) => e.req.id === 'trace-abc-123');
+  expect(entra).toMatchObject({
+    req: { id: 'trace-abc-123', method: 'GET', path: '/room/NoSuchRoom' },
+    res: { statusCode: 404 },
+    route: '/room/:room_name',
+    caller: { kind: 'entra-app', id: 'd802c929-6984-48f9-81d1-ff8770c65bde' },
+    responseTime: expect.any(Number),
+    service: 'maxconf-gateway',
+  });
+  const agent = entries.find((e) => e.req.path === '/public/room/NoSuchRoom');
+  expect(agent).toMatchObject({ route: '/public/room/:room_name', caller: { kind: 'genesys-agent', id: expect.stringMatching(/^user-/) } });
+});
+
+test('query strings are not logged (they may carry the citizen\'s data), and probes are not logged at info', async () => {
+  lines.length = 0;
+  await gw.http.post('/room/create?uuiData=deadbeefcafe').set(gw.bearer());
+  await gw.http.get('/public/health');
+  await settle();
+  expect(lines.join('\n')).not.toContain('deadbeefcafe');
+  expect(lines.some((l) => l.includes('/public/health'))).toBe(false);
+});

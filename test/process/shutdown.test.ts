@@ -1,0 +1,72 @@
+import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
+import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
+import { SINK_PASSWORD, SINK_USER, temporaryDirectory } from '../support/gateway.js';
+import { freePort, isListening, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+
+let entra: EntraStandIn;
+let genesys: GenesysStandIn;
+let running: RunningGateway | undefined;
+let port: number;
+
+beforeEach(async () => {
+  entra = await new EntraStandIn().start();
+  genesys = await new GenesysStandIn().start();
+  port = await freePort();
+});
+afterEach(async () => {
+  if (running && running.child.exitCode === null) {
+    running.child.kill('SIGKILL');
+    await running.exited;
+  }
+  await Promise.all([entra.stop(), genesys.stop()]);
+});
+
+async function start(extra: Record<string, string> = {}): Promise<string> {
+  running = spawnGateway({
+    MAXCONF_ENV: 'edge',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATA_DIR: temporaryDirectory('shutdown'),
+    LOG_LEVEL: 'info',
+    ENTRA_JWKS_URI: entra.jwksUri,
+    ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
+    GENESYS_API_BASE_URL: genesys.baseUrl,
+    GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
+    GENESYS_TIMEOUT_MS: '10000',
+    EVENT_SINK_USERNAME: SINK_USER,
+    EVENT_SINK_PASSWORD: SINK_PASSWORD,
+    POOL_TARGET_SIZE: '1',
+    ...extra,
+  });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+  const created = await fetch(`http://127.0.0.1:${port}/room/create?uuiData=01`, { method: 'POST', headers: { authorization: `Bearer ${mintToken(entra)}` } });
+  return ((await created.json()) as { name: string }).name;
+}
+
+const lookUp = (name: string, token: string) => fetch(`http://127.0.0.1:${port}/public/room/${name}`, { headers: { 'x-auth-token': token } });
+
+test('SIGTERM: requests in flight complete, new connections are refused, the process exits 0', async () => {
+  const name = await start();
+  genesys.latencyMs = 1500;
+  const inFlight = Array.from({ length: 5 }, (_, i) => lookUp(name, genesys.agent(`shutdown-agent-${i}`)));
+  await waitUntil(() => genesys.calls >= 5, 'the requests to reach Genesys');
+  running!.child.kill('SIGTERM');
+  await waitUntil(async () => !(await isListening(port)), 'the listener to close', 5000);
+  const statuses = await Promise.all(inFlight.map(async (p) => (await p).status));
+  expect(statuses).toEqual([200, 200, 200, 200, 200]);
+  expect(await running!.exited).toBe(0);
+  expect(running!.stdout() + running!.stderr()).toMatch(/"msg":"stopped"/);
+});
+
+test('requests still running at the shutdown bound are cut, and the process still exits 0', async () => {
+  const name = await start({ SHUTDOWN_TIMEOUT_SECONDS: '1' });
+  genesys.latencyMs = 8000;
+  const slow = lookUp(name, genesys.agent('very-slow-agent')).then((r) => r.status, () => 'connection closed');
+  await waitUntil(() => genesys.calls >= 1, 'the request to reach Genesys');
+  const signalledAt = Date.now();
+  running!.child.kill('SIGTERM');
+  expect(await running!.exited).toBe(0);
+  expect(Date.now() - signalledAt).toBeLessThan(6000);
+  expect(await slow).toBe('connection closed');
+  expect(running!.stdout()).toMatch(/requests still in flight at the shutdown bound/);
+});
