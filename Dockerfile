@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# First version (issue: operations finishes it): build with dev dependencies,
-# run with production dependencies only, as a non-root user.
+# MaxConf gateway. Build stage: dev dependencies, TypeScript build.
+# Runtime stage: production dependencies only, non-root, NODE_ENV=production.
+# .ci/container-check performs the runtime stage's steps without a container engine.
+
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,14 +15,16 @@ FROM node:20-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
 RUN mkdir -p /var/lib/maxconf && chown node:node /var/lib/maxconf
 USER node
-ENV DATA_DIR=/var/lib/maxconf PORT=8080
+ENV DATA_DIR=/var/lib/maxconf PORT=8080 METRICS_PORT=9464
 VOLUME ["/var/lib/maxconf"]
-EXPOSE 8080
+# 8080: the API (behind APIM); 9464: Prometheus metrics (keep it off the public path).
+EXPOSE 8080 9464
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/public/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/public/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

@@ -57,12 +57,20 @@ async function startLocalStandIns(config: GatewayConfig): Promise<LocalStandIns>
 }
 
 function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+  const server = http.createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // Node enforces the two timeouts above only when it checks connections (every 30 s by default).
+      connectionsCheckingInterval: Math.min(1000, Math.floor(headersTimeoutMs / 2)),
+    },
+    gateway.app,
+  );
   return new Promise((resolve, reject) => {
-    const server = gateway.app.listen(config.http.port, config.http.host, () => resolve(server));
-    server.headersTimeout = config.http.headersTimeoutMs;
-    server.requestTimeout = config.http.requestTimeoutMs;
-    server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
     server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => resolve(server));
   });
 }
 

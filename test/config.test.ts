@@ -1,4 +1,6 @@
-import { CLIENT_IDS, ConfigError, loadConfig, MAXCONF_TENANT_ID } from '../src/config.js';
+import fs from 'node:fs';
+import { CLIENT_IDS, ConfigError, environmentSchema, loadConfig, MAXCONF_TENANT_ID } from '../src/config.js';
+import { readEnvExample, withConfigTable } from '../src/config-reference.js';
 
 /** What every deployed profile must set. */
 const DEPLOYED = {
@@ -232,13 +234,23 @@ describe('bad configuration', () => {
   });
 });
 
-describe('.env.example', () => {
-  test('documents every variable the gateway reads', async () => {
-    const { environmentSchema } = await import('../src/config.js');
-    const fs = await import('node:fs');
-    const example = fs.readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
-    const documented = new Set([...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
-    const missing = Object.keys(environmentSchema.shape).filter((name) => name !== 'NODE_ENV' && !documented.has(name));
-    expect(missing).toEqual([]);
+describe('configuration reference', () => {
+  const read = (file: string) => fs.readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+  const documented = () => readEnvExample(read('.env.example'));
+
+  test('.env.example documents every variable the gateway reads, and no other', () => {
+    const names = new Set(documented().map((v) => v.name));
+    const read = new Set(Object.keys(environmentSchema.shape));
+    expect([...read].filter((name) => !names.has(name))).toEqual([]);
+    expect([...names].filter((name) => !read.has(name))).toEqual([]);
+  });
+
+  test('every documented variable says what it is', () => {
+    expect(documented().filter((v) => v.description.length < 10).map((v) => v.name)).toEqual([]);
+  });
+
+  test("the README's configuration table is the one generated from .env.example (npm run docs:config)", () => {
+    const readme = read('README.md');
+    expect(withConfigTable(readme, read('.env.example'))).toBe(readme);
   });
 });

@@ -58,7 +58,7 @@ export class GenesysStandIn {
     }
     this.calls += 1;
     this.lastQuery = url.search;
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs).unref());
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const behaviour = this.tokens.get(token) ?? { kind: 'status', status: 401 };
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>

@@ -82,7 +82,7 @@ export class PexipStandIn {
     const body = await readBody(req);
     this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body });
     const delay = this.latencyFor?.(req.method ?? 'GET', url.pathname) ?? this.latencyMs;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay).unref());
     if (url.pathname === '/oauth/token/') return this.token(body, res);
     if (!this.authorized(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': this.auth.oauth ? 'Bearer' : 'Basic realm="Pexip"' }).end();

@@ -1,0 +1,75 @@
+import net from 'node:net';
+import { startTestGateway, temporaryDirectory } from '../support/gateway.js';
+import { freePort, spawnGateway, waitUntil } from '../support/process.js';
+import { expectToMatchSpec } from '../support/openapi.js';
+
+describe('failed authentication is rate limited on the Entra routes too', () => {
+  test('a client that keeps sending bad tokens gets 429 with Retry-After, even with a good token, until the window ends', async () => {
+    const gw = await startTestGateway({ env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60' } });
+    try {
+      for (let i = 0; i < 3; i += 1) expect((await gw.http.get('/rooms').set('Authorization', `Bearer bad.token.${i}`)).status).toBe(401);
+      const limited = await gw.http.get('/rooms').set(gw.bearer());
+      expect(limited.status).toBe(429);
+      expect(limited.headers['retry-after']).toBe('60');
+      expectToMatchSpec(limited);
+      gw.clock.advance(60_000);
+      expect((await gw.http.get('/rooms').set(gw.bearer())).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a request without any token is not counted as a failure (it gets the bare challenge)', async () => {
+    const gw = await startTestGateway({ env: { AUTH_FAILURE_LIMIT: '2' } });
+    try {
+      for (let i = 0; i < 5; i += 1) expect((await gw.http.get('/rooms')).status).toBe(401);
+      expect((await gw.http.get('/rooms').set(gw.bearer())).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('client address behind APIM', () => {
+  const failThrice = async (gw: Awaited<ReturnType<typeof startTestGateway>>, forwardedFor: (i: number) => string) => {
+    for (let i = 0; i < 3; i += 1) await gw.http.get('/rooms').set('Authorization', 'Bearer bad.token.x').set('X-Forwarded-For', forwardedFor(i));
+    return (await gw.http.get('/rooms').set(gw.bearer()).set('X-Forwarded-For', '203.0.113.99')).status;
+  };
+
+  test('without trusted proxy hops, X-Forwarded-For is ignored: spoofed addresses do not escape the limit', async () => {
+    const gw = await startTestGateway({ env: { AUTH_FAILURE_LIMIT: '3', TRUST_PROXY_HOPS: '0' } });
+    try {
+      expect(await failThrice(gw, (i) => `198.51.100.${i}`)).toBe(429);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('with one trusted hop (APIM), the address APIM saw is the client', async () => {
+    const gw = await startTestGateway({ env: { AUTH_FAILURE_LIMIT: '3', TRUST_PROXY_HOPS: '1' } });
+    try {
+      expect(await failThrice(gw, () => '198.51.100.7')).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+test('a client that never finishes its headers is cut off at HTTP_HEADERS_TIMEOUT_MS', async () => {
+  const port = await freePort();
+  const running = spawnGateway({ DATA_DIR: temporaryDirectory('slowloris'), PORT: String(port), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
+  try {
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/health`).catch(() => undefined))?.status === 200, 'the gateway');
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /public/health HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      setTimeout(() => socket.destroy(), 8000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  } finally {
+    running.child.kill('SIGKILL');
+    await running.exited;
+  }
+});
