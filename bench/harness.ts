@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = process.cwd();
+
+export interface LoadSpec {
+  url: string;
+  method?: string;
+  connections?: number;
+  duration?: number;
+  amount?: number;
+  overallRate?: number;
+  headers?: Record<string, string>;
+  headerSets?: Record<string, string>[];
+  /** JSON text where "__SEQ__" and "__TIME__" are replaced per request. */
+  bodyTemplate?: string;
+}
+
+export interface LoadResult {
+  rps: number;
+  total: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+}
+
+/** autocannon in a process of its own. */
+export function load(spec: LoadSpec): Promise<LoadResult> {
+  const specFile = path.join(os.tmpdir(), `maxconf-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  fs.writeFileSync(specFile, JSON.stringify(spec));
+  return new Promise<LoadResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bench/load-worker.mjs'), specFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load worker exited ${code}`))));
+  }).finally(() => fs.rmSync(specFile, { force: true }));
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Started {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A baseline app that prints its port on stdout. */
+export function startBaseline(file: string, env: Record<string, string>): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout?.once('data', (chunk: Buffer) => {
+      const port = Number(chunk.toString().trim());
+      resolve({ child, port, stop: () => stopChild(child) });
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
+  });
+}
+
+/** The built gateway (`dist/main.js`) with a production-like log level, logs discarded. */
+export async function startGateway(env: Record<string, string>): Promise<Started> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/public/ready`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the gateway did not become ready');
+    await sleep(100);
+  }
+  return { child, port, stop: async () => {
+    await stopChild(child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  } };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resident set size of a process, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}

@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../src/config.js';
+import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.js';
+import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
+import { PexipStandIn } from '../test/stand-ins/pexip.js';
+import { freePort, load, percentile, ROOT, rssBytes, sleep, startBaseline, startGateway, type LoadResult } from './harness.js';
+
+/**
+ * `npm run bench`: every scenario of the benchmark issue, each against a
+ * baseline measured in the same run, on loopback. `--quick` is a smoke run
+ * with tiny durations (numbers not meaningful).
+ */
+const quick = process.argv.includes('--quick');
+const DURATION = quick ? 2 : 10;
+const WARMUP = quick ? 1 : 3;
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? (quick ? 10 : 600));
+const SINK = { user: 'pexip', password: 'bench-sink-password' };
+const basic = `Basic ${Buffer.from(`${SINK.user}:${SINK.password}`).toString('base64')}`;
+
+interface Row {
+  scenario: string;
+  measure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  met: boolean | undefined;
+}
+const rows: Row[] = [];
+const record = (row: Row) => {
+  rows.push(row);
+  process.stdout.write(`  ${row.scenario} | ${row.measure}: ${row.value} (baseline ${row.baseline}, ratio ${row.ratio}; goal ${row.goal}) ${row.met === undefined ? '' : row.met ? 'MET' : 'MISSED'}\n`);
+};
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const entra = await new EntraStandIn().start();
+  const genesys = await new GenesysStandIn().start();
+  const env = (extra: Record<string, string> = {}) => ({
+    ENTRA_JWKS_URI: entra.jwksUri,
+    ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
+    GENESYS_API_BASE_URL: genesys.baseUrl,
+    GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
+    EVENT_SINK_USERNAME: SINK.user,
+    EVENT_SINK_PASSWORD: SINK.password,
+    POOL_TARGET_SIZE: '2',
+    AUTH_FAILURE_LIMIT: '100000',
+    ...extra,
+  });
+  try {
+    await protectedRead(entra, env);
+    await publicRoom(entra, genesys, env);
+    await create(entra, env);
+    await eventSink(env);
+    await unknownKidFlood(entra, env);
+    await soak(entra, genesys, env);
+  } finally {
+    await Promise.all([entra.stop(), genesys.stop()]);
+  }
+  writeResults();
+}
+
+type Env = (extra?: Record<string, string>) => Record<string, string>;
+
+async function measure(url: string, headers: Record<string, string>, connections = 50): Promise<LoadResult> {
+  await load({ url, headers, connections, duration: WARMUP });
+  return load({ url, headers, connections, duration: DURATION });
+}
+
+async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
+  process.stdout.write('1. Protected read\n');
+  const gateway = await startGateway(env());
+  const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
+  const auth = { authorization: `Bearer ${token}` };
+  const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: auth })).json()) as { name: string };
+  const roomJson = await (await fetch(`http://127.0.0.1:${gateway.port}/room/${created.name}`, { headers: auth })).text();
+  const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
+  const auth0 = await startBaseline('bench/baselines/auth0.mjs', {
+    ROOM_JSON: roomJson,
+    ISSUER: `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`,
+    AUDIENCE: CLIENT_IDS.dev,
+    JWKS_URI: entra.jwksUri,
+  });
+  try {
+    const bareResult = await measure(`http://127.0.0.1:${bare.port}/room/${created.name}`, auth);
+    const ours = await measure(`http://127.0.0.1:${gateway.port}/room/${created.name}`, auth);
+    const auth0Result = await measure(`http://127.0.0.1:${auth0.port}/room/${created.name}`, auth);
+    const ratioA = ours.rps / bareResult.rps;
+    const ratioB = ours.rps / auth0Result.rps;
+    record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ratioA, 2)}×`, goal: '≥ 0.90×', met: ratioA >= 0.9 });
+    record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioB, 2)}×`, goal: '≥ 1.5×', met: ratioB >= 1.5 });
+  } finally {
+    await Promise.all([gateway.stop(), bare.stop(), auth0.stop()]);
+  }
+}
+
+async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env): Promise<void> {
+  process.stdout.write('2. Public room\n');
+  const gateway = await startGateway(env());
+  const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
+  const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
+  const url = `http://127.0.0.1:${gateway.port}/public/room/${created.name}`;
+  try {
+    genesys.latencyMs = 100;
+    const agent = genesys.agent(`bench-agent-${randomUUID()}`);
+    const callsBefore = genesys.calls;
+    const statuses = await Promise.all(Array.from({ length: 200 }, () => fetch(url, { headers: { 'x-auth-token': agent } }).then((r) => r.status)));
+    const calls = genesys.calls - callsBefore;
+    record({ scenario: '2 public room', measure: `Genesys calls for 200 concurrent requests with one new token (${statuses.filter((s) => s === 200).length} × 200)`, value: String(calls), baseline: '—', ratio: '—', goal: '1', met: calls === 1 });
+    const roomJson = await (await fetch(url, { headers: { 'x-auth-token': agent } })).text();
+    const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
+    try {
+      const bareResult = await measure(`http://127.0.0.1:${bare.port}/public/room/${created.name}`, { 'x-auth-token': agent });
+      const ours = await measure(url, { 'x-auth-token': agent });
+      const ratio = ours.rps / bareResult.rps;
+      record({ scenario: '2 public room', measure: `steady req/s, cached token (p99 ${ours.p99} ms)`, value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s`, ratio: `${fmt(ratio, 2)}×`, goal: '≥ 0.85×', met: ratio >= 0.85 });
+    } finally {
+      await bare.stop();
+    }
+  } finally {
+    genesys.latencyMs = 0;
+    await gateway.stop();
+  }
+}
+
+async function create(entra: EntraStandIn, env: Env): Promise<void> {
+  process.stdout.write('3. Create\n');
+  const pexip = await new PexipStandIn({ basic: { username: 'bench', password: 'bench-password' } }).start();
+  pexip.latencyMs = 50;
+  const pexipEnv = (target: number) => env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'bench', PEXIP_PASSWORD: 'bench-password', PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_TARGET_SIZE: String(target), POOL_MAINTENANCE_INTERVAL_SECONDS: '1' });
+  const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
+  const creates = quick ? 10 : 40;
+  const timeCreates = async (port: number) => {
+    const latencies: number[] = [];
+    for (let i = 0; i < creates; i += 1) {
+      const started = performance.now();
+      const res = await fetch(`http://127.0.0.1:${port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      await res.text();
+      if (res.status !== 200) throw new Error(`create answered ${res.status}`);
+      latencies.push(performance.now() - started);
+    }
+    return latencies;
+  };
+  try {
+    const roundTrips: number[] = [];
+    for (let i = 0; i < creates; i += 1) {
+      const started = performance.now();
+      await (await fetch(`${pexip.baseUrl}/api/admin/configuration/v1/conference/?limit=1`, { headers: { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` } })).text();
+      roundTrips.push(performance.now() - started);
+    }
+    const pooledGateway = await startGateway(pexipEnv(creates + 5));
+    let pooled: number[];
+    try {
+      const deadline = Date.now() + 120_000;
+      while (pexip.conferences.size < creates + 5 && Date.now() < deadline) await sleep(200);
+      pooled = await timeCreates(pooledGateway.port);
+    } finally {
+      await pooledGateway.stop();
+    }
+    const onDemandGateway = await startGateway(pexipEnv(0));
+    let onDemand: number[];
+    try {
+      onDemand = await timeCreates(onDemandGateway.port);
+    } finally {
+      await onDemandGateway.stop();
+    }
+    const [trip, pool, demand] = [percentile(roundTrips, 50), percentile(pooled, 50), percentile(onDemand, 50)];
+    record({ scenario: '3 create', measure: 'pooled create p50 (ms)', value: fmt(pool, 1), baseline: `one Pexip round trip p50 ${fmt(trip, 1)} ms`, ratio: `${fmt(pool / trip, 2)}×`, goal: '≤ 1.2×', met: pool / trip <= 1.2 });
+    record({ scenario: '3 create', measure: 'pooled create p50 (ms)', value: fmt(pool, 1), baseline: `on-demand create p50 ${fmt(demand, 1)} ms`, ratio: `${fmt(demand / pool, 2)}× faster`, goal: '≥ 3× faster', met: demand / pool >= 3 });
+  } finally {
+    await pexip.stop();
+  }
+}
+
+async function eventSink(env: Env): Promise<void> {
+  process.stdout.write('4. Event sink\n');
+  const stores: [string, Record<string, string>, (() => Promise<void>) | undefined][] = [['embedded', {}, undefined]];
+  const database = await postgresDatabase();
+  if (database) stores.push(['PostgreSQL', { DATABASE_URL: database.url }, database.drop]);
+  else process.stdout.write('  (PostgreSQL not reachable: the event sink is measured on the embedded store only)\n');
+  const single = JSON.stringify({ node: '10.0.0.1', seq: '__SEQ__', version: 2, time: '__TIME__', event: 'participant_updated', data: { uuid: 'u', conference: 'bench' } });
+  const bulk = JSON.stringify({ node: '127.0.0.1', seq: 0, version: 2, time: 1, event: 'eventsink_bulk', data: Array.from({ length: 100 }, (_, i) => ({ node: `10.0.1.${i}`, seq: '__SEQ__', version: 2, time: '__TIME__', event: 'participant_updated', data: { uuid: `u${i}` } })) });
+  for (const [name, storeEnv, drop] of stores) {
+    const gateway = await startGateway(env(storeEnv));
+    try {
+      const headers = { authorization: basic, 'content-type': 'application/json' };
+      const url = `http://127.0.0.1:${gateway.port}/public/event_sink`;
+      await load({ url, method: 'POST', headers, bodyTemplate: single, connections: 20, duration: WARMUP });
+      const singles = await load({ url, method: 'POST', headers, bodyTemplate: single, connections: 20, duration: DURATION });
+      const bulks = await load({ url, method: 'POST', headers, bodyTemplate: bulk, connections: 10, duration: DURATION });
+      record({ scenario: `4 event sink (${name})`, measure: `single events/s, durable (p99 ${singles.p99} ms, non-2xx ${singles.non2xx})`, value: fmt(singles.rps), baseline: '—', ratio: '—', goal: '≥ 5,000/s, p99 ≤ 50 ms', met: singles.rps >= 5000 && singles.p99 <= 50 });
+      record({ scenario: `4 event sink (${name})`, measure: `bulk events/s, 100 per envelope (p99 ${bulks.p99} ms, non-2xx ${bulks.non2xx})`, value: fmt(bulks.rps * 100), baseline: '—', ratio: '—', goal: '≥ 20,000/s, p99 ≤ 50 ms', met: bulks.rps * 100 >= 20_000 && bulks.p99 <= 50 });
+    } finally {
+      await gateway.stop();
+      await drop?.();
+    }
+  }
+}
+
+async function unknownKidFlood(entra: EntraStandIn, env: Env): Promise<void> {
+  process.stdout.write('5. Unknown-kid flood\n');
+  const gateway = await startGateway(env({ JWKS_COOLDOWN_SECONDS: '30' }));
+  try {
+    if (!quick) await sleep(31_000);
+    const attacker = newIssuerKey();
+    const headerSets = Array.from({ length: 1000 }, () => ({ authorization: `Bearer ${mintToken(entra, { key: { ...attacker, kid: `random-${randomUUID()}` } })}` }));
+    const fetchesBefore = entra.fetches;
+    const result = await load({ url: `http://127.0.0.1:${gateway.port}/rooms`, headerSets, amount: 1000, overallRate: 1000, connections: 50 });
+    const fetches = entra.fetches - fetchesBefore;
+    record({ scenario: '5 unknown-kid flood', measure: `JWKS fetches for 1,000 random kids in 1 s (${result.statuses['401'] ?? 0} × 401)`, value: String(fetches), baseline: '—', ratio: '—', goal: '≤ 1', met: fetches <= 1 });
+    record({ scenario: '5 unknown-kid flood', measure: 'p99 rejection latency (ms)', value: String(result.p99), baseline: '—', ratio: '—', goal: '≤ 50 ms', met: result.p99 <= 50 });
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function soak(entra: EntraStandIn, genesys: GenesysStandIn, env: Env): Promise<void> {
+  process.stdout.write(`6. Soak (${SOAK_SECONDS} s at 1,000 req/s)\n`);
+  const gateway = await startGateway(env());
+  try {
+    const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
+    const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
+    const agent = genesys.agent(`soak-agent-${randomUUID()}`);
+    const base = `http://127.0.0.1:${gateway.port}`;
+    await load({ url: `${base}/room/${created.name}`, headers: { authorization: `Bearer ${token}` }, duration: WARMUP, connections: 10 });
+    const rssStart = rssBytes(gateway.child.pid as number);
+    const event = JSON.stringify({ node: '10.0.0.2', seq: '__SEQ__', version: 2, time: '__TIME__', event: 'participant_updated', data: { conference: 'soak' } });
+    const results = await Promise.all([
+      load({ url: `${base}/room/${created.name}`, headers: { authorization: `Bearer ${token}` }, overallRate: 400, duration: SOAK_SECONDS, connections: 10 }),
+      load({ url: `${base}/public/room/${created.name}`, headers: { 'x-auth-token': agent }, overallRate: 300, duration: SOAK_SECONDS, connections: 10 }),
+      load({ url: `${base}/public/event_sink`, method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, bodyTemplate: event, overallRate: 300, duration: SOAK_SECONDS, connections: 10 }),
+    ]);
+    const rssEnd = rssBytes(gateway.child.pid as number);
+    const total = results.reduce((sum, r) => sum + r.total, 0);
+    const errors = results.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
+    const growth = (rssEnd - rssStart) / rssStart;
+    const mb = (b: number) => fmt(b / 1024 / 1024, 1);
+    record({ scenario: '6 soak', measure: `RSS start → end (MB), ${fmt(total / SOAK_SECONDS)} req/s`, value: `${mb(rssStart)} → ${mb(rssEnd)}`, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: '≤ 150 MB, growth ≤ 10 %', met: rssEnd <= 150 * 1024 * 1024 && growth <= 0.1 });
+    record({ scenario: '6 soak', measure: 'errors (network, timeouts, non-2xx)', value: String(errors), baseline: '—', ratio: '—', goal: '0', met: errors === 0 });
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function postgresDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+  const admin = process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `maxconf_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    await run(`CREATE DATABASE ${name}`);
+  } catch {
+    return undefined;
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+function writeResults(): void {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Benchmark results',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
+    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon in its own process; every server in its own process; loopback only)`,
+    `- Durations: ${DURATION} s per measurement after ${WARMUP} s of warm-up; soak ${SOAK_SECONDS} s${quick ? ' (quick smoke run: figures not meaningful)' : ''}`,
+    '',
+    '| scenario | measure | value | baseline (same run) | ratio | goal | met |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.measure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`),
+    '',
+  ];
+  const file = path.join(ROOT, quick ? 'bench/RESULTS.quick.md' : 'bench/RESULTS.md');
+  fs.writeFileSync(file, lines.join('\n'));
+  process.stdout.write(`\n${lines.slice(7).join('\n')}\nwritten to ${path.relative(ROOT, file)}\n`);
+}
+
+await main();
+process.exit(0);
