@@ -45,6 +45,8 @@ export interface AutomaticParticipantConfig {
 }
 
 export interface RoomsConfig {
+  /** How long a room read may be served from memory; 0 turns the read cache off. */
+  readCacheTtlSeconds: number;
   poolTargetSize: number;
   poolMaintenanceIntervalSeconds: number;
   claimLeaseSeconds: number;
@@ -183,6 +185,7 @@ export const environmentSchema = z.object({
   JWKS_TIMEOUT_MS: integer(100, 60_000).optional(),
   TOKEN_CACHE_SIZE: integer(0, 1_000_000).optional(),
   POOL_TARGET_SIZE: integer(0, 500).optional(),
+  ROOM_CACHE_TTL_SECONDS: integer(0, 300).optional(),
   POOL_CLAIM_LEASE_SECONDS: integer(5, 3600).optional(),
   ROOM_PIN_LENGTH: integer(4, 20).optional(),
   ROOM_TAG_BASE_URL: secureUrl.optional(),
@@ -330,6 +333,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       maxTokenBytes: 8192,
     },
     rooms: {
+      readCacheTtlSeconds: env.ROOM_CACHE_TTL_SECONDS ?? 5,
       poolTargetSize: env.POOL_TARGET_SIZE ?? (local ? 3 : 10),
       poolMaintenanceIntervalSeconds: env.POOL_MAINTENANCE_INTERVAL_SECONDS ?? 30,
       claimLeaseSeconds: env.POOL_CLAIM_LEASE_SECONDS ?? 60,

@@ -26,6 +26,7 @@ import type { RoomProvider } from './rooms/providers/provider.js';
 import { realSleep, selectRoomProvider } from './rooms/providers/select.js';
 import { publicRoomRoutes } from './rooms/public-routes.js';
 import { roomRoutes } from './rooms/routes.js';
+import { RoomReadCache } from './rooms/room-cache.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
 import { GatewayMetrics } from './metrics.js';
@@ -88,7 +89,8 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     maintenanceIntervalMs: deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000,
   });
   const deletionQueue = new DeletionQueue(store, clock);
-  const rooms = new RoomService({ provider, pool, deletionQueue, rooms: config.rooms, logger: logger.child({ component: 'rooms' }), onInlineCreation: () => metrics.inlineCreation() });
+  const cache = new RoomReadCache(config.rooms.readCacheTtlSeconds * 1000, 10_000, clock);
+  const rooms = new RoomService({ provider, pool, deletionQueue, cache, rooms: config.rooms, logger: logger.child({ component: 'rooms' }), onInlineCreation: () => metrics.inlineCreation() });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
   const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }), (type) => metrics.event(type));
   const { garbageCollection: gc } = config;
@@ -105,6 +107,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
     leaseMs: gc.leaseSeconds * 1000,
     onReport: (report) => metrics.garbageCollected({ ...report }),
+    onRoomGone: (name) => cache.forget([name]),
   });
   return { provider, pool, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }

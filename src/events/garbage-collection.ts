@@ -19,6 +19,8 @@ export interface GarbageCollectionOptions {
   /** Batches one run processes at most, so that a run is bounded in time. */
   maxBatches?: number;
   onReport?: (report: GarbageCollectionReport) => void;
+  /** A room this run deleted (or found gone), for caches to forget. */
+  onRoomGone?: (roomName: string) => void;
 }
 
 export interface GarbageCollectionReport {
@@ -93,6 +95,7 @@ export class GarbageCollector {
       const room = await provider.findByName(entry.roomName);
       const outcome = room === undefined ? 'gone' : await provider.delete(room.id);
       report[outcome === 'deleted' ? 'deleted' : 'alreadyGone'] += 1;
+      this.options.onRoomGone?.(entry.roomName);
       await pool.forget([entry.roomName]);
       await queue.complete(entry);
     } catch (error) {

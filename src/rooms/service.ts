@@ -5,6 +5,7 @@ import { HttpProblem } from '../http/problem.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, constrain } from './conference.js';
 import { newRoom } from './new-room.js';
 import type { PoolClaim, RoomPool } from './pool.js';
+import type { RoomReadCache } from './room-cache.js';
 import { RoomNotFound, type RoomProvider } from './providers/provider.js';
 import { maxUuiDataForTag, tagFromUuiData } from './tag.js';
 
@@ -12,6 +13,7 @@ export interface RoomServiceOptions {
   provider: RoomProvider;
   pool: RoomPool;
   deletionQueue: DeletionQueue;
+  cache: RoomReadCache;
   rooms: RoomsConfig;
   logger: Logger;
   onInlineCreation?: () => void;
@@ -49,13 +51,19 @@ export class RoomService {
   }
 
   async get(name: string, constrained: boolean): Promise<Conference | ConstrainedConference> {
-    const conference = await this.find(name);
+    let conference = this.options.cache.get(name);
+    if (conference === undefined) {
+      conference = await this.find(name);
+      this.options.cache.set(conference);
+    }
     return constrained ? constrain(conference, true) : conference;
   }
 
   async update(name: string, changes: RoomChanges): Promise<void> {
     const conference = await this.find(name);
+    this.options.cache.forget([name]);
     await this.options.provider.update(conference.id, changes);
+    this.options.cache.forget([name]);
   }
 
   async delete(name: string): Promise<void> {
@@ -86,8 +94,9 @@ export class RoomService {
     return deleted;
   }
 
-  /** Rooms deleted through the API leave the pool and the deletion queue. */
+  /** Rooms deleted through the API leave the read cache, the pool and the deletion queue. */
   private async forget(names: string[]): Promise<void> {
+    this.options.cache.forget(names);
     await this.options.pool.forget(names);
     await this.options.deletionQueue.forget(names);
   }
@@ -122,6 +131,7 @@ export class RoomService {
       await pool.release(claim);
       throw error;
     }
+    this.options.cache.forget([claim.roomName]);
     if (!(await pool.complete(claim))) return undefined;
     return { ...claim.conference, tag };
   }

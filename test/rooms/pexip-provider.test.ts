@@ -5,7 +5,7 @@ import type { NewRoom } from '../../src/rooms/providers/provider.js';
 import { createLogger } from '../../src/logger.js';
 import { loadConfig, type PexipConfig } from '../../src/config.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
 import { pexipOAuthProvider, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
 
 const shared = useSharedStore();
@@ -210,6 +210,51 @@ describe('resilience', () => {
     const res = await gw.http.get('/room/Second').set(gw.bearer());
     expect(res.status).toBe(503);
     expect(res.body.detail).toMatch(/request budget/);
+  });
+});
+
+describe('room read cache', () => {
+  const lookups = (pexip: { count(m: string, p: RegExp): number }, name: string) => pexip.count('GET', new RegExp(`name=${name}`));
+
+  test('repeated reads (private and agent) make one Pexip lookup within the TTL, then look again', async () => {
+    const { pexip, provider } = await start({ ROOM_CACHE_TTL_SECONDS: '5' });
+    await provider.create(room('Cached'));
+    const agent = gw.genesys.agent('cache-agent');
+    for (let i = 0; i < 3; i += 1) expect((await gw.http.get('/room/Cached').set(gw.bearer())).status).toBe(200);
+    expect((await gw.http.get('/public/room/Cached').set('x-auth-token', agent)).status).toBe(200);
+    expect(lookups(pexip, 'Cached')).toBe(1);
+    gw.clock.advance(5000);
+    await gw.http.get('/room/Cached').set(gw.bearer());
+    expect(lookups(pexip, 'Cached')).toBe(2);
+  });
+
+  test("this gateway's own changes are seen at once: PATCH, DELETE", async () => {
+    const { provider } = await start({ ROOM_CACHE_TTL_SECONDS: '60' });
+    await provider.create(room('Changing'));
+    await gw.http.get('/room/Changing').set(gw.bearer());
+    expect((await gw.http.patch('/room/Changing').set(gw.bearer()).send({ pin: '24681357' })).status).toBe(202);
+    expect((await gw.http.get('/room/Changing').set(gw.bearer())).body.pin).toBe('24681357');
+    expect((await gw.http.delete('/room/Changing').set(gw.bearer())).status).toBe(204);
+    expect((await gw.http.get('/room/Changing').set(gw.bearer())).status).toBe(404);
+  });
+
+  test('a room garbage collection deleted is gone from the cache at once', async () => {
+    const { provider } = await start({ ROOM_CACHE_TTL_SECONDS: '300' });
+    await provider.create(room('Collected'));
+    await gw.http.get('/room/Collected').set(gw.bearer());
+    await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send({ node: 'n', seq: 1, version: 2, time: gw.clock.now() / 1000, event: 'conference_ended', data: { name: 'Collected' } });
+    gw.clock.advance(600_000);
+    expect((await gw.gateway.garbageCollector.runOnce()).deleted).toBe(1);
+    expect((await gw.http.get('/room/Collected').set(gw.bearer())).status).toBe(404);
+  });
+
+  test('a change made elsewhere shows within the TTL; ROOM_CACHE_TTL_SECONDS=0 turns the cache off', async () => {
+    const { pexip, provider } = await start({ ROOM_CACHE_TTL_SECONDS: '0' });
+    const created = await provider.create(room('Uncached'));
+    await gw.http.get('/room/Uncached').set(gw.bearer());
+    pexip.conferences.get(created.id)!.pin = '99887766';
+    expect((await gw.http.get('/room/Uncached').set(gw.bearer())).body.pin).toBe('99887766');
+    expect(lookups(pexip, 'Uncached')).toBe(2);
   });
 });
 
