@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { iso } from '../rooms/pool.js';
-import type { Queryable, Store } from '../store/store.js';
+import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
 import type { DeletionQueue } from './deletion-queue.js';
 import { type EventEnvelope, KNOWN_EVENTS } from './envelope.js';
 
@@ -10,15 +10,30 @@ export interface SinkReceipt {
   duplicates: number;
 }
 
+interface Waiting {
+  envelopes: readonly EventEnvelope[];
+  resolve: (receipt: SinkReceipt) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Envelopes one group commit takes at most. */
+const MAX_GROUP_ENVELOPES = 5000;
+
 /**
  * Applies Pexip events (SPEC §4). Each envelope is recorded by (node, seq,
  * time), so a redelivered event is processed once; its effect on the deletion
  * queue commits in the same transaction, before Pexip gets its 200.
+ *
+ * Group commit: requests that arrive while a transaction is committing wait
+ * and are written together in the next one, so that throughput does not stop
+ * at one commit per event; each is still answered only after its commit.
  */
 export class EventSink {
   readonly countsByType = new Map<string, number>();
   unknownEvents = 0;
   duplicates = 0;
+  private waiting: Waiting[] = [];
+  private flushing = false;
 
   constructor(
     private readonly store: Store,
@@ -28,17 +43,64 @@ export class EventSink {
     private readonly onEvent: (type: string) => void = () => undefined,
   ) {}
 
-  async accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
-    const fresh = await this.store.transaction(async (tx) => {
-      const applied: EventEnvelope[] = [];
-      for (const envelope of envelopes) {
-        if (await this.firstSight(tx, envelope)) {
-          await this.apply(tx, envelope);
-          applied.push(envelope);
-        }
-      }
-      return applied;
+  accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ envelopes, resolve, reject });
+      if (!this.flushing) void this.flush();
     });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) await this.commitGroup(this.takeGroup());
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private takeGroup(): Waiting[] {
+    let envelopes = 0;
+    let taken = 0;
+    while (taken < this.waiting.length && (taken === 0 || envelopes + (this.waiting[taken] as Waiting).envelopes.length <= MAX_GROUP_ENVELOPES)) {
+      envelopes += (this.waiting[taken] as Waiting).envelopes.length;
+      taken += 1;
+    }
+    return this.waiting.splice(0, taken);
+  }
+
+  /** One transaction for the group; if it fails for a reason other than the store, each request is retried alone. */
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    let applied: EventEnvelope[][];
+    try {
+      applied = await this.store.transaction(async (tx) => {
+        const results: EventEnvelope[][] = [];
+        for (const request of group) results.push(await this.applyAll(tx, request.envelopes));
+        return results;
+      });
+    } catch (error) {
+      if (group.length > 1 && !(error instanceof StoreUnavailableError)) {
+        for (const request of group) await this.commitGroup([request]);
+      } else {
+        for (const request of group) request.reject(error);
+      }
+      return;
+    }
+    group.forEach((request, i) => request.resolve(this.receipt(request.envelopes, applied[i] as EventEnvelope[])));
+  }
+
+  private async applyAll(tx: Queryable, envelopes: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
+    const applied: EventEnvelope[] = [];
+    for (const envelope of envelopes) {
+      if (await this.firstSight(tx, envelope)) {
+        await this.apply(tx, envelope);
+        applied.push(envelope);
+      }
+    }
+    return applied;
+  }
+
+  private receipt(envelopes: readonly EventEnvelope[], fresh: EventEnvelope[]): SinkReceipt {
     this.count(fresh);
     const duplicates = envelopes.length - fresh.length;
     this.duplicates += duplicates;

@@ -161,6 +161,17 @@ describe('duplicates and durability', () => {
     expect((await queued()).map((e) => e.room_name)).toEqual(['R1', 'R2']);
   });
 
+  test('concurrent requests are committed together, each counted once, each answered after its commit', async () => {
+    await start();
+    const events = Array.from({ length: 60 }, (_, i) => envelope('conference_ended', { name: `Group${i}` }));
+    const repeated = events[0];
+    const receipts = await Promise.all([...events, repeated].map((event) => sink(event)));
+    expect(receipts.every((r) => r.status === 200)).toBe(true);
+    expect(receipts.reduce((sum, r) => sum + (r.body.accepted as number), 0)).toBe(60);
+    expect(receipts.reduce((sum, r) => sum + (r.body.duplicates as number), 0)).toBe(1);
+    expect(await queued()).toHaveLength(60);
+  });
+
   test('the effect is stored before the 200', async () => {
     await start();
     await sink(envelope('conference_ended', { name: 'Durable' }));
