@@ -9,13 +9,12 @@ const bodies = spec.bodyTemplate
   ? () => spec.bodyTemplate.replaceAll('"__SEQ__"', String((counter += 1))).replaceAll('"__TIME__"', String(Date.now() / 1000))
   : undefined;
 const headerSets = spec.headerSets;
+const defined = (options) => Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 const instance = autocannon({
   url: spec.url,
   method: spec.method ?? 'GET',
   connections: spec.connections ?? 50,
-  duration: spec.duration,
-  amount: spec.amount,
-  overallRate: spec.overallRate,
+  ...defined({ duration: spec.duration, amount: spec.amount, overallRate: spec.overallRate }),
   headers: spec.headers ?? {},
   requests: [
     {
