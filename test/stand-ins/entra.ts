@@ -1,6 +1,6 @@
 import { createSign, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 import { MAXCONF_TENANT_ID, CLIENT_IDS } from '../../src/config.js';
 
 /** One RSA key pair as an issuer holds it. */
@@ -21,16 +21,15 @@ export type JwksBehaviour = 'serve' | 'fail-500' | 'fail-503' | 'hang' | 'garbag
  * Entra ID's JWKS endpoint as the gateway sees it: serves the published keys,
  * can rotate them, fail (5xx, garbage, redirect) or hang, and counts fetches.
  */
-export class EntraStandIn {
+export class EntraStandIn extends LoopbackServer {
   published: IssuerKey[];
   behaviour: JwksBehaviour = 'serve';
   fetches = 0;
   /** Extra JWKs served verbatim (keys of other types or algorithms). */
   extraJwks: Record<string, unknown>[] = [];
-  private server: http.Server | undefined;
-  private readonly hanging = new Set<http.ServerResponse>();
 
   constructor(readonly tenantId = MAXCONF_TENANT_ID, initial: IssuerKey[] = [newIssuerKey(), newIssuerKey()]) {
+    super();
     this.published = initial;
   }
 
@@ -39,20 +38,7 @@ export class EntraStandIn {
   }
 
   get jwksUri(): string {
-    const { port } = this.server?.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/${this.tenantId}/discovery/v2.0/keys`;
-  }
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.answer(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    return `${this.baseUrl}/${this.tenantId}/discovery/v2.0/keys`;
   }
 
   /** Publishes a new key first (Entra's order is meaningless) and optionally retires the old ones. */
@@ -62,7 +48,7 @@ export class EntraStandIn {
     return next;
   }
 
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.url !== `/${this.tenantId}/discovery/v2.0/keys`) {
       res.writeHead(404).end();
       return;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 
 export const ALLOWED_DIVISION = 'division-allowed';
 export const ORGANIZATION = 'org-maxconf';
@@ -15,29 +15,11 @@ export type AgentBehaviour =
  * token (a user, 401, 403, 429 with Retry-After, 5xx, a hang), with latency,
  * and counts its calls.
  */
-export class GenesysStandIn {
+export class GenesysStandIn extends LoopbackServer {
   private readonly tokens = new Map<string, AgentBehaviour>();
-  private server: http.Server | undefined;
-  private readonly hanging = new Set<http.ServerResponse>();
   calls = 0;
   latencyMs = 0;
   lastQuery = '';
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.answer(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
 
   /** A token of an agent, by default in the allowed division of the expected organization. */
   agent(token: string, division: string | undefined = ALLOWED_DIVISION, organization: string | undefined = ORGANIZATION): string {
@@ -50,7 +32,7 @@ export class GenesysStandIn {
     return token;
   }
 
-  private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method !== 'GET' || url.pathname !== '/api/v2/users/me') {
       res.writeHead(404).end();

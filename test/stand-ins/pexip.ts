@@ -1,6 +1,6 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 import { jwtVerify } from 'jose';
 
 const API = '/api/admin/configuration/v1';
@@ -28,7 +28,7 @@ interface StoredConference {
  * queued (status codes with Retry-After, hangs, lost responses), every call
  * is counted, and HTTP Basic or OAuth2 (ES256 client assertion) is enforced.
  */
-export class PexipStandIn {
+export class PexipStandIn extends LoopbackServer {
   readonly conferences = new Map<number, StoredConference>();
   readonly calls: { method: string; path: string; body: string }[] = [];
   readonly faults: PexipFault[] = [];
@@ -45,26 +45,10 @@ export class PexipStandIn {
   private nextId = 1;
   private nextAliasId = 1;
   private nextParticipantId = 1;
-  private server: http.Server | undefined;
-  private readonly hanging = new Set<http.ServerResponse>();
   private readonly validTokens = new Set<string>();
 
-  constructor(readonly auth: { basic?: { username: string; password: string }; oauth?: { clientId: string; publicKey: KeyObject | string } }) {}
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  constructor(readonly auth: { basic?: { username: string; password: string }; oauth?: { clientId: string; publicKey: KeyObject | string } }) {
+    super();
   }
 
   /** Calls whose method and path match. */
@@ -77,7 +61,7 @@ export class PexipStandIn {
     this.validTokens.clear();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
     this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body });
