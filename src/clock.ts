@@ -5,3 +5,8 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock reading as the ISO timestamp the store takes. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

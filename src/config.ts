@@ -159,6 +159,7 @@ const list = z
 const guidList = list.pipe(z.array(z.string().regex(GUID, 'must be a GUID')).min(1, 'list at least one GUID'));
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
+const sinkPassword = z.string().min(12, 'must be at least 12 characters').max(512);
 
 /**
  * Every environment variable the gateway reads. Defaults that depend on the
@@ -208,8 +209,8 @@ export const environmentSchema = z.object({
   CORS_ALLOWED_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'must be an origin such as https://widget.example.gov (scheme, host, optional port; no path)'))).optional(),
   CORS_MAX_AGE_SECONDS: integer(0, 86_400).optional(),
   EVENT_SINK_USERNAME: z.string().min(1).max(128).refine((u) => !u.includes(':'), 'must not contain ":" (RFC 7617)').optional(),
-  EVENT_SINK_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(512).optional(),
-  EVENT_SINK_PASSWORD_NEXT: z.string().min(12, 'must be at least 12 characters').max(512).optional(),
+  EVENT_SINK_PASSWORD: sinkPassword.optional(),
+  EVENT_SINK_PASSWORD_NEXT: sinkPassword.optional(),
   EVENT_SINK_BODY_LIMIT_BYTES: integer(64 * 1024, 64 * 1024 * 1024).optional(),
   EVENT_DEDUP_RETENTION_HOURS: integer(1, 24 * 30).optional(),
   AUTH_FAILURE_LIMIT: integer(1, 100_000).optional(),
@@ -439,12 +440,18 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-function isPostgresUrl(raw: string): boolean {
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+function parseUrl(raw: string): URL | undefined {
   try {
-    return ['postgres:', 'postgresql:'].includes(new URL(raw).protocol);
+    return new URL(raw);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isPostgresUrl(raw: string): boolean {
+  return ['postgres:', 'postgresql:'].includes(parseUrl(raw)?.protocol ?? '');
 }
 
 function isPrivateKeyPem(raw: string): boolean {
@@ -452,28 +459,15 @@ function isPrivateKeyPem(raw: string): boolean {
 }
 
 function isLoopback(raw: string): boolean {
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(raw).hostname);
-  } catch {
-    return false;
-  }
+  return LOOPBACK_HOSTS.includes(parseUrl(raw)?.hostname ?? '');
 }
 
 function isOrigin(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === raw;
-  } catch {
-    return false;
-  }
+  const url = parseUrl(raw);
+  return (url?.protocol === 'https:' || url?.protocol === 'http:') && url.origin === raw;
 }
 
 function isSecureOrLoopback(raw: string): boolean {
-  try {
-    const url = new URL(raw);
-    if (url.protocol === 'https:') return true;
-    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  } catch {
-    return false;
-  }
+  const url = parseUrl(raw);
+  return url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(raw));
 }

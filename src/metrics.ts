@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { routeTemplate } from './http/middleware.js';
 
 export type Upstream = 'jwks' | 'genesys' | 'pexip';
 
@@ -49,11 +50,14 @@ export class GatewayMetrics {
         for (const [state, value] of Object.entries(counts)) this.set({ state }, value);
       },
     });
+    // prom-client collects every metric of a scrape at once: both queue gauges share one query.
+    let scrape: ReturnType<MetricSources['queueStats']> | undefined;
+    const queueStats = () => (scrape ??= sources.queueStats().finally(() => (scrape = undefined)));
     new Gauge({ name: 'maxconf_deletion_queue_depth', help: 'Rooms waiting on the deletion queue', registers, async collect() {
-      this.set((await sources.queueStats()).depth);
+      this.set((await queueStats()).depth);
     } });
     new Gauge({ name: 'maxconf_deletion_queue_oldest_age_seconds', help: 'Age of the oldest deletion-queue entry', registers, async collect() {
-      const oldest = (await sources.queueStats()).oldestEndedAt;
+      const oldest = (await queueStats()).oldestEndedAt;
       this.set(oldest === null ? 0 : Math.max(0, (sources.now() - new Date(oldest).getTime()) / 1000));
     } });
     syncedCounter(this.registry, 'maxconf_verified_token_cache_requests_total', 'Verified-token cache lookups by result', {
@@ -71,8 +75,7 @@ export class GatewayMetrics {
     return (req, res, next) => {
       const end = this.requests.startTimer();
       res.once('finish', () => {
-        const route = req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
-        end({ method: req.method, route, status: String(res.statusCode) });
+        end({ method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
       });
       next();
     };

@@ -1,7 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BearerError, CredentialsMissing, InsufficientScope } from './bearer-errors.js';
 import type { FailureLimiter } from './failure-limiter.js';
-import { clientAddress, tooManyFailures } from './passport-guard.js';
 import { extractBearerToken } from './bearer-token.js';
 import type { EntraPrincipal, EntraVerifier } from './entra-verifier.js';
 
@@ -26,12 +25,7 @@ export interface EntraAuthenticationOptions {
  */
 export function entraAuthentication(verifier: EntraVerifier, { requiredRole, failures, onFailure }: EntraAuthenticationOptions): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const client = `entra:${clientAddress(req)}`;
-    const wait = failures.retryAfterSeconds(client);
-    if (wait > 0) {
-      onFailure('rate_limited');
-      throw tooManyFailures(wait);
-    }
+    const client = failures.admit('entra', req, () => onFailure('rate_limited'));
     try {
       req.entra = await authenticate(verifier, req, requiredRole);
     } catch (error) {

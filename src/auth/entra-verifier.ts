@@ -41,7 +41,7 @@ export function createEntraVerifier(settings: Settings, keys: SigningKeys, cache
     const cached = cache.get(cacheKey, current);
     if (cached !== undefined) return cached;
 
-    const { header, claims } = inspectCompactJws(token, settings.maxTokenBytes);
+    const { header, claims } = inspectCompactJws(token);
     assertFiniteTimes(claims);
     if (Array.isArray(claims.aud) || (typeof claims.aud === 'string' && !audiences.has(claims.aud))) {
       throw new InvalidToken('wrong_audience');

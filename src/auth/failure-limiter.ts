@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import { LRUCache } from 'lru-cache';
+import { HttpProblem } from '../http/problem.js';
 import type { Clock } from '../clock.js';
 
 interface Window {
@@ -15,6 +17,22 @@ export class FailureLimiter {
   private readonly windows = new LRUCache<string, Window>({ max: 50_000 });
 
   constructor(private readonly limit: number, private readonly windowMs: number, private readonly clock: Clock) {}
+
+  /**
+   * The key of this strategy's client, once it may try again; a client over
+   * the limit gets 429 with Retry-After (`onRefused` counts it).
+   */
+  admit(strategy: string, req: Request, onRefused: () => void): string {
+    const client = `${strategy}:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+    const wait = this.retryAfterSeconds(client);
+    if (wait > 0) {
+      onRefused();
+      throw new HttpProblem(429, 'too-many-failures', 'Too Many Requests', `Too many failed authentications from this client; retry after ${wait} seconds.`, {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
+    return client;
+  }
 
   /** Seconds the client must wait, or 0 when it may try. */
   retryAfterSeconds(client: string): number {

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Passport } from 'passport';
 import { HttpProblem } from '../http/problem.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -10,13 +10,7 @@ import type { FailureLimiter } from './failure-limiter.js';
  */
 export function passportGuard(passport: InstanceType<typeof Passport>, strategy: string, failures: FailureLimiter, onFailure: (reason: string) => void): RequestHandler {
   return (req, res, next) => {
-    const client = `${strategy}:${clientAddress(req)}`;
-    const wait = failures.retryAfterSeconds(client);
-    if (wait > 0) {
-      onFailure('rate_limited');
-      next(tooManyFailures(wait));
-      return;
-    }
+    const client = failures.admit(strategy, req, () => onFailure('rate_limited'));
     const handler = passport.authenticate(strategy, { session: false }, (error: unknown, user: unknown, challenge: unknown) => {
       if (error) {
         onFailure(error instanceof HttpProblem ? error.slug : 'error');
@@ -35,14 +29,4 @@ export function passportGuard(passport: InstanceType<typeof Passport>, strategy:
     }) as RequestHandler;
     handler(req, res, next);
   };
-}
-
-export function clientAddress(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
-
-export function tooManyFailures(retryAfterSeconds: number): HttpProblem {
-  return new HttpProblem(429, 'too-many-failures', 'Too Many Requests', `Too many failed authentications from this client; retry after ${retryAfterSeconds} seconds.`, {
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  });
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { iso } from '../rooms/pool.js';
+import { type Clock, iso } from '../clock.js';
 import type { Queryable, Store } from '../store/store.js';
 
 export interface DueEntry {

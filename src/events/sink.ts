@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import { iso } from '../rooms/pool.js';
+import { type Clock, iso } from '../clock.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
 import type { DeletionQueue } from './deletion-queue.js';
 import { type EventEnvelope, KNOWN_EVENTS } from './envelope.js';
@@ -30,9 +29,11 @@ const MAX_GROUP_ENVELOPES = 5000;
  */
 export class EventSink {
   readonly countsByType = new Map<string, number>();
-  unknownEvents = 0;
-  duplicates = 0;
   private waiting: Waiting[] = [];
+
+  get unknownEvents(): number {
+    return this.countsByType.get('unknown') ?? 0;
+  }
   private flushing = false;
 
   constructor(
@@ -102,9 +103,7 @@ export class EventSink {
 
   private receipt(envelopes: readonly EventEnvelope[], fresh: EventEnvelope[]): SinkReceipt {
     this.count(fresh);
-    const duplicates = envelopes.length - fresh.length;
-    this.duplicates += duplicates;
-    return { accepted: fresh.length, duplicates };
+    return { accepted: fresh.length, duplicates: envelopes.length - fresh.length };
   }
 
   /** Forgets de-duplication records older than the retention (run by garbage collection). */
@@ -145,7 +144,6 @@ export class EventSink {
   private count(envelopes: readonly EventEnvelope[]): void {
     for (const { event } of envelopes) {
       const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
-      if (type === 'unknown') this.unknownEvents += 1;
       this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
       this.onEvent(type);
     }

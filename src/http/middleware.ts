@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { HttpProblem, notFound } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,6 +47,11 @@ export function resource(router: Router, path: string, handlers: MethodHandlers)
   router.all(path, (req) => {
     throw new HttpProblem(405, 'method-not-allowed', 'Method Not Allowed', `${req.method} is not supported here; use one of ${allow}.`, { headers: { Allow: allow } });
   });
+}
+
+/** The matched route's template (`/room/:room_name`), never the raw path, for logs and metrics. */
+export function routeTemplate(req: Request): string {
+  return req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
 }
 
 export const unknownRoute: RequestHandler = (req) => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { routeTemplate } from './middleware.js';
 
 const QUIET_PATHS = new Set(['/public/health', '/public/ready']);
 
@@ -19,14 +20,10 @@ export function requestLog(logger: Logger): RequestHandler {
       req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, path: (req.url ?? '').split('?')[0] }),
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
-    customProps: (req: IncomingMessage) => ({ route: routeOf(req as Request), caller: callerOf(req as Request) }),
+    customProps: (req: IncomingMessage) => ({ route: routeTemplate(req as Request), caller: callerOf(req as Request) }),
     customLogLevel: (_req, res, error) => (error !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
   }) as unknown as RequestHandler;
-}
-
-function routeOf(req: Request): string {
-  return req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
 }
 
 /** The Entra calling application, the Genesys user, or the event-sink user — identities, not secrets. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import { type Clock, iso } from '../clock.js';
 import type { Store } from '../store/store.js';
-import { iso, type RoomPool } from './pool.js';
+import type { RoomPool } from './pool.js';
 
 export interface BulkJob {
   job_id: string;
@@ -40,8 +40,8 @@ export interface BulkJobsOptions {
  * when its lease expires.
  */
 export class BulkJobs {
-  private readonly running = new Set<Promise<void>>();
-  private readonly working = new Set<string>();
+  /** The jobs this process works on, by id. */
+  private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -69,7 +69,7 @@ export class BulkJobs {
       `SELECT id FROM bulk_job WHERE state = 'running' AND (lease_until IS NULL OR lease_until <= $1)`,
       [iso(this.options.clock.now())],
     );
-    for (const row of rows) if (!this.working.has(row.id)) this.work(row.id);
+    for (const row of rows) if (!this.running.has(row.id)) this.work(row.id);
   }
 
   /** Looks for abandoned jobs now and then every `intervalMs`. */
@@ -89,23 +89,19 @@ export class BulkJobs {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.running.values()]);
   }
 
   /** Resolves when every job this process is working on has finished (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
   private work(id: string): void {
-    this.working.add(id);
     const run = this.runJob(id)
       .catch((error: unknown) => this.options.logger.error({ job: id, err: { message: (error as Error).message } }, 'bulk job worker failed; it is taken over when its lease expires'))
-      .finally(() => {
-        this.running.delete(run);
-        this.working.delete(id);
-      });
-    this.running.add(run);
+      .finally(() => this.running.delete(id));
+    this.running.set(id, run);
   }
 
   private async runJob(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import { type Clock, iso } from '../clock.js';
 import type { RoomsConfig } from '../config.js';
 import type { Queryable, Store } from '../store/store.js';
 import type { Conference } from './conference.js';
@@ -226,6 +226,3 @@ export class RoomPool {
   }
 }
 
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}

@@ -7,7 +7,7 @@ import { newRoom } from './new-room.js';
 import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
 import { RoomNotFound, type RoomProvider } from './providers/provider.js';
-import { maxUuiDataForTag, tagFromUuiData } from './tag.js';
+import { MAX_TAG_LENGTH, maxUuiDataForTag, tagFromUuiData } from './tag.js';
 
 export interface RoomServiceOptions {
   provider: RoomProvider;
@@ -61,7 +61,6 @@ export class RoomService {
 
   async update(name: string, changes: RoomChanges): Promise<void> {
     const conference = await this.find(name);
-    this.options.cache.forget([name]);
     await this.options.provider.update(conference.id, changes);
     this.options.cache.forget([name]);
   }
@@ -153,9 +152,10 @@ export class RoomService {
   private tagFor(uuiData: string): string {
     const { tagBaseUrl } = this.options.rooms;
     const tag = tagFromUuiData(uuiData, tagBaseUrl);
-    if (tag.length > 250) {
-      throw new HttpProblem(400, 'invalid-request', 'Bad Request', `uuiData is too long for a room tag: with this deployment's tag base URL at most ${maxUuiDataForTag(tagBaseUrl)} hex characters fit.`, {
-        errors: [{ in: 'query', field: 'uuiData', message: `at most ${maxUuiDataForTag(tagBaseUrl)} hex characters` }],
+    if (tag.length > MAX_TAG_LENGTH) {
+      const fits = maxUuiDataForTag(tagBaseUrl);
+      throw new HttpProblem(400, 'invalid-request', 'Bad Request', `uuiData is too long for a room tag: with this deployment's tag base URL at most ${fits} hex characters fit.`, {
+        errors: [{ in: 'query', field: 'uuiData', message: `at most ${fits} hex characters` }],
       });
     }
     return tag;
