@@ -2,19 +2,12 @@ import { GarbageCollector } from '../../src/events/garbage-collection.js';
 import { createLogger } from '../../src/logger.js';
 import type { Conference } from '../../src/rooms/conference.js';
 import { EmbeddedRoomProvider } from '../../src/rooms/providers/embedded.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 
 const GRACE_MS = 600_000;
-const shared = useSharedStore();
+const shared = useGatewayPerTest({ POOL_TARGET_SIZE: '0' });
 let gw: TestGateway;
-afterEach(async () => {
-  await gw.close();
-});
-
-const start = async (env: Record<string, string> = {}) => {
-  gw = await startTestGateway({ store: shared.store, env: { POOL_TARGET_SIZE: '0', ...env } });
-  return gw;
-};
+const start = async (env: Record<string, string> = {}) => (gw = await shared.start(env));
 
 let seq = 0;
 async function endConference(name: string, nowMs = gw.clock.now()): Promise<void> {

@@ -1,17 +1,10 @@
 import { secretsEqual } from '../../src/auth/secrets.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 
-const shared = useSharedStore();
+const shared = useGatewayPerTest();
 let gw: TestGateway;
-afterEach(async () => {
-  await gw.close();
-});
-
-const start = async (env: Record<string, string> = {}) => {
-  gw = await startTestGateway({ store: shared.store, env });
-  return gw;
-};
+const start = async (env: Record<string, string> = {}) => (gw = await shared.start(env));
 const sink = (body: unknown, auth = basicAuth(SINK_USER, SINK_PASSWORD)) => gw.http.post('/public/event_sink').set(auth).send(body as object);
 
 let seq = 0;

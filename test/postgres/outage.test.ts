@@ -1,6 +1,6 @@
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
-import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
+import { GenesysStandIn } from '../stand-ins/genesys.js';
+import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { admin, createTestDatabase, describePostgres, openPostgresTestStore, type TestDatabase } from '../support/postgres.js';
 import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
@@ -18,18 +18,10 @@ describePostgres('PostgreSQL outage', () => {
     genesys = await new GenesysStandIn().start();
     port = await freePort();
     gateway = spawnGateway({
-      MAXCONF_ENV: 'edge',
-      HOST: '127.0.0.1',
-      PORT: String(port),
+      ...deployedEnvironment(entra, genesys, port),
       LOG_LEVEL: 'error',
       DATABASE_URL: database.url,
       DATABASE_CONNECT_TIMEOUT_MS: '500',
-      ENTRA_JWKS_URI: entra.jwksUri,
-      ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
-      GENESYS_API_BASE_URL: genesys.baseUrl,
-      GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
-      EVENT_SINK_USERNAME: SINK_USER,
-      EVENT_SINK_PASSWORD: SINK_PASSWORD,
       POOL_TARGET_SIZE: '2',
       POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
     });

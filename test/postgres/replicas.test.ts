@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
-import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
+import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
+import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
 import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
@@ -21,18 +21,10 @@ const replicas: { port: number; process: RunningGateway }[] = [];
 let token: string;
 
 const env = (port: number): Record<string, string> => ({
-  MAXCONF_ENV: 'edge',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+  ...deployedEnvironment(entra, genesys, port),
   LOG_LEVEL: 'warn',
   DATABASE_URL: database.url,
   DATABASE_POOL_SIZE: '5',
-  ENTRA_JWKS_URI: entra.jwksUri,
-  ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
-  GENESYS_API_BASE_URL: genesys.baseUrl,
-  GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
-  EVENT_SINK_USERNAME: SINK_USER,
-  EVENT_SINK_PASSWORD: SINK_PASSWORD,
   ROOM_PROVIDER: 'pexip',
   PEXIP_BASE_URL: pexip.baseUrl,
   PEXIP_USERNAME: PEXIP_USER,

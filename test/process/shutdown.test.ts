@@ -1,6 +1,6 @@
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
-import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
-import { SINK_PASSWORD, SINK_USER, temporaryDirectory } from '../support/gateway.js';
+import { GenesysStandIn } from '../stand-ins/genesys.js';
+import { deployedEnvironment, temporaryDirectory } from '../support/gateway.js';
 import { freePort, isListening, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
 
 let entra: EntraStandIn;
@@ -23,18 +23,10 @@ afterEach(async () => {
 
 async function start(extra: Record<string, string> = {}): Promise<string> {
   running = spawnGateway({
-    MAXCONF_ENV: 'edge',
-    HOST: '127.0.0.1',
-    PORT: String(port),
+    ...deployedEnvironment(entra, genesys, port),
     DATA_DIR: temporaryDirectory('shutdown'),
     LOG_LEVEL: 'info',
-    ENTRA_JWKS_URI: entra.jwksUri,
-    ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
-    GENESYS_API_BASE_URL: genesys.baseUrl,
-    GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
     GENESYS_TIMEOUT_MS: '10000',
-    EVENT_SINK_USERNAME: SINK_USER,
-    EVENT_SINK_PASSWORD: SINK_PASSWORD,
     POOL_TARGET_SIZE: '1',
     ...extra,
   });

@@ -1,17 +1,10 @@
 import { ALLOWED_DIVISION, ORGANIZATION } from '../stand-ins/genesys.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { startTestGateway, useSharedStore, WIDGET_ORIGIN, type TestGateway } from '../support/gateway.js';
+import { useGatewayPerTest, WIDGET_ORIGIN, type TestGateway } from '../support/gateway.js';
 
-const shared = useSharedStore();
+const shared = useGatewayPerTest();
 let gw: TestGateway;
-afterEach(async () => {
-  await gw.close();
-});
-
-const start = async (env: Record<string, string> = {}) => {
-  gw = await startTestGateway({ store: shared.store, env });
-  return gw;
-};
+const start = async (env: Record<string, string> = {}) => (gw = await shared.start(env));
 async function aRoom(): Promise<string> {
   const res = await gw.http.post('/room/create?uuiData=0102').set(gw.bearer());
   return res.body.name as string;

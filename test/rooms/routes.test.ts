@@ -1,17 +1,13 @@
 import { expectToMatchSpec } from '../support/openapi.js';
-import { startTestGateway, useSharedStore, TAG_BASE_URL, type TestGateway } from '../support/gateway.js';
+import { useGatewayPerTest, TAG_BASE_URL, type TestGateway } from '../support/gateway.js';
 
 const UUI = '3132333435362c373635343332';
 const TAG = `${TAG_BASE_URL}/MTIzNDU2LDc2NTQzMg`;
-const shared = useSharedStore();
+const shared = useGatewayPerTest();
 let gw: TestGateway;
 
-afterEach(async () => {
-  await gw.close();
-});
-
 const start = async (env: Record<string, string> = {}) => {
-  gw = await startTestGateway({ store: shared.store, env });
+  gw = await shared.start(env);
   await gw.gateway.pool.refill();
   return gw;
 };

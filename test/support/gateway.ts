@@ -158,6 +158,43 @@ export function useSharedStore(): { readonly store: Store } {
   };
 }
 
+/**
+ * A shared store for the file (see useSharedStore) and a fresh gateway on it
+ * per test, closed after each test.
+ */
+export function useGatewayPerTest(defaults: Record<string, string> = {}): { readonly store: Store; start(env?: Record<string, string>): Promise<TestGateway> } {
+  const shared = useSharedStore();
+  let current: TestGateway | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get store() {
+      return shared.store;
+    },
+    async start(env = {}) {
+      current = await startTestGateway({ store: shared.store, env: { ...defaults, ...env } });
+      return current;
+    },
+  };
+}
+
+/** The environment of a deployed profile (edge) whose upstreams are the given stand-ins, for spawned gateways. */
+export function deployedEnvironment(entra: EntraStandIn, genesys: GenesysStandIn, port: number): Record<string, string> {
+  return {
+    MAXCONF_ENV: 'edge',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ENTRA_JWKS_URI: entra.jwksUri,
+    ROOM_TAG_BASE_URL: TAG_BASE_URL,
+    GENESYS_API_BASE_URL: genesys.baseUrl,
+    GENESYS_ALLOWED_DIVISIONS: ALLOWED_DIVISION,
+    EVENT_SINK_USERNAME: SINK_USER,
+    EVENT_SINK_PASSWORD: SINK_PASSWORD,
+  };
+}
+
 export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `maxconf-${prefix}-`));
 }
