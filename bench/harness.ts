@@ -61,11 +61,15 @@ export function startBaseline(file: string, env: Record<string, string>): Promis
   });
 }
 
-/** The built gateway (`dist/main.js`) with a production-like log level, logs discarded. */
-export async function startGateway(env: Record<string, string>): Promise<Started> {
+/**
+ * The built gateway (`dist/main.js`) with a production-like log level, logs
+ * discarded; with `profileDir`, a V8 CPU profile is written there at exit.
+ */
+export async function startGateway(env: Record<string, string>, profileDir?: string): Promise<Started> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/main.js')], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -7,14 +7,20 @@ import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../src/config.js';
 import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
-import { freePort, load, percentile, ROOT, rssBytes, sleep, startBaseline, startGateway, type LoadResult } from './harness.js';
+import { freePort, load, percentile, ROOT, rssBytes, sleep, startBaseline, startGateway as startProfiledGateway, type LoadResult } from './harness.js';
 
 /**
  * `npm run bench`: every scenario of the benchmark issue, each against a
  * baseline measured in the same run, on loopback. `--quick` is a smoke run
- * with tiny durations (numbers not meaningful).
+ * with tiny durations (numbers not meaningful); `--only=1,4` runs those
+ * scenarios and writes nothing.
  */
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+const selected = (scenario: number) => only === undefined || only.includes(scenario);
+/** `--profile=DIR`: every gateway started writes a CPU profile there (`node --cpu-prof`). */
+const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
+const startGateway = (env: Record<string, string>) => startProfiledGateway(env, profileDir && path.resolve(profileDir));
 const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 1 : 3;
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? (quick ? 10 : 600));
@@ -52,16 +58,16 @@ async function main(): Promise<void> {
     ...extra,
   });
   try {
-    await protectedRead(entra, env);
-    await publicRoom(entra, genesys, env);
-    await create(entra, env);
-    await eventSink(env);
-    await unknownKidFlood(entra, env);
-    await soak(entra, genesys, env);
+    if (selected(1)) await protectedRead(entra, env);
+    if (selected(2)) await publicRoom(entra, genesys, env);
+    if (selected(3)) await create(entra, env);
+    if (selected(4)) await eventSink(env);
+    if (selected(5)) await unknownKidFlood(entra, env);
+    if (selected(6)) await soak(entra, genesys, env);
   } finally {
     await Promise.all([entra.stop(), genesys.stop()]);
   }
-  writeResults();
+  if (only === undefined) writeResults();
 }
 
 type Env = (extra?: Record<string, string>) => Record<string, string>;

@@ -145,6 +145,19 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
 
   const app = buildApp(
     [
+      roomRoutes({
+        service: services.rooms,
+        bulkJobs: services.bulkJobs,
+        authenticate: entraAuthentication(verifier, { requiredRole: config.entra.requiredRole, failures, onFailure: failed('entra') }),
+        bulkRole: config.entra.bulkRole,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+      }),
+      publicRoomRoutes({
+        service: services.rooms,
+        cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
+        authenticate: passportGuard(passport, 'x-auth-token', failures, failed('genesys')),
+      }),
+      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures, failed('event-sink')), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
       probeRoutes(clock, {
         store: async () => {
           await store.ping();
@@ -153,19 +166,6 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
         signing_keys: () => signingKeys.loaded,
       }),
       docsRoutes(),
-      publicRoomRoutes({
-        service: services.rooms,
-        cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
-        authenticate: passportGuard(passport, 'x-auth-token', failures, failed('genesys')),
-      }),
-      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures, failed('event-sink')), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
-      roomRoutes({
-        service: services.rooms,
-        bulkJobs: services.bulkJobs,
-        authenticate: entraAuthentication(verifier, { requiredRole: config.entra.requiredRole, failures, onFailure: failed('entra') }),
-        bulkRole: config.entra.bulkRole,
-        bodyLimitBytes: config.http.bodyLimitBytes,
-      }),
     ],
     { logger, metrics, trustProxyHops: config.http.trustProxyHops },
   );

@@ -1,6 +1,4 @@
-import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { routeTemplate } from './http/middleware.js';
 
 export type Upstream = 'jwks' | 'genesys' | 'pexip';
 
@@ -70,15 +68,9 @@ export class GatewayMetrics {
     });
   }
 
-  /** Times every request by route template (never by raw path). */
-  httpMiddleware(): RequestHandler {
-    return (req, res, next) => {
-      const end = this.requests.startTimer();
-      res.once('finish', () => {
-        end({ method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
-      });
-      next();
-    };
+  /** A finished request, by route template (never by raw path). */
+  requestDone(method: string, route: string, status: number, seconds: number): void {
+    this.requests.observe({ method, route, status: String(status) }, seconds);
   }
 
   authFailure(strategy: string, reason: string): void {

@@ -30,11 +30,11 @@ const MAX_GROUP_ENVELOPES = 5000;
 export class EventSink {
   readonly countsByType = new Map<string, number>();
   private waiting: Waiting[] = [];
+  private flushing = false;
 
   get unknownEvents(): number {
     return this.countsByType.get('unknown') ?? 0;
   }
-  private flushing = false;
 
   constructor(
     private readonly store: Store,
@@ -47,12 +47,15 @@ export class EventSink {
   accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ envelopes, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      this.flushing = true;
+      // After the requests that arrived in this turn of the event loop have queued too: the embedded
+      // engine runs a whole transaction without yielding, so starting now would commit one request per group.
+      setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.waiting.length > 0) await this.commitGroup(this.takeGroup());
     } finally {
@@ -75,9 +78,9 @@ export class EventSink {
     let applied: EventEnvelope[][];
     try {
       applied = await this.store.transaction(async (tx) => {
-        const results: EventEnvelope[][] = [];
-        for (const request of group) results.push(await this.applyAll(tx, request.envelopes));
-        return results;
+        const fresh = await this.firstSightings(tx, group.flatMap((request) => request.envelopes));
+        for (const envelope of fresh) await this.apply(tx, envelope);
+        return group.map((request) => request.envelopes.filter((envelope) => fresh.has(envelope)));
       });
     } catch (error) {
       if (group.length > 1 && !(error instanceof StoreUnavailableError)) {
@@ -88,17 +91,6 @@ export class EventSink {
       return;
     }
     group.forEach((request, i) => request.resolve(this.receipt(request.envelopes, applied[i] as EventEnvelope[])));
-  }
-
-  private async applyAll(tx: Queryable, envelopes: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
-    const applied: EventEnvelope[] = [];
-    for (const envelope of envelopes) {
-      if (await this.firstSight(tx, envelope)) {
-        await this.apply(tx, envelope);
-        applied.push(envelope);
-      }
-    }
-    return applied;
   }
 
   private receipt(envelopes: readonly EventEnvelope[], fresh: EventEnvelope[]): SinkReceipt {
@@ -112,12 +104,22 @@ export class EventSink {
     return rowCount;
   }
 
-  private async firstSight(tx: Queryable, envelope: EventEnvelope): Promise<boolean> {
-    const { rowCount } = await tx.query(
-      'INSERT INTO event_seen (node, seq, event_time, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-      [envelope.node, envelope.seq, envelope.time, iso(this.clock.now())],
+  /**
+   * Records every envelope's (node, seq, time) with one statement and returns
+   * those seen for the first time, in arrival order; a key repeated within the
+   * group counts for its first envelope only.
+   */
+  private async firstSightings(tx: Queryable, envelopes: readonly EventEnvelope[]): Promise<Set<EventEnvelope>> {
+    if (envelopes.length === 0) return new Set();
+    const { rows } = await tx.query<{ node: string; seq: string; event_time: number }>(
+      `INSERT INTO event_seen (node, seq, event_time, received_at)
+       SELECT node, seq, event_time, $4 FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS seen (node, seq, event_time)
+       ON CONFLICT DO NOTHING
+       RETURNING node, seq::text AS seq, event_time`,
+      [envelopes.map((e) => e.node), envelopes.map((e) => e.seq), envelopes.map((e) => e.time), iso(this.clock.now())],
     );
-    return rowCount === 1;
+    const inserted = new Set(rows.map((row) => seenKey(row.node, row.seq, row.event_time)));
+    return new Set(envelopes.filter((e) => inserted.delete(seenKey(e.node, String(e.seq), e.time))));
   }
 
   private async apply(tx: Queryable, envelope: EventEnvelope): Promise<void> {
@@ -148,6 +150,10 @@ export class EventSink {
       this.onEvent(type);
     }
   }
+}
+
+function seenKey(node: string, seq: string, time: number): string {
+  return JSON.stringify([node, seq, time]);
 }
 
 function text(value: unknown): string | undefined {

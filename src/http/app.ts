@@ -1,9 +1,8 @@
 import express, { type Express, type Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { problemHandler } from './errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { requestId, unknownRoute } from './middleware.js';
+import { requestId, securityHeaders, unknownRoute } from './middleware.js';
 import { requestLog } from './request-log.js';
 
 export interface AppOptions {
@@ -20,9 +19,8 @@ export function buildApp(routers: Router[], { logger, metrics, trustProxyHops }:
   app.set('etag', false);
   app.set('trust proxy', trustProxyHops);
   app.use(requestId);
-  app.use(requestLog(logger));
-  app.use(metrics.httpMiddleware());
-  app.use(helmet());
+  app.use(requestLog(logger, metrics));
+  app.use(securityHeaders());
   for (const router of routers) app.use(router);
   app.use(unknownRoute);
   app.use(problemHandler(logger));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import helmet from 'helmet';
 import { HttpProblem, notFound } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -12,6 +13,21 @@ export const requestId: RequestHandler = (req, res, next) => {
   res.setHeader('x-request-id', id);
   next();
 };
+
+/**
+ * helmet's headers, worked out once: with our fixed policy they do not depend
+ * on the request, and setting them from a list costs a fraction of running
+ * helmet's dozen middlewares on every request.
+ */
+export function securityHeaders(): RequestHandler {
+  const headers: [string, string][] = [];
+  const recorder = { setHeader: (name: string, value: unknown) => headers.push([name, String(value)]), removeHeader: () => undefined };
+  helmet()({} as Request, recorder as unknown as Response, () => undefined);
+  return (_req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
+}
 
 /** JSON bodies only: anything else with content is a 415; then parse with a size limit (any JSON value: the schema says what is wrong with it). */
 export function jsonBody(limitBytes: number): RequestHandler[] {
@@ -33,18 +49,20 @@ type Method = 'get' | 'post' | 'patch' | 'delete';
 export type MethodHandlers = Partial<Record<Method, RequestHandler[]>>;
 
 /**
- * Registers a path's methods, answers OPTIONS with `Allow`, and any other
- * method with 405 and `Allow`.
+ * Registers a path's methods as one route (one match per request, whatever
+ * the number of methods), answers OPTIONS with `Allow`, and any other method
+ * with 405 and `Allow`.
  */
 export function resource(router: Router, path: string, handlers: MethodHandlers): void {
   const methods = Object.keys(handlers).map((m) => m.toUpperCase());
   const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
-  for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) router[method](path, ...chain);
-  router.options(path, (_req, res) => {
+  const route = router.route(path);
+  for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) route[method](...chain);
+  route.options((_req, res) => {
     res.setHeader('Allow', allow);
     res.status(204).end();
   });
-  router.all(path, (req) => {
+  route.all((req) => {
     throw new HttpProblem(405, 'method-not-allowed', 'Method Not Allowed', `${req.method} is not supported here; use one of ${allow}.`, { headers: { Allow: allow } });
   });
 }

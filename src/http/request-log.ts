@@ -1,29 +1,39 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import type { GatewayMetrics } from '../metrics.js';
 import { routeTemplate } from './middleware.js';
 
 const QUIET_PATHS = new Set(['/public/health', '/public/ready']);
 
 /**
- * One JSON line per request: request id, method, route template, path
- * (never the query string, which may carry data about the citizen), status,
- * latency and who called — never a credential.
+ * When a response is done: one JSON line (request id, method, route
+ * template, path — never the query string, which may carry data about the
+ * citizen — status, latency and who called, never a credential) and the
+ * request-duration metric. One listener per request and no child logger:
+ * this runs on every request, so it is kept to the work the line needs.
  */
-export function requestLog(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    wrapSerializers: false,
-    genReqId: (_req: IncomingMessage, res: ServerResponse) => String(res.getHeader('x-request-id') ?? ''),
-    serializers: {
-      req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, path: (req.url ?? '').split('?')[0] }),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-    customProps: (req: IncomingMessage) => ({ route: routeTemplate(req as Request), caller: callerOf(req as Request) }),
-    customLogLevel: (_req, res, error) => (error !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
-    autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
-  }) as unknown as RequestHandler;
+export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.once('close', () => {
+      const responseTime = performance.now() - started;
+      const route = routeTemplate(req);
+      metrics.requestDone(req.method, route, res.statusCode, responseTime / 1000);
+      const path = req.originalUrl.split('?', 1)[0] as string;
+      if (QUIET_PATHS.has(path)) return;
+      const line = {
+        req: { id: res.locals.requestId as string, method: req.method, path },
+        res: { statusCode: res.statusCode },
+        responseTime: Math.round(responseTime * 1000) / 1000,
+        route,
+        caller: callerOf(req),
+      };
+      if (!res.writableFinished) logger.warn(line, 'request aborted before the response was sent');
+      else if (res.statusCode >= 500) logger.error(line, 'request completed');
+      else logger.info(line, 'request completed');
+    });
+    next();
+  };
 }
 
 /** The Entra calling application, the Genesys user, or the event-sink user — identities, not secrets. */

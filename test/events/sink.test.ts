@@ -146,6 +146,19 @@ describe('duplicates and durability', () => {
     expect(gw.gateway.sink.countsByType.get('conference_ended')).toBe(1);
   });
 
+  test('within one bulk a repeated event counts once, and exact times and large seqs survive the round trip', async () => {
+    await start();
+    const awkward = [
+      envelope('participant_updated', {}, { seq: Number.MAX_SAFE_INTEGER, time: 0.1 + 0.2 }),
+      envelope('participant_updated', {}, { seq: 7, time: 1732294831.1234567 }),
+      envelope('participant_updated', {}, { seq: 7, time: 1732294831.123457 }),
+      envelope('participant_updated', {}, { seq: 8, time: 5e-324 }),
+    ];
+    const bulk = { event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, version: 2, time: 1, data: [...awkward, awkward[1]] };
+    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 4, duplicates: 1 });
+    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 5 });
+  });
+
   test('seq restarting at 1 after a sink restart is not mistaken for a duplicate', async () => {
     await start();
     await sink(envelope('conference_ended', { name: 'R1' }, { seq: 1, time: 1000 }));
