@@ -19,6 +19,10 @@ export interface LoadSpec {
   headerSets?: Record<string, string>[];
   /** JSON text where "__SEQ__" and "__TIME__" are replaced per request. */
   bodyTemplate?: string;
+  /** `amount` requests at `overallRate` per second, evenly spaced, each timed from when it was due (see load-worker.mjs). */
+  paced?: boolean;
+  /** A load run first in the same process, not measured (e.g. `{ headers, duration: 2 }`). */
+  warmup?: { headers?: Record<string, string>; duration?: number; overallRate?: number };
 }
 
 export interface LoadResult {
@@ -31,7 +35,7 @@ export interface LoadResult {
   statuses: Record<string, number>;
 }
 
-/** autocannon in a process of its own. */
+/** A load (autocannon, or paced requests) from a process of its own. */
 export function load(spec: LoadSpec): Promise<LoadResult> {
   const specFile = path.join(os.tmpdir(), `maxconf-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(specFile, JSON.stringify(spec));

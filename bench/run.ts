@@ -73,8 +73,7 @@ async function main(): Promise<void> {
 type Env = (extra?: Record<string, string>) => Record<string, string>;
 
 async function measure(url: string, headers: Record<string, string>, connections = 50): Promise<LoadResult> {
-  await load({ url, headers, connections, duration: WARMUP });
-  return load({ url, headers, connections, duration: DURATION });
+  return load({ url, headers, connections, duration: DURATION, warmup: { headers, duration: WARMUP } });
 }
 
 async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
@@ -85,6 +84,7 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: auth })).json()) as { name: string };
   const roomJson = await (await fetch(`http://127.0.0.1:${gateway.port}/room/${created.name}`, { headers: auth })).text();
   const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
+  const observed = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
   const auth0 = await startBaseline('bench/baselines/auth0.mjs', {
     ROOM_JSON: roomJson,
     ISSUER: `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`,
@@ -95,12 +95,14 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
     const bareResult = await measure(`http://127.0.0.1:${bare.port}/room/${created.name}`, auth);
     const ours = await measure(`http://127.0.0.1:${gateway.port}/room/${created.name}`, auth);
     const auth0Result = await measure(`http://127.0.0.1:${auth0.port}/room/${created.name}`, auth);
+    const observedResult = await measure(`http://127.0.0.1:${observed.port}/room/${created.name}`, auth);
     const ratioA = ours.rps / bareResult.rps;
     const ratioB = ours.rps / auth0Result.rps;
     record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ratioA, 2)}×`, goal: '≥ 0.90×', met: ratioA >= 0.9 });
+    record({ scenario: '1 protected read', measure: 'gateway req/s (context)', value: fmt(ours.rps), baseline: `bare Express + request id, helmet, one log line ${fmt(observedResult.rps)} req/s (p99 ${observedResult.p99} ms)`, ratio: `${fmt(ours.rps / observedResult.rps, 2)}×`, goal: '—', met: undefined });
     record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioB, 2)}×`, goal: '≥ 1.5×', met: ratioB >= 1.5 });
   } finally {
-    await Promise.all([gateway.stop(), bare.stop(), auth0.stop()]);
+    await Promise.all([gateway.stop(), bare.stop(), observed.stop(), auth0.stop()]);
   }
 }
 
@@ -137,7 +139,7 @@ async function create(entra: EntraStandIn, env: Env): Promise<void> {
   process.stdout.write('3. Create\n');
   const pexip = await new PexipStandIn({ basic: { username: 'bench', password: 'bench-password' } }).start();
   pexip.latencyMs = 50;
-  const pexipEnv = (target: number) => env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'bench', PEXIP_PASSWORD: 'bench-password', PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_TARGET_SIZE: String(target), POOL_MAINTENANCE_INTERVAL_SECONDS: '1' });
+  const pexipEnv = (target: number) => env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'bench', PEXIP_PASSWORD: 'bench-password', PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_TARGET_SIZE: String(target), POOL_MAINTENANCE_INTERVAL_SECONDS: '1', GENESYS_SIP_ADDRESS: 'verification-queue@genesys.example.gov' });
   const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
   const creates = quick ? 10 : 40;
   const timeCreates = async (port: number) => {
@@ -214,8 +216,10 @@ async function unknownKidFlood(entra: EntraStandIn, env: Env): Promise<void> {
     if (!quick) await sleep(31_000);
     const attacker = newIssuerKey();
     const headerSets = Array.from({ length: 1000 }, () => ({ authorization: `Bearer ${mintToken(entra, { key: { ...attacker, kid: `random-${randomUUID()}` } })}` }));
+    const valid = { authorization: `Bearer ${mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } })}` };
     const fetchesBefore = entra.fetches;
-    const result = await load({ url: `http://127.0.0.1:${gateway.port}/rooms`, headerSets, amount: 1000, overallRate: 1000, connections: 50 });
+    // Warmed with a valid token (no key lookup), so the flood still meets an expired cool-down and its one refetch.
+    const result = await load({ url: `http://127.0.0.1:${gateway.port}/rooms`, headerSets, amount: 1000, overallRate: 1000, paced: true, connections: 50, warmup: { headers: valid, duration: WARMUP, overallRate: 1000 } });
     const fetches = entra.fetches - fetchesBefore;
     record({ scenario: '5 unknown-kid flood', measure: `JWKS fetches for 1,000 random kids in 1 s (${result.statuses['401'] ?? 0} × 401)`, value: String(fetches), baseline: '—', ratio: '—', goal: '≤ 1', met: fetches <= 1 });
     record({ scenario: '5 unknown-kid flood', measure: 'p99 rejection latency (ms)', value: String(result.p99), baseline: '—', ratio: '—', goal: '≤ 50 ms', met: result.p99 <= 50 });

@@ -161,9 +161,12 @@ export class RoomService {
     return tag;
   }
 
+  /** Starts once the reply has been written: the embedded store would otherwise run the refill's first statements ahead of it. */
   private refillInBackground(): void {
-    this.options.pool.refill().catch((error: unknown) => {
-      this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool refill failed; the maintenance loop will retry');
+    setImmediate(() => {
+      this.options.pool.refill().catch((error: unknown) => {
+        this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool refill failed; the maintenance loop will retry');
+      });
     });
   }
 }
