@@ -1,4 +1,5 @@
-// Baseline (a): a bare Express 5 app serving the same JSON as GET /room/{room_name}.
+// Baseline (a): a bare Express 5 app serving the same JSON as GET /room/{room_name}, and
+// acknowledging POST /public/event_sink after parsing its JSON (nothing checked or stored).
 // With OBSERVED=1 it also does what any production service does on every request and
 // the gateway must too: a request id, helmet's security headers and one JSON log line
 // (pino, written asynchronously like the gateway's) — context for the ratio, not a goal.
@@ -7,7 +8,7 @@ import express from 'express';
 import helmet from 'helmet';
 import pino from 'pino';
 
-const body = JSON.parse(process.env.ROOM_JSON);
+const body = JSON.parse(process.env.ROOM_JSON ?? '{}');
 const app = express();
 if (process.env.OBSERVED === '1') {
   const logger = pino(pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
@@ -25,5 +26,8 @@ app.get('/room/:room_name', (_req, res) => {
 });
 app.get('/public/room/:room_name', (_req, res) => {
   res.json(body);
+});
+app.post('/public/event_sink', express.json({ limit: '10mb' }), (_req, res) => {
+  res.json({ status: 'ok' });
 });
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
