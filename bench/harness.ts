@@ -65,16 +65,22 @@ export function startBaseline(file: string, env: Record<string, string>): Promis
   });
 }
 
+/** The Node.js options the container image runs the gateway with (its `ENV NODE_OPTIONS`). */
+export function deployedNodeOptions(): string {
+  return /^ENV NODE_OPTIONS=(.*)$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ?? '';
+}
+
 /**
- * The built gateway (`dist/main.js`) with a production-like log level, logs
- * discarded; with `profileDir`, a V8 CPU profile is written there at exit.
+ * The built gateway (`dist/main.js`) as the container runs it (its Node.js
+ * options, a production-like log level), logs discarded; with `profileDir`, a
+ * V8 CPU profile is written there at exit.
  */
 export async function startGateway(env: Record<string, string>, profileDir?: string): Promise<Started> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
   const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/main.js')], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: deployedNodeOptions(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;

@@ -14,7 +14,7 @@ export interface PublicRoomRoutesOptions {
 /** `GET /public/room/{room_name}`: the agent's widget looks the room up; the agent is the host, so the PIN is included. */
 export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRoutesOptions): Router {
   const router = Router();
-  router.use('/public/room/:room_name', cors);
+  router.use('/public/room', cors);
   resource(router, '/public/room/:room_name', {
     get: [
       authenticate,
