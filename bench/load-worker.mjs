@@ -87,7 +87,10 @@ async function paced(amount, rate, headersFor) {
 let result;
 if (spec.paced) {
   const rate = spec.overallRate ?? 1000;
-  if (spec.warmup) await paced(Math.round((spec.warmup.duration ?? 1) * rate), rate, () => spec.warmup.headers ?? {});
+  if (spec.warmup) {
+    const warmupRate = spec.warmup.overallRate ?? rate;
+    await paced(Math.round((spec.warmup.duration ?? 1) * warmupRate), warmupRate, () => spec.warmup.headers ?? {});
+  }
   result = await paced(spec.amount, rate, (i) => ({ ...(spec.headers ?? {}), ...(spec.headerSets?.[i % spec.headerSets.length] ?? {}) }));
 } else {
   if (spec.warmup) await closedLoop(spec.warmup);
