@@ -90,9 +90,9 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   });
   const deletionQueue = new DeletionQueue(store, clock);
   const cache = new RoomReadCache(config.rooms.readCacheTtlSeconds * 1000, 10_000, clock);
-  const rooms = new RoomService({ provider, pool, deletionQueue, cache, rooms: config.rooms, logger: logger.child({ component: 'rooms' }), onInlineCreation: () => metrics.inlineCreation() });
+  const rooms = new RoomService({ provider, pool, deletionQueue, cache, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
-  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }), (type) => metrics.event(type));
+  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }));
   const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
     queue: deletionQueue,
@@ -140,6 +140,8 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
     queueStats: () => services.deletionQueue.stats(),
     tokenCache,
     genesysCache: genesysAgents,
+    eventCounts: services.sink.countsByType,
+    rooms: services.rooms,
     now: () => clock.now(),
   });
 

@@ -8,6 +8,9 @@ export interface MetricSources {
   queueStats(): Promise<{ depth: number; oldestEndedAt: Date | null }>;
   tokenCache: { hits: number; misses: number };
   genesysCache: { cacheHits: number; calls: number };
+  /** Pexip events processed so far, by type. */
+  eventCounts: ReadonlyMap<string, number>;
+  rooms: { inlineCreations: number };
   now(): number;
 }
 
@@ -20,9 +23,7 @@ export class GatewayMetrics {
   private readonly requests: Histogram<'method' | 'route' | 'status'>;
   private readonly authFailures: Counter<'strategy' | 'reason'>;
   private readonly upstream: Histogram<'upstream' | 'outcome'>;
-  private readonly events: Counter<'type'>;
   private readonly collected: Counter<'outcome'>;
-  private readonly inline: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -30,9 +31,7 @@ export class GatewayMetrics {
     this.requests = new Histogram({ name: 'maxconf_http_request_duration_seconds', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
     this.authFailures = new Counter({ name: 'maxconf_auth_failures_total', help: 'Failed authentications by strategy and reason', labelNames: ['strategy', 'reason'], registers });
     this.upstream = new Histogram({ name: 'maxconf_upstream_request_duration_seconds', help: 'Calls to Entra JWKS, Genesys and Pexip by outcome', labelNames: ['upstream', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-    this.events = new Counter({ name: 'maxconf_events_total', help: 'Pexip events processed, by type (unknown types as "unknown")', labelNames: ['type'], registers });
     this.collected = new Counter({ name: 'maxconf_garbage_collection_rooms_total', help: 'Rooms handled by garbage collection, by outcome', labelNames: ['outcome'], registers });
-    this.inline = new Counter({ name: 'maxconf_room_inline_creations_total', help: 'Rooms created inline because the pool was empty', registers });
   }
 
   /** Gauges and cache counters read from the live modules at scrape time. */
@@ -58,14 +57,16 @@ export class GatewayMetrics {
       const oldest = (await queueStats()).oldestEndedAt;
       this.set(oldest === null ? 0 : Math.max(0, (sources.now() - new Date(oldest).getTime()) / 1000));
     } });
-    syncedCounter(this.registry, 'maxconf_verified_token_cache_requests_total', 'Verified-token cache lookups by result', {
-      hit: () => sources.tokenCache.hits,
-      miss: () => sources.tokenCache.misses,
-    });
-    syncedCounter(this.registry, 'maxconf_genesys_cache_requests_total', 'Genesys token checks by result (hit: served from the cache; miss: asked Genesys)', {
-      hit: () => sources.genesysCache.cacheHits,
-      miss: () => sources.genesysCache.calls,
-    });
+    syncedCounter(this.registry, 'maxconf_verified_token_cache_requests_total', 'Verified-token cache lookups by result', 'result', () => [
+      ['hit', sources.tokenCache.hits],
+      ['miss', sources.tokenCache.misses],
+    ]);
+    syncedCounter(this.registry, 'maxconf_genesys_cache_requests_total', 'Genesys token checks by result (hit: served from the cache; miss: asked Genesys)', 'result', () => [
+      ['hit', sources.genesysCache.cacheHits],
+      ['miss', sources.genesysCache.calls],
+    ]);
+    syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown")', 'type', () => sources.eventCounts);
+    syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);
   }
 
   /** A finished request, by route template (never by raw path). */
@@ -77,16 +78,8 @@ export class GatewayMetrics {
     this.authFailures.inc({ strategy, reason });
   }
 
-  event(type: string): void {
-    this.events.inc({ type });
-  }
-
   garbageCollected(report: Record<string, number>): void {
     for (const [outcome, count] of Object.entries(report)) if (count > 0) this.collected.inc({ outcome }, count);
-  }
-
-  inlineCreation(): void {
-    this.inline.inc();
   }
 
   /** A fetch that records each call's latency and outcome (status class, timeout or network error). */
@@ -105,19 +98,22 @@ export class GatewayMetrics {
   }
 }
 
-/** A counter that follows a module's own monotonic counts, read at scrape time. */
-function syncedCounter(registry: Registry, name: string, help: string, reads: Record<string, () => number>): void {
-  const seen: Record<string, number> = {};
+/** A counter that follows a module's own monotonic counts (by label value; `''` when unlabelled), read at scrape time. */
+function syncedCounter(registry: Registry, name: string, help: string, labelName: string | undefined, read: () => Iterable<readonly [string, number]>): void {
+  const seen = new Map<string, number>();
   new Counter({
     name,
     help,
-    labelNames: ['result'],
+    labelNames: labelName === undefined ? [] : [labelName],
     registers: [registry],
     collect() {
-      for (const [result, read] of Object.entries(reads)) {
-        const value = read();
-        if (value > (seen[result] ?? 0)) this.inc({ result }, value - (seen[result] ?? 0));
-        seen[result] = value;
+      for (const [label, value] of read()) {
+        const before = seen.get(label) ?? 0;
+        if (value > before) {
+          if (labelName === undefined) this.inc(value - before);
+          else this.inc({ [labelName]: label }, value - before);
+        }
+        seen.set(label, value);
       }
     },
   });

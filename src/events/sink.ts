@@ -41,7 +41,6 @@ export class EventSink {
     private readonly queue: DeletionQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly onEvent: (type: string) => void = () => undefined,
   ) {}
 
   accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
@@ -147,7 +146,6 @@ export class EventSink {
     for (const { event } of envelopes) {
       const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
       this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
-      this.onEvent(type);
     }
   }
 }

@@ -16,7 +16,6 @@ export interface RoomServiceOptions {
   cache: RoomReadCache;
   rooms: RoomsConfig;
   logger: Logger;
-  onInlineCreation?: () => void;
 }
 
 export interface RoomListing {
@@ -138,7 +137,6 @@ export class RoomService {
   private async createInline(tag: string): Promise<Conference> {
     const conference = await this.options.provider.create(newRoom(this.options.rooms, tag));
     this.inlineCreations += 1;
-    this.options.onInlineCreation?.();
     this.options.logger.warn({ room: conference.name }, 'pool empty: room created inline');
     return conference;
   }
