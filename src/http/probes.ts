@@ -1,18 +1,21 @@
 import { Router } from 'express';
-import type { Clock } from '../clock.js';
+import { type Clock, iso } from '../clock.js';
 import { resource } from './middleware.js';
 
 export type ReadinessCheck = () => Promise<boolean> | boolean;
 
 const CHECK_TIMEOUT_MS = 2000;
 
+/** Where the probes answer; requests to them are not logged at info. */
+export const PROBE_PATHS = { health: '/public/health', ready: '/public/ready' } as const;
+
 /** Liveness (cheap, touches nothing) and readiness (every named check passes) — SPEC §2. */
 export function probeRoutes(clock: Clock, checks: Record<string, ReadinessCheck>): Router {
   const router = Router();
-  resource(router, '/public/health', {
-    get: [(_req, res) => void res.json({ status: 'alive', timestamp: new Date(clock.now()).toISOString() })],
+  resource(router, PROBE_PATHS.health, {
+    get: [(_req, res) => void res.json({ status: 'alive', timestamp: iso(clock.now()) })],
   });
-  resource(router, '/public/ready', {
+  resource(router, PROBE_PATHS.ready, {
     get: [
       async (_req, res) => {
         const names = Object.keys(checks);

@@ -2,8 +2,9 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import { routeTemplate } from './middleware.js';
+import { PROBE_PATHS } from './probes.js';
 
-const QUIET_PATHS = new Set(['/public/health', '/public/ready']);
+const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
 
 /**
  * When a response is done: one JSON line (request id, method, route

@@ -1,4 +1,4 @@
-import type { Clock } from '../../clock.js';
+import { type Clock, iso } from '../../clock.js';
 import type { Queryable, Store } from '../../store/store.js';
 import { type Conference, type RoomChanges, conferenceUri } from '../conference.js';
 import { type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
@@ -50,7 +50,7 @@ export class EmbeddedRoomProvider implements RoomProvider {
   }
 
   private async insert(tx: Queryable, room: NewRoom): Promise<Conference> {
-    const createdAt = new Date(this.clock.now()).toISOString();
+    const createdAt = iso(this.clock.now());
     const { rows } = await tx.query<{ id: number }>(
       `INSERT INTO embedded_conference (name, document, created_at) VALUES ($1, '{}'::jsonb, $2) RETURNING id::int AS id`,
       [room.name, createdAt],
