@@ -117,6 +117,7 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
   const services = createServices(config, { ...deps, metrics });
+  const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowSeconds * 1000, clock);
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
     fetch: metrics.instrumentFetch(deps.fetch, 'jwks'),
@@ -125,6 +126,7 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
     timeoutMs: config.entra.jwksTimeoutMs,
     cooldownMs: config.entra.jwksCooldownSeconds * 1000,
     refreshIntervalMs: config.entra.jwksRefreshIntervalSeconds * 1000,
+    onRecovered: () => failures.forgive('entra'),
   });
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
@@ -133,7 +135,6 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   const passport = new Passport();
   passport.use(new GenesysTokenStrategy(genesysAgents));
   passport.use(new SinkBasicStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
-  const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowSeconds * 1000, clock);
   const failed = (strategy: string) => (reason: string) => metrics.authFailure(strategy, reason);
   metrics.watch({
     poolCounts: () => services.pool.counts(),

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { HttpProblem } from '../http/problem.js';
 import { BearerError, CredentialsMissing, InsufficientScope } from './bearer-errors.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import { SigningKeysUnavailable } from './signing-keys.js';
 import { extractBearerToken } from './bearer-token.js';
 import type { EntraPrincipal, EntraVerifier } from './entra-verifier.js';
 
@@ -21,7 +23,8 @@ export interface EntraAuthenticationOptions {
  * Express adapter for the Entra verifier: private routes accept application
  * tokens only (IDIM uses the client-credentials flow), and, when configured,
  * tokens carrying `requiredRole`. A client that keeps presenting bad tokens
- * is refused with 429 before its next token is looked at.
+ * is refused with 429 before its next token is looked at; while the signing
+ * keys are unavailable, callers get 503 and nothing is counted against them.
  */
 export function entraAuthentication(verifier: EntraVerifier, { requiredRole, failures, onFailure }: EntraAuthenticationOptions): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
@@ -29,6 +32,10 @@ export function entraAuthentication(verifier: EntraVerifier, { requiredRole, fai
     try {
       req.entra = await authenticate(verifier, req, requiredRole);
     } catch (error) {
+      if (error instanceof SigningKeysUnavailable) {
+        onFailure('signing_keys_unavailable');
+        throw keysUnavailable(error.retryAfterSeconds);
+      }
       if (error instanceof BearerError) {
         onFailure(error.reason);
         if (error.status === 401 && error.reason !== 'credentials_missing') failures.recordFailure(client);
@@ -47,6 +54,13 @@ async function authenticate(verifier: EntraVerifier, req: Request, requiredRole:
   }
   if (requiredRole !== undefined) assertRole(principal, requiredRole);
   return principal;
+}
+
+/** Not counted as a failed authentication: the caller did nothing wrong. */
+function keysUnavailable(retryAfterSeconds: number): HttpProblem {
+  return new HttpProblem(503, 'signing-keys-unavailable', 'Service Unavailable', `The gateway cannot verify access tokens right now (Entra ID signing keys unavailable); retry after ${retryAfterSeconds} seconds.`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
 }
 
 /** Guards an operation that needs an app role on top of authentication (bulk operations). */

@@ -47,6 +47,15 @@ export class FailureLimiter {
     this.windows.set(client, window);
   }
 
+  /**
+   * Forgets every failure counted for a strategy. After an outage of ours
+   * (signing keys unavailable) we cannot tell which failures were the callers'
+   * own, so none of them is held against anyone.
+   */
+  forgive(strategy: string): void {
+    for (const client of [...this.windows.keys()]) if (client.startsWith(`${strategy}:`)) this.windows.delete(client);
+  }
+
   private current(client: string): Window | undefined {
     const window = this.windows.get(client);
     if (window !== undefined && this.clock.now() - window.startedAt >= this.windowMs) {

@@ -12,9 +12,23 @@ export interface SigningKeysOptions {
   cooldownMs: number;
   /** Background refresh period (jittered ±10 %). */
   refreshIntervalMs: number;
+  /** Called when a fetch succeeds after one or more failed ones (the end of an outage). */
+  onRecovered?: () => void;
 }
 
 export type FetchOutcome = 'ok' | 'error' | 'timeout';
+
+/**
+ * The token may be good, but we cannot tell: no keys are loaded, or the key set
+ * could not be fetched and the token names a key we do not hold. Our outage,
+ * never the caller's failure.
+ */
+export class SigningKeysUnavailable extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the signing keys are unavailable');
+    this.name = 'SigningKeysUnavailable';
+  }
+}
 
 const MAX_JWKS_BYTES = 512 * 1024;
 const MIN_RSA_BITS = 2048;
@@ -23,12 +37,15 @@ const MIN_RSA_BITS = 2048;
  * The tenant's signing keys, fetched from its JWKS. Unlike jose's remote set
  * or jwks-rsa, it never drops the last good keys when the endpoint fails, and
  * an unknown `kid` causes at most one fetch per cool-down: callers that arrive
- * while cooling down are answered at once, never queued.
+ * while cooling down are answered at once, never queued. A `kid` we do not hold
+ * is "unknown" only while the key set is fresh; after a failed fetch it is our
+ * outage (SigningKeysUnavailable).
  */
 export class SigningKeys {
   private keys = new Map<string, KeyObject>();
   private inFlight: Promise<boolean> | undefined;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
+  private lastFetchFailed = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
@@ -37,6 +54,16 @@ export class SigningKeys {
 
   get loaded(): boolean {
     return this.keys.size > 0;
+  }
+
+  /** Keys are loaded and the last fetch succeeded: a `kid` we do not hold is unknown to the tenant too. */
+  get fresh(): boolean {
+    return this.loaded && !this.lastFetchFailed;
+  }
+
+  /** Seconds until a token naming a key we do not hold may cause the next fetch. */
+  retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((this.lastAttemptAt + this.retryDelayMs() - this.options.clock.now()) / 1000));
   }
 
   get fetches(): number {
@@ -48,13 +75,17 @@ export class SigningKeys {
     return this.keys.get(kid);
   }
 
-  /** The key for `kid`, refetching the set first when the cool-down allows it. */
+  /**
+   * The key for `kid`, refetching the set first when the cool-down allows it.
+   * Throws SigningKeysUnavailable when the key is missing because of our outage.
+   */
   async resolve(kid: string): Promise<KeyObject | undefined> {
     const held = this.keys.get(kid);
     if (held !== undefined) return held;
-    if (this.inFlight === undefined && this.coolingDown()) return undefined;
-    await this.refresh();
-    return this.keys.get(kid);
+    if (this.inFlight !== undefined || !this.coolingDown()) await this.refresh();
+    const key = this.keys.get(kid);
+    if (key === undefined && !this.fresh) throw new SigningKeysUnavailable(this.retryAfterSeconds());
+    return key;
   }
 
   /** One fetch at a time: concurrent callers share the fetch under way. */
@@ -79,7 +110,7 @@ export class SigningKeys {
   }
 
   private coolingDown(): boolean {
-    return this.options.clock.now() - this.lastAttemptAt < this.options.cooldownMs;
+    return this.options.clock.now() - this.lastAttemptAt < this.retryDelayMs();
   }
 
   private schedule(delayMs: number): void {
@@ -91,7 +122,7 @@ export class SigningKeys {
     this.timer.unref();
   }
 
-  /** Without keys, retry soon; with last good keys, retry after a cool-down. */
+  /** Without keys, retry soon (in the background and on requests alike); with last good keys, retry after a cool-down. */
   private retryDelayMs(): number {
     return this.loaded ? this.options.cooldownMs : Math.min(5000, this.options.cooldownMs);
   }
@@ -106,10 +137,13 @@ export class SigningKeys {
       this.keys = next;
       this.counts.ok += 1;
       logger.info({ keys: [...next.keys()] }, 'signing keys loaded');
+      if (this.lastFetchFailed) this.options.onRecovered?.();
+      this.lastFetchFailed = false;
       return true;
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
       this.counts[timedOut ? 'timeout' : 'error'] += 1;
+      this.lastFetchFailed = true;
       logger.warn(
         { err: { message: (error as Error).message }, timeoutMs, keptKeys: this.keys.size },
         'signing key fetch failed; keeping the last good keys',

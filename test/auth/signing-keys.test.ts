@@ -38,11 +38,11 @@ describe('loading at start-up', () => {
     expect(after.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
   });
 
-  test('JWKS down at start-up: not ready, tokens get 401 (never 5xx); once the JWKS answers, keys load on the next allowed fetch', async () => {
+  test('JWKS down at start-up: not ready, tokens get 503 (our outage; see signing-keys-outage.test.ts); once the JWKS answers, keys load on the next allowed fetch', async () => {
     entra.behaviour = 'fail-503';
     await start();
     expect((await gw.http.get('/public/ready')).status).toBe(503);
-    expect(await status(gw.token())).toBe(401);
+    expect(await status(gw.token())).toBe(503);
     entra.behaviour = 'serve';
     gw.clock.advance(COOLDOWN_MS);
     expect(await status(gw.token())).toBe(200);
@@ -86,16 +86,16 @@ describe('unknown key ids', () => {
     expect(entra.fetches - fetchesBefore).toBe(1);
   });
 
-  test('while cooling down, a flood is answered without touching a hanging JWKS endpoint', async () => {
+  test('while cooling down, a flood is answered without touching a hanging JWKS endpoint (503: the key set cannot be fetched)', async () => {
     await start({ JWKS_TIMEOUT_MS: '300' });
     entra.behaviour = 'hang';
     gw.clock.advance(COOLDOWN_MS);
     const fetchesBefore = entra.fetches;
-    expect(await status(randomKidToken())).toBe(401);
+    expect(await status(randomKidToken())).toBe(503);
     expect(entra.fetches - fetchesBefore).toBe(1);
     expect(gw.gateway.signingKeys.counts.timeout).toBe(1);
     const flood = await Promise.all(Array.from({ length: 100 }, () => status(randomKidToken())));
-    expect(flood.every((s) => s === 401)).toBe(true);
+    expect(flood.every((s) => s === 503)).toBe(true);
     expect(entra.fetches - fetchesBefore).toBe(1);
     expect(await status(gw.token())).toBe(200);
   });

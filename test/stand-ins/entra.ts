@@ -15,16 +15,18 @@ export function newIssuerKey(kid = `kid-${randomUUID()}`, modulusLength = 2048):
   return { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, kty: 'RSA', use: 'sig' } };
 }
 
-export type JwksBehaviour = 'serve' | 'fail-500' | 'fail-503' | 'hang' | 'garbage' | 'redirect';
+export type JwksBehaviour = 'serve' | 'slow' | 'fail-500' | 'fail-503' | 'hang' | 'garbage' | 'redirect';
 
 /**
  * Entra ID's JWKS endpoint as the gateway sees it: serves the published keys,
- * can rotate them, fail (5xx, garbage, redirect) or hang, and counts fetches.
+ * can rotate them, fail (5xx, garbage, redirect), answer slowly (`slowMs`) or
+ * hang, and counts fetches.
  */
 export class EntraStandIn extends LoopbackServer {
   published: IssuerKey[];
   behaviour: JwksBehaviour = 'serve';
   fetches = 0;
+  slowMs = 10_000;
   /** Extra JWKs served verbatim (keys of other types or algorithms). */
   extraJwks: Record<string, unknown>[] = [];
 
@@ -56,8 +58,14 @@ export class EntraStandIn extends LoopbackServer {
     this.fetches += 1;
     switch (this.behaviour) {
       case 'serve':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ keys: [...this.published.map((k) => k.publicJwk), ...this.extraJwks] }));
+        this.serve(res);
+        return;
+      case 'slow':
+        this.hanging.add(res);
+        setTimeout(() => {
+          this.hanging.delete(res);
+          if (!res.destroyed) this.serve(res);
+        }, this.slowMs).unref();
         return;
       case 'fail-500':
         res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Internal error at login.microsoftonline.com</h1>');
@@ -75,6 +83,11 @@ export class EntraStandIn extends LoopbackServer {
         this.hanging.add(res);
         return;
     }
+  }
+
+  private serve(res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [...this.published.map((k) => k.publicJwk), ...this.extraJwks] }));
   }
 }
 
