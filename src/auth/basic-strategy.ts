@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { BasicStrategy } from 'passport-http';
 import type { Strategy } from 'passport-strategy';
 import { HttpProblem } from '../http/problem.js';
+import { repeatedHeader } from './repeated-header.js';
 import { secretsEqual } from './secrets.js';
 
 export interface SinkCredentials {
@@ -33,6 +34,11 @@ export class SinkBasicStrategy extends BasicStrategy {
   override authenticate(req: Request): void {
     /** passport adds the actions to the strategy object it calls; passport-http's types leave them out. */
     const actions = this as unknown as Pick<Strategy, 'success' | 'fail'>;
+    const repeated = repeatedHeader(req, 'authorization');
+    if (repeated !== undefined) {
+      actions.fail(repeated, 400);
+      return;
+    }
     const parsed = parseBasic(req.headers.authorization);
     if (parsed === undefined || !this.matches(parsed.username, parsed.password)) {
       actions.fail(basicChallenge(parsed === undefined ? 'Send the event sink credentials with HTTP Basic authentication.' : 'The event sink credentials are wrong.'), 401);

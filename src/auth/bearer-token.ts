@@ -1,7 +1,8 @@
 import { CredentialsMissing, InvalidRequest } from './bearer-errors.js';
 
 export interface BearerTokenSources {
-  authorization: string | string[] | undefined;
+  /** Every Authorization header of the request (`headersDistinct`): Node itself keeps only the first. */
+  authorization: readonly string[] | undefined;
   /** Whether the request also carries an `access_token` query or body parameter. */
   accessTokenParameter: boolean;
 }
@@ -13,8 +14,9 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
  * Takes the token from the Authorization header, the only place this API
  * accepts it. A request without Bearer credentials gets the bare challenge.
  */
-export function extractBearerToken({ authorization, accessTokenParameter }: BearerTokenSources): string {
-  if (Array.isArray(authorization)) throw new InvalidRequest('Send exactly one Authorization header.');
+export function extractBearerToken({ authorization: headers = [], accessTokenParameter }: BearerTokenSources): string {
+  if (headers.length > 1) throw new InvalidRequest('Send exactly one Authorization header.');
+  const [authorization] = headers;
   if (accessTokenParameter) {
     throw new InvalidRequest('Send the access token in the Authorization header only, not as an access_token parameter.');
   }

@@ -47,7 +47,7 @@ export function entraAuthentication(verifier: EntraVerifier, { requiredRole, fai
 }
 
 async function authenticate(verifier: EntraVerifier, req: Request, requiredRole: string | undefined): Promise<EntraPrincipal> {
-  const token = extractBearerToken({ authorization: req.headers.authorization, accessTokenParameter: hasAccessTokenParameter(req) });
+  const token = extractBearerToken({ authorization: req.headersDistinct.authorization, accessTokenParameter: hasAccessTokenParameter(req) });
   const principal = await verifier.verify(token);
   if (principal.delegated) {
     throw new InsufficientScope('app_token_required', 'This API accepts application tokens (client credentials) only.');

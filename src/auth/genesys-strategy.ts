@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { Strategy } from 'passport-strategy';
 import { HttpProblem } from '../http/problem.js';
 import type { GenesysAgent, GenesysAgents } from './genesys-agents.js';
+import { repeatedHeader } from './repeated-header.js';
 
 export interface AgentCaller extends GenesysAgent {
   kind: 'genesys-agent';
@@ -23,6 +24,11 @@ export class GenesysTokenStrategy extends Strategy {
   }
 
   override authenticate(req: Request): void {
+    const repeated = repeatedHeader(req, 'x-auth-token');
+    if (repeated !== undefined) {
+      this.fail(repeated, 400);
+      return;
+    }
     const token = req.headers['x-auth-token'];
     if (typeof token !== 'string' || !TOKEN.test(token)) {
       this.fail(unauthorized('Send the agent\'s Genesys Cloud access token in the x-auth-token header.'), 401);

@@ -8,6 +8,8 @@ import type { FailureLimiter } from './failure-limiter.js';
  * the strategy's problem, and a client that keeps failing is refused with 429
  * before its credentials are checked again.
  */
+const REASONS: Partial<Record<number, string>> = { 400: 'invalid_request', 403: 'forbidden' };
+
 export function passportGuard(passport: InstanceType<typeof Passport>, strategy: string, failures: FailureLimiter, onFailure: (reason: string) => void): RequestHandler {
   return (req, res, next) => {
     const client = failures.admit(strategy, req, () => onFailure('rate_limited'));
@@ -19,7 +21,7 @@ export function passportGuard(passport: InstanceType<typeof Passport>, strategy:
       }
       if (!user) {
         const problem = challenge instanceof HttpProblem ? challenge : new HttpProblem(401, 'unauthorized', 'Unauthorized', 'Authentication failed.');
-        onFailure(problem.status === 403 ? 'forbidden' : 'rejected');
+        onFailure(REASONS[problem.status] ?? 'rejected');
         if (problem.status === 401) failures.recordFailure(client);
         next(problem);
         return;
