@@ -10,6 +10,10 @@ export const CLIENT_IDS = {
   prod: 'a154a158-92d0-4d3c-a756-95d811001574',
 } as const;
 
+/** The app role bulk operations require outside local unless ENTRA_BULK_ROLE names another, or BULK_ROLE_OFF. */
+export const DEFAULT_BULK_ROLE = 'Rooms.Bulk';
+export const BULK_ROLE_OFF = 'none';
+
 export const PROFILES = ['local', 'edge', 'test', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
 
@@ -29,6 +33,7 @@ export interface EntraConfig {
   jwksUri: string | undefined;
   clockToleranceSeconds: number;
   requiredRole: string | undefined;
+  /** Undefined: bulk operations need no role beyond authentication. */
   bulkRole: string | undefined;
   jwksRefreshIntervalSeconds: number;
   jwksCooldownSeconds: number;
@@ -326,7 +331,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       jwksUri,
       clockToleranceSeconds: env.ENTRA_CLOCK_TOLERANCE_SECONDS ?? 60,
       requiredRole: env.ENTRA_REQUIRED_ROLE,
-      bulkRole: env.ENTRA_BULK_ROLE,
+      bulkRole: env.ENTRA_BULK_ROLE === BULK_ROLE_OFF ? undefined : (env.ENTRA_BULK_ROLE ?? (local ? undefined : DEFAULT_BULK_ROLE)),
       jwksRefreshIntervalSeconds: env.JWKS_REFRESH_INTERVAL_SECONDS ?? 3600,
       jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS ?? 60,
       jwksTimeoutMs: env.JWKS_TIMEOUT_MS ?? 5000,
