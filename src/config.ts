@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -128,7 +129,8 @@ export interface GatewayConfig {
     host: string;
     port: number;
     bodyLimitBytes: number;
-    trustProxyHops: number;
+    /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
+    trustProxyAddresses: string[];
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
@@ -223,7 +225,7 @@ export const environmentSchema = z.object({
   GC_INTERVAL_SECONDS: integer(10, 86_400).optional(),
   GC_GRACE_SECONDS: integer(0, 7 * 86_400).optional(),
   GC_BATCH_SIZE: integer(1, 1000).optional(),
-  TRUST_PROXY_HOPS: integer(0, 10).optional(),
+  TRUST_PROXY_ADDRESSES: list.pipe(z.array(z.string().refine(isProxyAddress, 'must be loopback, linklocal, uniquelocal, an IP address or a CIDR range such as 10.0.0.0/24'))).optional(),
   HTTP_HEADERS_TIMEOUT_MS: integer(1000, 120_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).optional(),
@@ -250,6 +252,12 @@ export const environmentSchema = z.object({
   GC_LEASE_SECONDS: integer(1, 3600).optional(),
 });
 
+/** Variables a deployment may still set that would now be ignored silently, and what replaces them. */
+const RETIRED_VARIABLES: Record<string, string> = {
+  TRUST_PROXY_HOPS:
+    'counting hops believed X-Forwarded-For from anyone who could reach the gateway directly. List the proxies themselves in TRUST_PROXY_ADDRESSES (behind APIM: its outbound addresses or subnet).',
+};
+
 /** What the local profile uses when nothing is configured (printed at start-up). */
 export const LOCAL_DEFAULTS = {
   division: 'local-division',
@@ -273,6 +281,9 @@ export function loadConfig(env: Environment): GatewayConfig {
   }
   if (profile === 'local' && production) {
     problems.push('MAXCONF_ENV: the local profile is refused when NODE_ENV=production');
+  }
+  for (const [variable, replacement] of Object.entries(RETIRED_VARIABLES)) {
+    if (blankToUndefined(env[variable]) !== undefined) problems.push(`${variable}: no longer read; ${replacement}`);
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return buildConfig(parsed.data, production);
@@ -304,7 +315,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       host: env.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
       port: env.PORT ?? 8080,
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
-      trustProxyHops: env.TRUST_PROXY_HOPS ?? 0,
+      trustProxyAddresses: env.TRUST_PROXY_ADDRESSES ?? [],
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
@@ -465,6 +476,17 @@ function isPrivateKeyPem(raw: string): boolean {
 
 function isLoopback(raw: string): boolean {
   return LOOPBACK_HOSTS.includes(parseUrl(raw)?.hostname ?? '');
+}
+
+/** Express's trust-proxy forms (proxy-addr): a named range, an address, address/prefix or IPv4 address/netmask. */
+function isProxyAddress(raw: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(raw)) return true;
+  const [address = '', range, ...rest] = raw.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && net.isIPv4(range);
 }
 
 function isOrigin(raw: string): boolean {

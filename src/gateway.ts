@@ -170,7 +170,7 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
       }),
       docsRoutes(),
     ],
-    { logger, metrics, trustProxyHops: config.http.trustProxyHops },
+    { logger, metrics, trustProxyAddresses: config.http.trustProxyAddresses },
   );
 
   return {

@@ -8,16 +8,16 @@ import { requestLog } from './request-log.js';
 export interface AppOptions {
   logger: Logger;
   metrics: GatewayMetrics;
-  /** Proxy hops in front of us (APIM: 1) whose X-Forwarded-For we believe; 0 trusts none. */
-  trustProxyHops: number;
+  /** Proxies (addresses, ranges or Express's names) whose X-Forwarded-For we believe; empty trusts none. */
+  trustProxyAddresses: string[];
 }
 
 /** Wires the routers into one Express app with the cross-cutting behaviour every route shares. */
-export function buildApp(routers: Router[], { logger, metrics, trustProxyHops }: AppOptions): Express {
+export function buildApp(routers: Router[], { logger, metrics, trustProxyAddresses }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', trustProxyHops);
+  app.set('trust proxy', trustProxyAddresses.length > 0 ? trustProxyAddresses : false);
   app.use(requestId);
   app.use(requestLog(logger, metrics));
   app.use(securityHeaders());
