@@ -28,6 +28,8 @@ const PROFILE_CLIENT_IDS: Record<Profile, string[]> = {
 export interface EntraConfig {
   tenantId: string;
   clientIds: string[];
+  /** App ID URIs accepted as `aud` beside `{client_id}` and `api://{client_id}`. */
+  extraAudiences: string[];
   allowedCallers: string[];
   issuers: string[];
   /** Undefined only in the local profile, where the local identity provider supplies it. */
@@ -182,6 +184,7 @@ export const environmentSchema = z.object({
   DATA_DIR: optionalText,
   ENTRA_TENANT_ID: z.string().regex(GUID, 'must be a GUID').optional(),
   ENTRA_CLIENT_IDS: guidList.optional(),
+  ENTRA_AUDIENCES: list.pipe(z.array(z.string().refine(isAppIdUri, 'must be an App ID URI such as api://maxconf.example.gov or https://contoso.onmicrosoft.com/maxconf'))).optional(),
   ENTRA_ALLOWED_CALLERS: guidList.optional(),
   ENTRA_ISSUERS: list.pipe(z.array(secureUrl).min(1)).optional(),
   ENTRA_JWKS_URI: secureUrl.optional(),
@@ -337,6 +340,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
     entra: {
       tenantId,
       clientIds,
+      extraAudiences: env.ENTRA_AUDIENCES ?? [],
       allowedCallers: env.ENTRA_ALLOWED_CALLERS ?? clientIds,
       issuers: env.ENTRA_ISSUERS ?? entraIssuers(tenantId),
       jwksUri,
@@ -487,6 +491,12 @@ function isProxyAddress(raw: string): boolean {
   if (range === undefined) return true;
   if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
   return family === 4 && net.isIPv4(range);
+}
+
+/** An Entra App ID URI: api://…, https://… and other schemes with something after them (entra.md "Token versions"). */
+function isAppIdUri(raw: string): boolean {
+  const url = parseUrl(raw);
+  return url !== undefined && /^[a-z][a-z0-9+.-]*:\/\/./i.test(raw);
 }
 
 function isOrigin(raw: string): boolean {

@@ -23,15 +23,16 @@ export interface EntraVerifier {
   verify(token: string): Promise<EntraPrincipal>;
 }
 
-type Settings = Pick<EntraConfig, 'tenantId' | 'clientIds' | 'allowedCallers' | 'issuers' | 'clockToleranceSeconds' | 'maxTokenBytes'>;
+type Settings = Pick<EntraConfig, 'tenantId' | 'clientIds' | 'extraAudiences' | 'allowedCallers' | 'issuers' | 'clockToleranceSeconds' | 'maxTokenBytes'>;
 
 /**
  * Validates Entra ID access tokens (SPEC §5, jwt-validation.md §1–4): RS256
- * against the tenant's keys, exact issuer, audience `{cid}` or `api://{cid}`,
+ * against the tenant's keys, exact issuer, audience `{cid}`, `api://{cid}` or a
+ * configured App ID URI,
  * `tid`, allowed caller, `exp` required, `nbf` honoured within the tolerance.
  */
 export function createEntraVerifier(settings: Settings, keys: SigningKeys, cache: VerifiedTokenCache<EntraPrincipal>, clock: Clock): EntraVerifier {
-  const audiences = new Set(settings.clientIds.flatMap((id) => [id, `api://${id}`]));
+  const audiences = new Set([...settings.clientIds.flatMap((id) => [id, `api://${id}`]), ...settings.extraAudiences]);
   const allowedCallers = new Set(settings.allowedCallers);
   const current = (kid: string) => keys.current(kid);
 
