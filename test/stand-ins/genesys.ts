@@ -6,6 +6,8 @@ export const ORGANIZATION = 'org-maxconf';
 
 export type AgentBehaviour =
   | { kind: 'user'; id: string; division: string | undefined; organization: string | undefined }
+  /** A published body served verbatim (test/fixtures/upstream/genesys/). */
+  | { kind: 'body'; body: unknown }
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   | { kind: 'hang' }
   | { kind: 'garbage' };
@@ -47,14 +49,10 @@ export class GenesysStandIn extends LoopbackServer {
       res.writeHead(status, { 'content-type': 'application/json', 'inin-correlation-id': 'c0ffee', ...headers }).end(JSON.stringify(body));
     switch (behaviour.kind) {
       case 'user':
-        json(200, {
-          id: behaviour.id,
-          name: 'Agent Smith',
-          username: 'agent@example.gov',
-          ...(behaviour.division === undefined ? {} : { division: { id: behaviour.division, name: 'Verification', selfUri: `/api/v2/authorization/divisions/${behaviour.division}` } }),
-          ...(behaviour.organization === undefined ? {} : { organization: { id: behaviour.organization, name: 'MaxConf' } }),
-          selfUri: `/api/v2/users/${behaviour.id}`,
-        });
+        json(200, userMe(behaviour, url.searchParams.get('expand')?.split(',') ?? []));
+        return;
+      case 'body':
+        json(200, behaviour.body);
         return;
       case 'status':
         json(behaviour.status, { status: behaviour.status, code: 'upstream.secret.detail', message: 'Genesys internal detail that must not leak', contextId: 'ctx-123' }, behaviour.retryAfter === undefined ? {} : { 'retry-after': behaviour.retryAfter });
@@ -66,4 +64,35 @@ export class GenesysStandIn extends LoopbackServer {
         this.hanging.add(res);
     }
   }
+}
+
+/**
+ * A `UserMe` as Genesys Cloud returns it: the `User` fields in the shape of
+ * `gc users get` output (MyPureCloud/developer-center-blog
+ * source/2021-10-01-experimental-feature-transform-data/index.md), plus
+ * `organization` only when `expand=organization` asks for it (UserMe and
+ * Organization models: MyPureCloud/platform-client-sdk-python
+ * build/docs/UserMe.md, build/docs/Organization.md). A user outside any
+ * division has no `division` (MyPureCloud/genesys-cloud-webrtc-sdk
+ * test/mock-apis.ts MOCK_USER).
+ */
+function userMe(user: Extract<AgentBehaviour, { kind: 'user' }>, expand: string[]): Record<string, unknown> {
+  const email = `${user.id}@example.gov`;
+  return {
+    id: user.id,
+    name: 'Agent Smith',
+    ...(user.division === undefined ? {} : { division: { id: user.division, name: 'Verification', selfUri: `/api/v2/authorization/divisions/${user.division}` } }),
+    chat: { jabberId: `${user.id}@example.orgspan.com` },
+    email,
+    primaryContactInfo: [{ address: email, mediaType: 'EMAIL', type: 'PRIMARY' }],
+    addresses: [],
+    state: 'active',
+    username: email,
+    version: 3,
+    acdAutoAnswer: false,
+    ...(expand.includes('organization') && user.organization !== undefined
+      ? { organization: { id: user.organization, name: 'MaxConf', defaultLanguage: 'en', defaultCountryCode: 'CA', thirdPartyOrgName: 'maxconf', domain: 'maxconf', version: 7, state: 'active', voicemailEnabled: true, productPlatform: 'PureCloud', selfUri: `/api/v2/organizations/${user.organization}`, features: {} } }
+      : {}),
+    selfUri: `/api/v2/users/${user.id}`,
+  };
 }
