@@ -6,6 +6,7 @@ import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGatewa
  * Issue 12 item 5: Node keeps the first of two Authorization headers (and
  * joins repeated custom headers), so "valid, then garbage" used to pass.
  * Every credential header sent twice is refused with 400, whatever the order.
+ * (superagent sends an array value as repeated header lines.)
  */
 const gateways = useGatewayPerTest({ AUTH_FAILURE_LIMIT: '3' });
 let gw: TestGateway;
@@ -27,7 +28,7 @@ test.each([
   ['garbage, then valid', (good: string) => ['Bearer garbage', good]],
   ['the same valid token twice', (good: string) => [good, good]],
 ])('Entra: two Authorization headers (%s) → 400 invalid_request', async (_name, headers) => {
-  const res = await gw.http.get('/rooms').set('Authorization', headers(gw.bearer().Authorization));
+  const res = await gw.http.get('/rooms').set({ Authorization: headers(gw.bearer().Authorization) });
   expectRepeatedHeader(res, /exactly one Authorization header/);
   expect(res.headers['www-authenticate']).toMatch(/error="invalid_request"/);
 });
@@ -36,20 +37,20 @@ test('event sink: two Basic credentials (right, then wrong) → 400, and no even
   const right = basicAuth(SINK_USER, SINK_PASSWORD).Authorization;
   const wrong = basicAuth(SINK_USER, 'not-the-password').Authorization;
   for (const headers of [[right, wrong], [wrong, right]]) {
-    expectRepeatedHeader(await gw.http.post('/public/event_sink').set('Authorization', headers).send(event), /exactly one authorization header/);
+    expectRepeatedHeader(await gw.http.post('/public/event_sink').set({ Authorization: headers }).send(event), /exactly one authorization header/);
   }
   expect(gw.gateway.sink.countsByType.size).toBe(0);
 });
 
 test('agent lookup: two x-auth-token headers → 400 before Genesys is asked', async () => {
   const token = gw.genesys.agent('agent-token-1');
-  const res = await gw.http.get('/public/room/Room1').set('x-auth-token', [token, 'other-token']);
+  const res = await gw.http.get('/public/room/Room1').set({ 'x-auth-token': [token, 'other-token'] });
   expectRepeatedHeader(res, /exactly one x-auth-token header/);
   expect(gw.genesys.calls).toBe(0);
 });
 
 test('a repeated header is a malformed request, not a failed authentication: it never leads to 429', async () => {
   const twice = [gw.bearer().Authorization, 'Bearer garbage'];
-  for (let i = 0; i < 5; i += 1) expect((await gw.http.get('/rooms').set('Authorization', twice)).status).toBe(400);
+  for (let i = 0; i < 5; i += 1) expect((await gw.http.get('/rooms').set({ Authorization: twice })).status).toBe(400);
   expect((await gw.http.get('/rooms').set(gw.bearer())).status).toBe(200);
 });
