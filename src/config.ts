@@ -140,7 +140,7 @@ export interface GatewayConfig {
   };
   /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
   metrics: { host: string; port: number } | undefined;
-  store: { dataDir: string; database: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number } | undefined };
+  store: { dataDir: string; database: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number; queryTimeoutMs: number } | undefined };
   entra: EntraConfig;
   rooms: RoomsConfig;
   genesys: GenesysConfig;
@@ -251,6 +251,7 @@ export const environmentSchema = z.object({
   DATABASE_POOL_SIZE: integer(1, 200).optional(),
   DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 600_000).optional(),
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000).optional(),
+  DATABASE_QUERY_TIMEOUT_MS: integer(100, 600_000).optional(),
   POOL_MAINTENANCE_INTERVAL_SECONDS: integer(1, 3600).optional(),
   GC_LEASE_SECONDS: integer(1, 3600).optional(),
 });
@@ -335,6 +336,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
               poolSize: env.DATABASE_POOL_SIZE ?? 10,
               statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS ?? 5000,
               connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS ?? 3000,
+              queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS ?? 8000,
             },
     },
     entra: {

@@ -92,7 +92,8 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const cache = new RoomReadCache(config.rooms.readCacheTtlSeconds * 1000, 10_000, clock);
   const rooms = new RoomService({ provider, pool, deletionQueue, cache, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
-  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }));
+  const database = config.store.database;
+  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }), database && database.connectTimeoutMs + database.queryTimeoutMs);
   const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
     queue: deletionQueue,

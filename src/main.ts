@@ -7,7 +7,7 @@ import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIden
 import { createLogger } from './logger.js';
 import { openStore } from './store/select.js';
 import { systemClock } from './clock.js';
-import type { Store } from './store/store.js';
+import { type Store, StoreUnavailableError } from './store/store.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     genesys: { ...config.genesys, apiBaseUrl: local.genesys?.apiBaseUrl ?? config.genesys.apiBaseUrl },
   } as ResolvedConfig;
 
-  const store = await openStore(config, logger);
+  const store = await openStoreOrExit(config, logger);
 
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch });
   const server = await listen(gateway, config);
@@ -40,6 +40,22 @@ function readConfig(): GatewayConfig {
       process.exit(1);
     }
     throw error;
+  }
+}
+
+/** A database that cannot be reached at start-up is a configuration or network problem: one line naming where, no stack. */
+async function openStoreOrExit(config: GatewayConfig, logger: Logger): Promise<Store> {
+  try {
+    return await openStore(config, logger);
+  } catch (error) {
+    const database = config.store.database;
+    if (database === undefined || !(error instanceof StoreUnavailableError)) throw error;
+    const url = new URL(database.url);
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    // A system or SQLSTATE code when there is one; otherwise the driver's own fixed sentence (a timeout, a closed connection).
+    const reason = typeof cause?.code === 'string' ? cause.code : String(cause?.message ?? 'no answer');
+    process.stderr.write(`Cannot reach PostgreSQL at ${url.hostname}:${url.port || '5432'} (DATABASE_URL): ${reason}. Check the address and that the server accepts connections.\n`);
+    process.exit(1);
   }
 }
 

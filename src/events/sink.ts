@@ -41,17 +41,36 @@ export class EventSink {
     private readonly queue: DeletionQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** How long a request may wait for its commit (queue included); then it gets 503, which Pexip retries. */
+    private readonly commitDeadlineMs?: number,
   ) {}
 
   accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ envelopes, resolve, reject });
+      const timer = this.commitDeadlineMs === undefined ? undefined : setTimeout(() => this.giveUp(request), this.commitDeadlineMs);
+      const settled = () => clearTimeout(timer);
+      const request: Waiting = {
+        envelopes,
+        resolve: (receipt) => (settled(), resolve(receipt)),
+        reject: (error) => (settled(), reject(error)),
+      };
+      this.waiting.push(request);
       if (this.flushing) return;
       this.flushing = true;
       // After the requests that arrived in this turn of the event loop have queued too: the embedded
       // engine runs a whole transaction without yielding, so starting now would commit one request per group.
       setImmediate(() => void this.flush());
     });
+  }
+
+  /**
+   * A request still queued leaves the queue; one whose group is committing is
+   * answered now and its group's late outcome ignored (a redelivery is a duplicate).
+   */
+  private giveUp(request: Waiting): void {
+    const queued = this.waiting.indexOf(request);
+    if (queued >= 0) this.waiting.splice(queued, 1);
+    request.reject(new StoreUnavailableError(new Error(`no commit within ${this.commitDeadlineMs} ms`)));
   }
 
   private async flush(): Promise<void> {

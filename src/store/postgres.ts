@@ -8,7 +8,15 @@ export interface PostgresOptions {
   poolSize: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Client-side deadline of one statement, and of one whole transaction once it has its connection. */
+  queryTimeoutMs: number;
 }
+
+/**
+ * TCP keep-alive probes start after this much silence, so that a connection
+ * whose peer vanished is noticed by the kernel and not only at the next query.
+ */
+const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
 
 /** SQLSTATEs worth one more try of a whole transaction: deadlock and serialization failure. */
 const RETRY_TRANSACTION = new Set(['40P01', '40001']);
@@ -18,6 +26,12 @@ const TRANSACTION_ATTEMPTS = 3;
  * The PostgreSQL back end (`DATABASE_URL`), shared by several replicas. Same
  * schema and SQL as the embedded store; an unreachable or failing server
  * surfaces as StoreUnavailableError (503), and the pool reconnects by itself.
+ *
+ * The server's statement_timeout cannot help when the server never hears
+ * from us (a stalled network path), so every operation also has a deadline
+ * of our own: waiting for a connection (connectionTimeoutMillis), each
+ * statement (query_timeout) and each whole transaction. A connection that
+ * misses one is destroyed, never returned to the pool.
  */
 export async function openPostgresStore(options: PostgresOptions, logger: Logger): Promise<Store> {
   const pool = new pg.Pool({
@@ -25,19 +39,26 @@ export async function openPostgresStore(options: PostgresOptions, logger: Logger
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.queryTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
     idleTimeoutMillis: 30_000,
     application_name: 'maxconf-gateway',
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener the process would crash.
   pool.on('error', (error) => logger.warn({ err: { message: error.message } }, 'PostgreSQL connection lost; it will be replaced'));
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, options.queryTimeoutMs);
 }
 
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly transactionTimeoutMs: number,
+  ) {}
 
+  /** pg-pool destroys the client of a failed query (query_timeout included) instead of reusing it. */
   query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     return rowsOf<Row>(() => this.pool.query(sql, params as unknown[] | undefined));
   }
@@ -68,20 +89,30 @@ class PostgresStore implements Store {
       broken = true;
     };
     client.on('error', onError);
+    let expired = false;
+    // Ending a client with a statement in flight destroys its socket: that statement, and any later one, fails at once.
+    const deadline = setTimeout(() => {
+      expired = true;
+      void client.end().catch(() => undefined);
+    }, this.transactionTimeoutMs);
     try {
       await guarded(() => client.query('BEGIN'));
       const result = await work({ query: <Row>(sql: string, params?: readonly unknown[]) => rowsOf<Row>(() => client.query(sql, params as unknown[] | undefined)) });
       await guarded(() => client.query('COMMIT'));
       return result;
     } catch (error) {
-      broken = error instanceof StoreUnavailableError;
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
+      broken ||= expired || error instanceof StoreUnavailableError;
+      // A connection that stopped answering would hold ROLLBACK for another timeout; destroying it rolls back just as well.
+      if (!broken) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
+      throw expired && !(error instanceof StoreUnavailableError) ? new StoreUnavailableError(error) : error;
     } finally {
+      clearTimeout(deadline);
       client.off('error', onError);
-      client.release(broken);
+      client.release(broken || expired);
     }
   }
 }

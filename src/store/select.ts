@@ -9,10 +9,7 @@ import type { Store } from './store.js';
 export async function openStore(config: GatewayConfig, logger: Logger): Promise<Store> {
   const { database, dataDir } = config.store;
   const store = database
-    ? await openPostgresStore(
-        { connectionString: database.url, poolSize: database.poolSize, statementTimeoutMs: database.statementTimeoutMs, connectTimeoutMs: database.connectTimeoutMs },
-        logger.child({ component: 'postgres' }),
-      )
+    ? await openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }))
     : await openEmbeddedStore(dataDir);
   try {
     const applied = await migrate(store);

@@ -41,7 +41,7 @@ export async function admin<T>(work: (client: pg.Client) => Promise<T>, url = AD
 /** A migrated PostgreSQL store on a fresh database; closing it drops the database. */
 export async function openPostgresTestStore(database?: TestDatabase, poolSize = 5): Promise<Store> {
   const db = database ?? (await createTestDatabase());
-  const store = await openPostgresStore({ connectionString: db.url, poolSize, statementTimeoutMs: 5000, connectTimeoutMs: 2000 }, createLogger('silent'));
+  const store = await openPostgresStore({ connectionString: db.url, poolSize, statementTimeoutMs: 5000, connectTimeoutMs: 2000, queryTimeoutMs: 8000 }, createLogger('silent'));
   await migrate(store);
   if (database !== undefined) return store;
   return {
