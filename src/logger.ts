@@ -13,6 +13,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { service: 'maxconf-gateway' },
+      serializers: { err: errorFields },
       formatters: { log: (object) => scrub(object, 0) as Record<string, unknown> },
     },
     destination,
@@ -33,4 +34,60 @@ export function scrub(value: unknown, depth: number): unknown {
   const clean: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) clean[key] = SECRET_KEYS.test(key) ? '[redacted]' : scrub(item, depth + 1);
   return clean;
+}
+
+/** Database errors: what identifies the failure, never the statement, its values, `where`, `detail` or `hint`. */
+const DATABASE_ERROR_FIELDS = ['code', 'severity', 'routine', 'schema', 'table', 'column', 'constraint'] as const;
+const SYSTEM_ERROR_FIELDS = ['code', 'syscall'] as const;
+const MAX_CAUSES = 3;
+
+/**
+ * The one way an error reaches a log line (pino's `err` serializer): an
+ * allow-list of fields, so that what drivers and libraries attach (PGlite's
+ * `params` and `query`, PostgreSQL's `where` and `detail`, which quote the
+ * values of a statement: PINs) never does. A database error keeps its
+ * SQLSTATE and names but not its message, which may quote a value too; a
+ * SyntaxError's message quotes its input. The stack of the error itself is
+ * kept, as frames of our own code only (no message line, no dependency's).
+ */
+export function errorFields(error: unknown, depth = 0): Record<string, unknown> {
+  if (error === null || typeof error !== 'object') return { type: typeof error };
+  // PGlite's class names are minified; both drivers' errors are PostgreSQL's ErrorResponse.
+  if (isDatabaseError(error)) return { type: 'DatabaseError', ...strings(error, DATABASE_ERROR_FIELDS) };
+  const fields: Record<string, unknown> = { type: typeName(error) };
+  Object.assign(fields, strings(error, SYSTEM_ERROR_FIELDS));
+  if (!(error instanceof SyntaxError) && typeof (error as Error).message === 'string') fields.message = (error as Error).message;
+  const stack = (error as Error).stack;
+  if (typeof stack === 'string' && depth === 0) fields.stack = ownFrames(stack);
+  const cause = (error as Error).cause;
+  if (cause !== undefined && depth < MAX_CAUSES) fields.cause = errorFields(cause, depth + 1);
+  return fields;
+}
+
+function ownFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line) && !line.includes('node_modules'))
+    .join('\n');
+}
+
+/** The class, unless it is a bare Error (pg's DatabaseError is named "error"; a bare one may say more in `name`). */
+function typeName(error: object): string {
+  const constructor = error.constructor?.name;
+  return constructor && constructor !== 'Error' && constructor !== 'Object' ? constructor : String((error as Error).name ?? 'Object');
+}
+
+/** Errors PostgreSQL (or PGlite) reported: a five-character SQLSTATE, or the severity every server error carries. */
+function isDatabaseError(error: object): boolean {
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) || typeof severity === 'string';
+}
+
+function strings(source: object, names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = (source as Record<string, unknown>)[name];
+    if (typeof value === 'string') picked[name] = value;
+  }
+  return picked;
 }

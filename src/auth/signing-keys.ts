@@ -145,7 +145,7 @@ export class SigningKeys {
       this.counts[timedOut ? 'timeout' : 'error'] += 1;
       this.lastFetchFailed = true;
       logger.warn(
-        { err: { message: (error as Error).message }, timeoutMs, keptKeys: this.keys.size },
+        { err: error, timeoutMs, keptKeys: this.keys.size },
         'signing key fetch failed; keeping the last good keys',
       );
       return false;

@@ -53,7 +53,7 @@ export class GarbageCollector {
   start(): void {
     const tick = () => {
       this.runOnce()
-        .catch((error: unknown) => this.options.logger.warn({ err: { message: (error as Error).message } }, 'garbage collection failed; next run retries'))
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'garbage collection failed; next run retries'))
         .finally(() => {
           if (this.timer !== undefined) this.timer = setTimeout(tick, this.options.intervalMs).unref();
         });
@@ -100,7 +100,7 @@ export class GarbageCollector {
       await queue.complete(entry);
     } catch (error) {
       report.failed += 1;
-      logger.warn({ room: entry.roomName, attempts: entry.attempts, err: { message: (error as Error).message } }, 'room deletion failed; will retry');
+      logger.warn({ room: entry.roomName, attempts: entry.attempts, err: error }, 'room deletion failed; will retry');
       await queue.retryLater(entry, (error as Error).message);
     }
   }

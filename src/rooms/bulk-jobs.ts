@@ -77,7 +77,7 @@ export class BulkJobs {
     this.stopped = false;
     const tick = () => {
       this.resumeAbandoned()
-        .catch((error: unknown) => this.options.logger.warn({ err: { message: (error as Error).message } }, 'looking for abandoned bulk jobs failed'))
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'looking for abandoned bulk jobs failed'))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, intervalMs).unref();
         });
@@ -99,7 +99,7 @@ export class BulkJobs {
 
   private work(id: string): void {
     const run = this.runJob(id)
-      .catch((error: unknown) => this.options.logger.error({ job: id, err: { message: (error as Error).message } }, 'bulk job worker failed; it is taken over when its lease expires'))
+      .catch((error: unknown) => this.options.logger.error({ job: id, err: error }, 'bulk job worker failed; it is taken over when its lease expires'))
       .finally(() => this.running.delete(id));
     this.running.set(id, run);
   }
@@ -119,7 +119,7 @@ export class BulkJobs {
       } catch (error) {
         consecutiveFailures += 1;
         await this.options.store.query('UPDATE bulk_job SET failed = failed + 1, updated_at = $2 WHERE id = $1', [id, iso(this.options.clock.now())]);
-        this.options.logger.warn({ job: id, err: { message: (error as Error).message } }, 'bulk job could not create a room');
+        this.options.logger.warn({ job: id, err: error }, 'bulk job could not create a room');
       }
     }
   }

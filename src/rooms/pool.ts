@@ -183,7 +183,7 @@ export class RoomPool {
       await this.reconcile();
       await this.refill();
     } catch (error) {
-      this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool maintenance failed; will retry');
+      this.options.logger.warn({ err: error }, 'pool maintenance failed; will retry');
     }
   }
 

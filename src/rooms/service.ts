@@ -163,7 +163,7 @@ export class RoomService {
   private refillInBackground(): void {
     setImmediate(() => {
       this.options.pool.refill().catch((error: unknown) => {
-        this.options.logger.warn({ err: { message: (error as Error).message } }, 'pool refill failed; the maintenance loop will retry');
+        this.options.logger.warn({ err: error }, 'pool refill failed; the maintenance loop will retry');
       });
     });
   }

@@ -29,10 +29,19 @@ class EmbeddedStore implements Store {
     return run(() => this.db.query<Row>(sql, params as unknown[] | undefined));
   }
 
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) =>
-      work({ query: <Row>(sql: string, params?: readonly unknown[]) => run(() => tx.query<Row>(sql, params as unknown[] | undefined)) }),
-    );
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    let workFailure: unknown;
+    try {
+      return await this.db.transaction((tx) =>
+        work({ query: <Row>(sql: string, params?: readonly unknown[]) => run(() => tx.query<Row>(sql, params as unknown[] | undefined)) }).catch((error: unknown) => {
+          workFailure = error;
+          throw error;
+        }),
+      );
+    } catch (error) {
+      // What the work threw stands; anything else is the engine failing (closed, BEGIN or COMMIT impossible).
+      throw error === workFailure || hasSqlState(error) ? error : new StoreUnavailableError(error);
+    }
   }
 
   async ping(): Promise<void> {

@@ -46,7 +46,7 @@ export async function openPostgresStore(options: PostgresOptions, logger: Logger
     application_name: 'maxconf-gateway',
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener the process would crash.
-  pool.on('error', (error) => logger.warn({ err: { message: error.message } }, 'PostgreSQL connection lost; it will be replaced'));
+  pool.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection lost; it will be replaced'));
   return new PostgresStore(pool, options.queryTimeoutMs);
 }
 

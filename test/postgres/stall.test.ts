@@ -13,6 +13,9 @@ const QUERY_TIMEOUT_MS = 1500;
  * deadline (a loaded machine is slow) and far below "for ever".
  */
 const HUNG_MS = 20_000;
+/** Secrets in the input and the configuration, none of which may reach the gateway's output. */
+const PIN = '97531246';
+const DATABASE_PASSWORD = 'database-password-never-logged';
 
 describePostgres('PostgreSQL that stops answering (a stalled or refusing network path)', () => {
   let database: TestDatabase;
@@ -29,6 +32,9 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
     const url = new URL(database.url);
     proxy = await new TcpProxy(url.hostname, Number(url.port || 5432)).start();
     url.host = `127.0.0.1:${proxy.port}`;
+    // Trust authentication ignores it; the gateway still holds it.
+    url.username = 'postgres';
+    url.password = DATABASE_PASSWORD;
     entra = await new EntraStandIn().start();
     genesys = await new GenesysStandIn().start();
     const port = await freePort();
@@ -68,6 +74,8 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
 
   const rooms = () => call('/rooms', { headers: { authorization: `Bearer ${token}` } });
   const room = (name: string) => call(`/room/${name}`, { headers: { authorization: `Bearer ${token}` } });
+  const changePins = (name: string) =>
+    call(`/room/${name}`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ pin: PIN, guest_pin: PIN.split('').reverse().join('') }) });
   const event = (name: string) =>
     call('/public/event_sink', {
       method: 'POST',
@@ -101,7 +109,7 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
     await Promise.all([rooms(), room(name), event(name), rooms()]);
 
     proxy.set('stall');
-    const first = Promise.all([rooms(), room(name), event(name), event(name), event(name)]);
+    const first = Promise.all([rooms(), room(name), changePins(name), event(name), event(name), event(name)]);
     // Events arriving while the group commit of the first ones is stuck queue behind it.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const later = Promise.all([event(name), event(name)]);
@@ -121,11 +129,20 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
   test('refused: 503 problem+json at once, readiness fails; the gateway recovers without a restart', async () => {
     const name = await aRoom();
     proxy.set('refuse');
-    for (const answer of await Promise.all([rooms(), room(name), event(name)])) expectStoreUnavailable(answer);
+    for (const answer of await Promise.all([rooms(), room(name), changePins(name), event(name)])) expectStoreUnavailable(answer);
     expect((await call('/public/ready')).status).toBe(503);
 
     proxy.set('pass');
     await expectServing(name);
     expect(gateway.child.exitCode).toBeNull();
   }, 120_000);
+
+  test('what the gateway printed while its store failed holds no PIN, token, password or database credential, and names the failures', async () => {
+    // Its log is buffered: stopped, it has written everything.
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+    const output = gateway.stdout() + gateway.stderr();
+    for (const secret of [PIN, token, SINK_PASSWORD, DATABASE_PASSWORD, basicAuth(SINK_USER, SINK_PASSWORD).Authorization.slice(6)]) expect(output).not.toContain(secret);
+    expect(output).toContain('"type":"StoreUnavailableError"');
+  });
 });
