@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { expectToMatchSpec } from '../support/openapi.js';
 import { PEXIP_PASSWORD, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
 
 /**
@@ -90,7 +91,10 @@ test('the store gone mid-operation: 503 for room reads and changes and for event
     patchPins(gw, name),
     gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send({ node: 'n', seq: 1, version: 2, time: 1, event: 'conference_ended', data: { name } }),
   ]);
-  for (const res of answers) expect(res.status).toBe(503);
+  for (const res of answers) {
+    expect(res.status).toBe(503);
+    expectToMatchSpec(res);
+  }
   const failures = await expectLoggedWithoutSecrets(gw, []);
   expect(failures.some((entry) => entry.err.type === 'StoreUnavailableError')).toBe(true);
 });
@@ -104,7 +108,9 @@ test('Pexip failing (error status, hang, lost response) while PINs are changed: 
   const statuses: number[] = [];
   for (const fault of [{ kind: 'status', status: 500 }, { kind: 'hang' }, { kind: 'apply-then-fail', status: 502 }, { kind: 'status', status: 503, retryAfter: '3' }] as const) {
     pexip.faults.push(fault);
-    statuses.push((await patchPins(gw, name)).status);
+    const res = await patchPins(gw, name);
+    expectToMatchSpec(res);
+    statuses.push(res.status);
   }
   expect(statuses.every((status) => status === 502 || status === 503)).toBe(true);
   const failures = await expectLoggedWithoutSecrets(gw, [PEXIP_PASSWORD, Buffer.from(`gateway-api:${PEXIP_PASSWORD}`).toString('base64')]);
@@ -120,6 +126,10 @@ test('Genesys failing (5xx, hang, garbage) for an agent: 503, the agent token no
     gw.genesys.behave('genesys-token-hang-cccc', { kind: 'hang' }),
     gw.genesys.behave('genesys-token-garbage-dddd', { kind: 'garbage' }),
   ];
-  for (const token of tokens) expect((await gw.http.get(`/public/room/${name}`).set('x-auth-token', token)).status).toBe(503);
+  for (const token of tokens) {
+    const res = await gw.http.get(`/public/room/${name}`).set('x-auth-token', token);
+    expect(res.status).toBe(503);
+    expectToMatchSpec(res);
+  }
   await expectLoggedWithoutSecrets(gw, tokens);
 });
