@@ -17,6 +17,8 @@ interface Waiting {
 
 /** Envelopes one group commit takes at most. */
 const MAX_GROUP_ENVELOPES = 5000;
+/** With a commit deadline: a group commit still running after this is presumed stuck, and the next group starts beside it. */
+const STUCK_COMMIT_MS = 1000;
 
 /**
  * Applies Pexip events (SPEC §4). Each envelope is recorded by (node, seq,
@@ -75,10 +77,21 @@ export class EventSink {
 
   private async flush(): Promise<void> {
     try {
-      while (this.waiting.length > 0) await this.commitGroup(this.takeGroup());
+      while (this.waiting.length > 0) await this.stuckOrDone(this.commitGroup(this.takeGroup()));
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Resolves when the commit is done, or (with a commit deadline) once it has run for STUCK_COMMIT_MS: a stalled connection holds one group, not every later one. */
+  private async stuckOrDone(commit: Promise<void>): Promise<void> {
+    if (this.commitDeadlineMs === undefined) return commit;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STUCK_COMMIT_MS);
+    });
+    await Promise.race([commit, stuck]);
+    clearTimeout(timer);
   }
 
   private takeGroup(): Waiting[] {

@@ -40,6 +40,8 @@ export async function openPostgresStore(options: PostgresOptions, logger: Logger
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
     query_timeout: options.queryTimeoutMs,
+    // A transaction we gave up on through a stalled path would otherwise keep its locks on the server.
+    idle_in_transaction_session_timeout: options.queryTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
     idleTimeoutMillis: 30_000,

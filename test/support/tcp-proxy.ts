@@ -5,6 +5,8 @@ export type ProxyMode = 'pass' | 'stall' | 'refuse';
 interface Pair {
   client: net.Socket;
   server: net.Socket;
+  /** Caught by stallOn: held until the proxy stops. */
+  held: boolean;
 }
 
 /**
@@ -14,11 +16,14 @@ interface Pair {
  *   passes either way (a silent path: no FIN, no reset);
  * - `refuse`: every connection is reset, new ones at once (nothing listening);
  * - `pass`: bytes flow again, held ones included.
+ * Besides, `stallOn` holds the one connection that sends a given text (one
+ * statement's transaction stuck while the others flow).
  */
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private readonly server = net.createServer((client) => this.connect(client));
   private mode: ProxyMode = 'pass';
+  private trap: { marker: Buffer; caught: () => void } | undefined;
   port = 0;
 
   constructor(
@@ -37,6 +42,13 @@ export class TcpProxy {
     for (const pair of this.pairs) this.apply(pair);
   }
 
+  /** Resolves when a connection sent `marker`: from then on that connection passes nothing, that message included. */
+  stallOn(marker: string): Promise<void> {
+    return new Promise((caught) => {
+      this.trap = { marker: Buffer.from(marker), caught };
+    });
+  }
+
   async stop(): Promise<void> {
     for (const pair of this.pairs) this.destroy(pair);
     await new Promise((resolve) => this.server.close(resolve));
@@ -44,9 +56,12 @@ export class TcpProxy {
 
   private connect(client: net.Socket): void {
     const server = net.connect(this.targetPort, this.targetHost);
-    const pair = { client, server };
+    const pair = { client, server, held: false };
     this.pairs.add(pair);
-    client.on('data', (chunk) => server.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      if (this.trap !== undefined && chunk.includes(this.trap.marker)) this.hold(pair);
+      if (!pair.held) server.write(chunk);
+    });
     server.on('data', (chunk) => client.write(chunk));
     for (const socket of [client, server]) {
       socket.on('error', () => this.destroy(pair));
@@ -55,7 +70,17 @@ export class TcpProxy {
     this.apply(pair);
   }
 
+  private hold(pair: Pair): void {
+    const { caught } = this.trap as { caught: () => void };
+    this.trap = undefined;
+    pair.held = true;
+    pair.client.pause();
+    pair.server.pause();
+    caught();
+  }
+
   private apply(pair: Pair): void {
+    if (pair.held) return;
     if (this.mode === 'refuse') {
       pair.client.resetAndDestroy();
       pair.server.destroy();
