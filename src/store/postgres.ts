@@ -60,7 +60,7 @@ class PostgresStore implements Store {
     private readonly transactionTimeoutMs: number,
   ) {}
 
-  /** pg-pool destroys the client of a failed query (query_timeout included) instead of reusing it. */
+  /** pg-pool destroys the client of a failed query (query_timeout included) instead of reusing it (brianc/node-postgres, packages/pg-pool/index.js, `query` and `_release`). */
   query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     return rowsOf<Row>(() => this.pool.query(sql, params as unknown[] | undefined));
   }
@@ -92,7 +92,7 @@ class PostgresStore implements Store {
     };
     client.on('error', onError);
     let expired = false;
-    // Ending a client with a statement in flight destroys its socket: that statement, and any later one, fails at once.
+    // Ending a client with a statement in flight destroys its socket (packages/pg/lib/client.js, `end`): that statement, and any later one, fails at once.
     const deadline = setTimeout(() => {
       expired = true;
       void client.end().catch(() => undefined);

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
-import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { Store } from '../../src/store/store.js';
+import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway, useSharedStore } from '../support/gateway.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { PEXIP_PASSWORD, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
 
@@ -19,6 +20,7 @@ const capture = new Writable({
   },
 });
 const logger = createLogger('debug', capture);
+const shared = useSharedStore();
 let gateways: TestGateway[] = [];
 let provider: ProviderUnderTest | undefined;
 
@@ -32,7 +34,7 @@ afterEach(async () => {
   provider = undefined;
 });
 
-async function start(env: Record<string, string> = {}, store?: Awaited<ReturnType<typeof openTestStore>>): Promise<TestGateway> {
+async function start(env: Record<string, string> = {}, store: Store = shared.store): Promise<TestGateway> {
   const gw = await startTestGateway({ logger, store, env: { POOL_TARGET_SIZE: '1', ROOM_CACHE_TTL_SECONDS: '0', ...env } });
   gateways.push(gw);
   return gw;
@@ -81,6 +83,7 @@ test('a statement the store refuses mid-request (its error quoting the row: PINs
 });
 
 test('the store gone mid-operation: 503 for room reads and changes and for events, nothing secret logged', async () => {
+  // A store of its own, closed under the gateway.
   const store = await openTestStore();
   const gw = await start({}, store);
   const name = await createRoom(gw);
@@ -97,7 +100,7 @@ test('the store gone mid-operation: 503 for room reads and changes and for event
   }
   const failures = await expectLoggedWithoutSecrets(gw, []);
   expect(failures.some((entry) => entry.err.type === 'StoreUnavailableError')).toBe(true);
-});
+}, 60_000);
 
 test('Pexip failing (error status, hang, lost response) while PINs are changed: 502/503, nothing secret logged', async () => {
   provider = await pexipProvider({ PEXIP_TIMEOUT_MS: '200', PEXIP_MAX_RETRIES: '0' });
