@@ -45,11 +45,28 @@ export interface EntraConfig {
   maxTokenBytes: number;
 }
 
+/**
+ * Pexip's documented choices for an automatic participant: pexip/terraform-provider-pexip
+ * internal/provider/resource_infinity_automatic_participant.go (stringvalidator.OneOf) and
+ * pexip/go-infinity-sdk config/automatic_participant_model.go.
+ */
+export const AUTOMATIC_PARTICIPANT_CHOICES = {
+  role: ['guest', 'chair'],
+  callType: ['video', 'video-only', 'audio'],
+  keepConferenceAlive: ['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never'],
+  routing: ['manual', 'routing_rule'],
+} as const;
+
+type Choice<K extends keyof typeof AUTOMATIC_PARTICIPANT_CHOICES> = (typeof AUTOMATIC_PARTICIPANT_CHOICES)[K][number];
+
 export interface AutomaticParticipantConfig {
   alias: string;
-  role: 'host' | 'guest' | 'chair';
-  callType: 'video' | 'video-only' | 'audio';
-  keepConferenceAlive: 'keep_conference_alive' | 'keep_conference_alive_if_multiple' | 'keep_conference_alive_never';
+  role: Choice<'role'>;
+  callType: Choice<'callType'>;
+  keepConferenceAlive: Choice<'keepConferenceAlive'>;
+  routing: Choice<'routing'>;
+  /** Resource URI of the system location that places the call (or the notional source location for routing rules). */
+  systemLocation: string | undefined;
 }
 
 export interface RoomsConfig {
@@ -150,6 +167,8 @@ export interface GatewayConfig {
   garbageCollection: GarbageCollectionConfig;
   /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
   roomProvider: { kind: 'embedded' } | ({ kind: 'pexip' } & PexipConfig);
+  /** Said loudly at start-up: the configuration runs, but probably not as intended. */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -159,6 +178,8 @@ export class ConfigError extends Error {
   }
 }
 
+/** Pexip refers to a system location by its resource URI (pexip/terraform-provider-pexip testdata/resource_infinity_automatic_participant_full/resources.tf). */
+const SYSTEM_LOCATION_URI = /^\/api\/admin\/configuration\/v1\/system_location\/\d+\/$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const optionalText = z.string().trim().min(1).optional();
@@ -169,6 +190,8 @@ const guidList = list.pipe(z.array(z.string().regex(GUID, 'must be a GUID')).min
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
 const sinkPassword = z.string().min(12, 'must be at least 12 characters').max(512);
+const pexipChoice = <const T extends readonly [string, ...string[]]>(choices: T) =>
+  z.enum(choices, { error: `must be one of Pexip's choices: ${choices.join(', ')}` });
 
 /**
  * Every environment variable the gateway reads. Defaults that depend on the
@@ -203,10 +226,13 @@ export const environmentSchema = z.object({
   ALIAS_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name').optional(),
   PERSISTENT_ROOM_PREFIXES: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'prefixes use A-Z a-z 0-9 _ -'))).optional(),
   GENESYS_SIP_ADDRESS: optionalText,
-  AUTOMATIC_PARTICIPANT_ROLE: z.enum(['host', 'guest', 'chair']).optional(),
-  AUTOMATIC_PARTICIPANT_CALL_TYPE: z.enum(['video', 'video-only', 'audio']).optional(),
-  AUTOMATIC_PARTICIPANT_KEEP_ALIVE: z
-    .enum(['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never'])
+  AUTOMATIC_PARTICIPANT_ROLE: pexipChoice(AUTOMATIC_PARTICIPANT_CHOICES.role).optional(),
+  AUTOMATIC_PARTICIPANT_CALL_TYPE: pexipChoice(AUTOMATIC_PARTICIPANT_CHOICES.callType).optional(),
+  AUTOMATIC_PARTICIPANT_KEEP_ALIVE: pexipChoice(AUTOMATIC_PARTICIPANT_CHOICES.keepConferenceAlive).optional(),
+  AUTOMATIC_PARTICIPANT_ROUTING: pexipChoice(AUTOMATIC_PARTICIPANT_CHOICES.routing).optional(),
+  AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION: z
+    .string()
+    .regex(SYSTEM_LOCATION_URI, 'must be the resource URI of a Pexip system location, e.g. /api/admin/configuration/v1/system_location/1/')
     .optional(),
   GENESYS_REGION: z.enum(GENESYS_REGIONS).optional(),
   GENESYS_API_BASE_URL: z.string().url().refine(isLoopback, 'only a loopback stand-in may replace the Genesys region (set GENESYS_REGION instead)').optional(),
@@ -308,8 +334,13 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
   const sinkPassword = env.EVENT_SINK_PASSWORD ?? (local ? LOCAL_DEFAULTS.sinkPassword : undefined);
   if (sinkUsername === undefined) problems.push('EVENT_SINK_USERNAME: required outside the local profile (the user Pexip sends to the event sink)');
   if (sinkPassword === undefined) problems.push('EVENT_SINK_PASSWORD: required outside the local profile (the password Pexip sends to the event sink)');
+  if (env.ROOM_PROVIDER === undefined && !local) problems.push('ROOM_PROVIDER: required outside the local profile (pexip: rooms on Pexip Infinity)');
   const roomProvider = env.ROOM_PROVIDER === 'pexip' ? pexipConfig(env, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
+  const warnings =
+    env.ROOM_PROVIDER === 'embedded' && !local
+      ? [`ROOM_PROVIDER=embedded in the ${profile} profile: rooms are kept only in the gateway's store and do not exist on any conferencing node; nobody can join them`]
+      : [];
 
   return {
     profile,
@@ -370,6 +401,8 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
             role: env.AUTOMATIC_PARTICIPANT_ROLE ?? 'guest',
             callType: env.AUTOMATIC_PARTICIPANT_CALL_TYPE ?? 'audio',
             keepConferenceAlive: env.AUTOMATIC_PARTICIPANT_KEEP_ALIVE ?? 'keep_conference_alive_never',
+            routing: env.AUTOMATIC_PARTICIPANT_ROUTING ?? 'manual',
+            systemLocation: env.AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION,
           }
         : undefined,
     },
@@ -397,6 +430,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       batchSize: env.GC_BATCH_SIZE ?? 50,
     },
     roomProvider: roomProvider ?? { kind: 'embedded' },
+    warnings,
   };
 }
 

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   // Buffered, asynchronous writes to stdout: a synchronous write per request line cost measurable throughput (bench/); flushed at exit.
   const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  warnLoudly(config.warnings, logger);
   const local = await startLocalStandIns(config);
   const resolved = {
     ...config,
@@ -56,6 +57,14 @@ async function openStoreOrExit(config: GatewayConfig, logger: Logger): Promise<S
     const reason = typeof cause?.code === 'string' ? cause.code : String(cause?.message ?? 'no answer');
     process.stderr.write(`Cannot reach PostgreSQL at ${url.hostname}:${url.port || '5432'} (DATABASE_URL): ${reason}. Check the address and that the server accepts connections.\n`);
     process.exit(1);
+  }
+}
+
+/** On stderr whatever the log level, and in the log. */
+function warnLoudly(warnings: string[], logger: Logger): void {
+  for (const warning of warnings) {
+    process.stderr.write(`WARNING: ${warning}\n`);
+    logger.warn(warning);
   }
 }
 

@@ -10,7 +10,7 @@ export interface Conference {
   tag: string;
   description: string;
   aliases: ConferenceAlias[];
-  automatic_participants: string[];
+  automatic_participants: AutomaticParticipant[];
   call_type: string;
   creation_time: string;
   crypto_mode: string | null;
@@ -19,7 +19,8 @@ export interface Conference {
   guest_view: string | null;
   guests_can_present: boolean;
   host_view: string | null;
-  ivr_theme: string | null;
+  /** Pexip nests the IVR theme object here (pexip/go-infinity-sdk config/conference_model.go: `*IVRTheme`). */
+  ivr_theme: Record<string, unknown> | null;
   max_callrate_in: number | null;
   max_callrate_out: number | null;
   max_pixels_per_second: string | null;
@@ -36,6 +37,25 @@ export interface ConferenceAlias {
   conference: string;
   creation_time: string;
   description: string;
+}
+
+/** An automatically dialled participant as Pexip nests it in its conference (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */
+export interface AutomaticParticipant {
+  id: number;
+  alias: string;
+  call_type: string;
+  creation_time: string;
+  description: string;
+  dtmf_sequence: string;
+  keep_conference_alive: string;
+  presentation_url: string;
+  protocol: string;
+  remote_display_name: string;
+  role: string;
+  routing: string;
+  streaming: boolean;
+  system_location?: string | null;
+  resource_uri?: string;
 }
 
 /** What connects a citizen or an agent to a room (SPEC §2 "Shapes"). */
@@ -61,6 +81,11 @@ export interface RoomChanges {
 }
 
 export const CONFERENCE_COLLECTION = '/api/admin/configuration/v1/conference/';
+
+/** Pexip's timestamps: UTC with microseconds and no zone, e.g. `2017-05-11T22:02:05.848612` (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */
+export function pexipTimestamp(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, -1)}000`;
+}
 
 export function conferenceUri(id: number): string {
   return `${CONFERENCE_COLLECTION}${id}/`;

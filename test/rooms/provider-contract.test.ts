@@ -8,6 +8,8 @@ import { embeddedProvider, pexipProvider, type ProviderUnderTest } from '../supp
  * embedded provider and against the Pexip provider talking to the stand-in.
  */
 const shared = useSharedStore();
+/** Pexip writes timestamps in UTC with microseconds and no zone: `2017-05-11T22:02:05.848612`. */
+const PEXIP_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
 
 describe.each([
   ['embedded', embeddedProvider],
@@ -33,7 +35,7 @@ describe.each([
     guestPin: '654321',
     tag: 'https://idim.example.gov/v/AQI',
     aliases: [name, `${name}@video.example.gov`],
-    automaticParticipant: { alias: 'queue@genesys.example.gov', role: 'guest', callType: 'audio', keepConferenceAlive: 'keep_conference_alive_never' },
+    automaticParticipant: { alias: 'queue@genesys.example.gov', role: 'guest', callType: 'audio', keepConferenceAlive: 'keep_conference_alive_never', routing: 'manual', systemLocation: undefined },
     ...extra,
   });
 
@@ -54,10 +56,28 @@ describe.each([
     });
     expect(created.aliases.map((a) => a.alias)).toEqual(['ContractA', 'ContractA@video.example.gov']);
     for (const alias of created.aliases) {
-      expect(alias).toEqual({ id: expect.any(Number), alias: alias.alias, conference: created.resource_uri, creation_time: expect.any(String), description: '' });
-      expect(Number.isNaN(Date.parse(alias.creation_time))).toBe(false);
+      expect(alias).toEqual({ id: expect.any(Number), alias: alias.alias, conference: created.resource_uri, creation_time: expect.stringMatching(PEXIP_TIMESTAMP), description: '' });
     }
-    expect(created.automatic_participants).toEqual([expect.stringMatching(/^\/api\/admin\/configuration\/v1\/automatic_participant\/\d+\/$/)]);
+    expect(created.creation_time).toMatch(PEXIP_TIMESTAMP);
+    expect(created.automatic_participants).toEqual([
+      {
+        id: expect.any(Number),
+        resource_uri: expect.stringMatching(/^\/api\/admin\/configuration\/v1\/automatic_participant\/\d+\/$/),
+        alias: 'queue@genesys.example.gov',
+        description: expect.any(String),
+        protocol: 'sip',
+        role: 'guest',
+        call_type: 'audio',
+        keep_conference_alive: 'keep_conference_alive_never',
+        routing: 'manual',
+        system_location: null,
+        creation_time: expect.stringMatching(PEXIP_TIMESTAMP),
+        dtmf_sequence: '',
+        presentation_url: '',
+        remote_display_name: '',
+        streaming: false,
+      },
+    ]);
   });
 
   test('without a SIP address no automatic participant is added', async () => {

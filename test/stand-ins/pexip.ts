@@ -16,20 +16,38 @@ interface StoredConference {
   id: number;
   name: string;
   aliases: Record<string, unknown>[];
-  automatic_participants: string[];
 }
+
+interface StoredParticipant {
+  [field: string]: unknown;
+  id: number;
+  conference: string[];
+}
+
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+/** Per-field messages, as tastypie answers a failed validation: `{"<resource_name>": {"<field>": ["..."]}}`. */
+type FieldErrors = Record<string, string[]>;
 
 /**
  * The subset of Pexip Infinity's Management configuration API the gateway
  * uses, with its tastypie behaviour (pexip-genesys.md A.1): trailing slashes
  * required, `{meta, objects}` lists with `limit`/`offset`/`meta.next`,
  * filters, 201 + `Location`, PATCH 202, DELETE 204 — and DELETE on the
- * collection URI deleting every VMR, as the real one does. Faults can be
- * queued (status codes with Retry-After, hangs, lost responses), every call
- * is counted, and HTTP Basic or OAuth2 (ES256 client assertion) is enforced.
+ * collection URI deleting every VMR, as the real one does. Every field the
+ * gateway sends is checked against Pexip's documented rules (sources beside
+ * each rule below) and a violation is answered 400 with tastypie's per-field
+ * body. Objects come back in Pexip's shapes: nested aliases and automatic
+ * participants, zone-less timestamps. Faults can be queued (status codes with
+ * Retry-After, hangs, lost responses), every call is counted, and HTTP Basic
+ * or OAuth2 (ES256 client assertion) is enforced.
  */
 export class PexipStandIn extends LoopbackServer {
   readonly conferences = new Map<number, StoredConference>();
+  readonly participants = new Map<number, StoredParticipant>();
+  /** System locations that exist, by resource URI. */
+  readonly systemLocations = new Set([`${API}/system_location/1/`]);
+  /** Pexip's Location header is absolute in some deployments and a path in others (pexip-genesys.md A.1); both are served. */
+  locationStyle: 'absolute' | 'relative' = 'absolute';
   readonly calls: { method: string; path: string; body: string }[] = [];
   readonly faults: PexipFault[] = [];
   latencyMs = 0;
@@ -119,7 +137,7 @@ export class PexipStandIn extends LoopbackServer {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeSeconds, scope: 'is_admin use_api' }));
   }
 
-  private route(method: string, url: URL, body: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+  private route(method: string, url: URL, body: string): Answer {
     const path = url.pathname;
     if (path === `${API}/conference/`) {
       if (method === 'GET') return { status: 200, body: this.list(url) };
@@ -133,11 +151,8 @@ export class PexipStandIn extends LoopbackServer {
     if (one) {
       const conference = this.conferences.get(Number(one[1]));
       if (conference === undefined) return { status: 404, body: {} };
-      if (method === 'GET') return { status: 200, body: conference };
-      if (method === 'PATCH') {
-        Object.assign(conference, parse(body));
-        return { status: 202 };
-      }
+      if (method === 'GET') return { status: 200, body: this.render(conference) };
+      if (method === 'PATCH') return this.patch(conference, parse(body));
       if (method === 'DELETE') {
         this.conferences.delete(conference.id);
         this.deletions.set(conference.id, (this.deletions.get(conference.id) ?? 0) + 1);
@@ -166,38 +181,188 @@ export class PexipStandIn extends LoopbackServer {
     };
     return {
       meta: { limit, offset, total_count: objects.length, next: offset + limit < objects.length ? link(offset + limit) : null, previous: offset > 0 ? link(Math.max(0, offset - limit)) : null },
-      objects: page,
+      objects: page.map((c) => this.render(c)),
     };
   }
 
-  private create(input: Record<string, unknown>): { status: number; body?: unknown; headers?: Record<string, string> } {
-    const name = input.name;
-    if (typeof name !== 'string' || name.length === 0) return { status: 400, body: { conference: { name: ['This field is required.'] } } };
-    if ([...this.conferences.values()].some((c) => c.name === name)) return { status: 400, body: { conference: { name: ['Conference with this Name already exists.'] } } };
-    const id = this.nextId++;
-    const uri = `${API}/conference/${id}/`;
-    const now = new Date().toISOString();
-    const aliases = ((input.aliases as { alias: string }[] | undefined) ?? []).map((a) => ({ id: this.nextAliasId++, alias: a.alias, conference: uri, creation_time: now, description: '' }));
-    this.conferences.set(id, {
-      allow_guests: false, automatic_participants: [], call_type: 'video', creation_time: now, crypto_mode: null, description: '', enable_chat: 'default',
-      enable_overlay_text: false, guest_pin: '', guest_view: null, guests_can_present: true, host_view: 'one_main_seven_pips', ivr_theme: null,
-      max_callrate_in: null, max_callrate_out: null, max_pixels_per_second: null, mute_all_guests: false, participant_limit: null, pin: '',
-      primary_owner_email_address: '', service_type: 'conference', sync_tag: '', system_location: null, tag: '',
-      ...input, id, name, aliases, resource_uri: uri,
-    });
-    return { status: 201, headers: { location: `${this.baseUrl}${uri}` } };
+  /** A conference as Pexip returns it: aliases and automatic participants nested (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */
+  private render(conference: StoredConference): Record<string, unknown> {
+    const uri = conference.resource_uri as string;
+    const participants = [...this.participants.values()].filter((p) => p.conference.includes(uri)).map(({ conference: _targets, ...nested }) => nested);
+    return { ...conference, automatic_participants: participants };
   }
 
-  private addParticipant(input: Record<string, unknown>): { status: number; body?: unknown; headers?: Record<string, string> } {
-    const targets = input.conference;
-    if (!Array.isArray(targets) || typeof input.alias !== 'string') return { status: 400, body: { automatic_participant: { conference: ['A list of conference URIs is required.'] } } };
-    const uri = `${API}/automatic_participant/${this.nextParticipantId++}/`;
-    for (const target of targets) {
-      const id = Number(/\/conference\/(\d+)\/$/.exec(String(target))?.[1]);
-      this.conferences.get(id)?.automatic_participants.push(uri);
-    }
-    return { status: 201, headers: { location: `${this.baseUrl}${uri}` } };
+  private create(input: Record<string, unknown>): Answer {
+    const id = this.nextId;
+    const uri = `${API}/conference/${id}/`;
+    const now = pexipTime();
+    const candidate: StoredConference = { ...CONFERENCE_DEFAULTS, ...input, id, name: input.name as string, aliases: [], resource_uri: uri, creation_time: now };
+    const errors = conferenceErrors(candidate, true, this.nameTaken(candidate.name));
+    if (errors) return invalid('conference', errors);
+    const aliases = Array.isArray(input.aliases) ? (input.aliases as unknown[]) : [];
+    const aliasErrors = this.aliasErrors(aliases);
+    if (aliasErrors) return invalid('conference_alias', aliasErrors);
+    this.nextId += 1;
+    candidate.aliases = aliases.map((a) => ({ id: this.nextAliasId++, alias: (a as { alias: string }).alias, conference: uri, creation_time: now, description: '' }));
+    this.conferences.set(id, candidate);
+    return this.createdAt(uri);
   }
+
+  private patch(conference: StoredConference, changes: Record<string, unknown>): Answer {
+    const candidate = { ...conference, ...changes, id: conference.id, aliases: conference.aliases, resource_uri: conference.resource_uri };
+    const renamed = changes.name !== undefined && changes.name !== conference.name;
+    const errors = conferenceErrors(candidate, false, renamed && this.nameTaken(candidate.name));
+    if (errors) return invalid('conference', errors);
+    Object.assign(conference, candidate);
+    return { status: 202 };
+  }
+
+  private addParticipant(input: Record<string, unknown>): Answer {
+    const candidate = { ...PARTICIPANT_DEFAULTS, ...input } as Record<string, unknown>;
+    const errors = participantErrors(candidate, (uri) => this.conferenceByUri(uri) !== undefined, (uri) => this.systemLocations.has(uri));
+    if (errors) return invalid('automatic_participant', errors);
+    const id = this.nextParticipantId++;
+    const uri = `${API}/automatic_participant/${id}/`;
+    this.participants.set(id, { ...candidate, id, conference: candidate.conference as string[], creation_time: pexipTime(), resource_uri: uri });
+    return this.createdAt(uri);
+  }
+
+  private createdAt(uri: string): Answer {
+    return { status: 201, headers: { location: this.locationStyle === 'absolute' ? `${this.baseUrl}${uri}` : uri } };
+  }
+
+  private nameTaken(name: unknown): boolean {
+    return [...this.conferences.values()].some((c) => c.name === name);
+  }
+
+  private conferenceByUri(uri: string): StoredConference | undefined {
+    const id = Number(new RegExp(`^${API}/conference/(\\d+)/$`).exec(uri)?.[1]);
+    return this.conferences.get(id);
+  }
+
+  /** Nested aliases: `alias` required, at most 250 characters, unique on the platform. */
+  private aliasErrors(aliases: unknown[]): FieldErrors | undefined {
+    const taken = new Set([...this.conferences.values()].flatMap((c) => c.aliases.map((a) => a.alias)));
+    const errors: FieldErrors = {};
+    for (const entry of aliases) {
+      const alias = (entry as { alias?: unknown } | null)?.alias;
+      // pexip/terraform-provider-pexip internal/provider/resource_infinity_conference_alias.go: alias Required, LengthAtMost(250).
+      const problem = text(alias, { required: true, max: 250 });
+      // Aliases are unique platform-wide (pexip-genesys.md A.1, Josh-E-S/pexip-mgmt-mcp tools/alias.py).
+      const duplicate = typeof alias === 'string' && taken.has(alias) ? 'Conference alias with this Alias already exists.' : undefined;
+      if (problem ?? duplicate) errors.alias = [(problem ?? duplicate) as string];
+      if (typeof alias === 'string') taken.add(alias);
+    }
+    return Object.keys(errors).length > 0 ? errors : undefined;
+  }
+}
+
+/** What Pexip fills in when a create leaves a field out (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */
+const CONFERENCE_DEFAULTS = {
+  allow_guests: false, call_type: 'video', crypto_mode: '', description: '', enable_chat: 'default', enable_overlay_text: false,
+  force_presenter_into_main: false, guest_pin: '', guest_view: null, guests_can_present: true, host_view: 'one_main_seven_pips', ivr_theme: null,
+  match_string: '', max_callrate_in: null, max_callrate_out: null, max_pixels_per_second: null, mssip_proxy: null, mute_all_guests: false,
+  participant_limit: null, pin: '', primary_owner_email_address: '', replace_string: '', service_type: 'conference', sync_tag: '',
+  system_location: null, tag: '',
+};
+
+/** Defaults per pexip/terraform-provider-pexip internal/provider/resource_infinity_automatic_participant.go (stringdefault.StaticString). */
+const PARTICIPANT_DEFAULTS = {
+  call_type: 'video', description: '', dtmf_sequence: '', keep_conference_alive: 'keep_conference_alive_if_multiple', presentation_url: '',
+  protocol: 'sip', remote_display_name: '', role: 'guest', routing: 'manual', streaming: false, system_location: null,
+};
+
+/**
+ * The conference rules, each from Pexip's own Terraform provider
+ * (internal/provider/resource_infinity_conference.go) unless said otherwise.
+ */
+function conferenceErrors(c: Record<string, unknown>, creating: boolean, nameTaken: boolean): FieldErrors | undefined {
+  const errors: FieldErrors = {};
+  const add = (field: string, message: string | undefined) => {
+    if (message !== undefined) errors[field] = [message];
+  };
+  // name: Required, LengthAtMost(250); unique (Django's unique message, as tastypie passes it on).
+  add('name', text(c.name, { required: creating, max: 250 }) ?? (nameTaken ? 'Conference with this Name already exists.' : undefined));
+  // service_type: OneOf("conference", "lecture", "two_stage_dialing", "test_call", "media_playback").
+  add('service_type', choice(c.service_type, ['conference', 'lecture', 'two_stage_dialing', 'test_call', 'media_playback']));
+  // description and tag: LengthAtMost(250).
+  add('description', text(c.description, { max: 250 }));
+  add('tag', text(c.tag, { max: 250 }));
+  // allow_guests: BoolAttribute.
+  add('allow_guests', typeof c.allow_guests === 'boolean' ? undefined : "'allow_guests' field has invalid value");
+  // pin, guest_pin: LengthBetween(4, 20), "digits, including any terminal #"; docs.pexip.com/admin/pins_hosts_guests.htm: digits 0-9 only, may end with #.
+  add('pin', pinProblem(c.pin));
+  add('guest_pin', pinProblem(c.guest_pin));
+  // allow_guests true: "You must enter a PIN to be used by the Hosts" (allow_guests description).
+  if (c.allow_guests === true && c.pin === '') add('pin', 'A Host PIN is required when Guests are allowed.');
+  // docs.pexip.com/admin/pins_hosts_guests.htm: a Guest PIN needs a Host PIN, and the two must differ.
+  if (c.guest_pin !== '' && c.pin === '') add('guest_pin', 'A Guest PIN can only be set together with a Host PIN.');
+  if (c.guest_pin !== '' && c.guest_pin === c.pin) add('guest_pin', 'The Guest PIN must be different from the Host PIN.');
+  // participant_limit: Int32, Between(0, 1000000), optional.
+  if (c.participant_limit !== null && !(Number.isInteger(c.participant_limit) && (c.participant_limit as number) >= 0 && (c.participant_limit as number) <= 1_000_000)) {
+    add('participant_limit', 'Ensure this value is an integer between 0 and 1000000.');
+  }
+  return Object.keys(errors).length > 0 ? errors : undefined;
+}
+
+/** The automatic participant rules, from pexip/terraform-provider-pexip internal/provider/resource_infinity_automatic_participant.go and pexip/go-infinity-sdk config/automatic_participant_model.go. */
+function participantErrors(p: Record<string, unknown>, conferenceExists: (uri: string) => boolean, locationExists: (uri: string) => boolean): FieldErrors | undefined {
+  const errors: FieldErrors = {};
+  const add = (field: string, message: string | undefined) => {
+    if (message !== undefined) errors[field] = [message];
+  };
+  // alias: Required, LengthAtMost(250). description, dtmf_sequence, remote_display_name, presentation_url: LengthAtMost(250).
+  add('alias', text(p.alias, { required: true, max: 250 }));
+  for (const field of ['description', 'dtmf_sequence', 'remote_display_name', 'presentation_url']) add(field, text(p[field], { max: 250 }));
+  // conference: a list of conference resource URIs (the SDK's `Conference []string`), each one existing.
+  const targets = p.conference;
+  if (!Array.isArray(targets) || targets.length === 0) add('conference', 'A list of conference resource URIs is required.');
+  else if (!targets.every((t) => typeof t === 'string' && conferenceExists(t))) add('conference', 'Could not find the provided object via resource URI.');
+  // protocol: OneOf("teams", "gms", "h323", "sip", "mssip", "rtmp").
+  add('protocol', choice(p.protocol, ['teams', 'gms', 'h323', 'sip', 'mssip', 'rtmp']));
+  // call_type: OneOf("audio", "video", "video-only").
+  add('call_type', choice(p.call_type, ['audio', 'video', 'video-only']));
+  // role: OneOf("guest", "chair").
+  add('role', choice(p.role, ['guest', 'chair']));
+  // keep_conference_alive: OneOf("keep_conference_alive", "keep_conference_alive_if_multiple", "keep_conference_alive_never").
+  add('keep_conference_alive', choice(p.keep_conference_alive, ['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never']));
+  // routing: OneOf("manual", "routing_rule").
+  add('routing', choice(p.routing, ['manual', 'routing_rule']));
+  // streaming: BoolAttribute.
+  add('streaming', typeof p.streaming === 'boolean' ? undefined : "'streaming' field has invalid value");
+  // system_location: a system location's resource URI (testdata/resource_infinity_automatic_participant_full/resources.tf), or none (Automatic).
+  if (p.system_location !== null && !(typeof p.system_location === 'string' && locationExists(p.system_location))) {
+    add('system_location', 'Could not find the provided object via resource URI.');
+  }
+  return Object.keys(errors).length > 0 ? errors : undefined;
+}
+
+/** Django's messages for a CharField (tastypie validates through Django forms). */
+function text(value: unknown, { required = false, max }: { required?: boolean; max: number }): string | undefined {
+  if (value === undefined || value === null || value === '') return required ? 'This field is required.' : undefined;
+  if (typeof value !== 'string') return 'Enter a valid value.';
+  return value.length > max ? `Ensure this value has at most ${max} characters (it has ${value.length}).` : undefined;
+}
+
+/** Django's message for a value outside a ChoiceField's choices. */
+function choice(value: unknown, choices: string[]): string | undefined {
+  return typeof value === 'string' && choices.includes(value) ? undefined : `Select a valid choice. ${String(value)} is not one of the available choices.`;
+}
+
+function pinProblem(value: unknown): string | undefined {
+  if (value === '') return undefined;
+  if (typeof value !== 'string' || !/^[0-9]+#?$/.test(value) || value.length < 4 || value.length > 20) return 'PINs are 4 to 20 digits, including any terminal #.';
+  return undefined;
+}
+
+/** tastypie's answer to a failed validation (django-tastypie/django-tastypie tastypie/resources.py Resource.is_valid: `bundle.errors[resource_name] = errors`). */
+function invalid(resource: string, errors: FieldErrors): Answer {
+  return { status: 400, body: { [resource]: errors } };
+}
+
+/** Pexip's timestamps: UTC, microseconds, no zone (`2017-05-11T22:02:05.848612`). */
+function pexipTime(): string {
+  return `${new Date().toISOString().slice(0, -1)}000`;
 }
 
 async function readBody(req: http.IncomingMessage): Promise<string> {

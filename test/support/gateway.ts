@@ -62,6 +62,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const store = options.store ?? (await openTestStore());
   const config = loadConfig({
     MAXCONF_ENV: 'edge',
+    ROOM_PROVIDER: 'embedded',
     ENTRA_JWKS_URI: entra.jwksUri,
     ROOM_TAG_BASE_URL: TAG_BASE_URL,
     POOL_TARGET_SIZE: '2',
@@ -186,6 +187,7 @@ export function useGatewayPerTest(defaults: Record<string, string> = {}): { read
 export function deployedEnvironment(entra: EntraStandIn, genesys: GenesysStandIn, port: number): Record<string, string> {
   return {
     MAXCONF_ENV: 'edge',
+    ROOM_PROVIDER: 'embedded',
     HOST: '127.0.0.1',
     PORT: String(port),
     ENTRA_JWKS_URI: entra.jwksUri,

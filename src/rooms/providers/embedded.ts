@@ -1,7 +1,8 @@
 import { type Clock, iso } from '../../clock.js';
+import type { AutomaticParticipantConfig } from '../../config.js';
 import type { Queryable, Store } from '../../store/store.js';
-import { type Conference, type RoomChanges, conferenceUri } from '../conference.js';
-import { type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
+import { type AutomaticParticipant, type Conference, type RoomChanges, conferenceUri, pexipTimestamp } from '../conference.js';
+import { automaticParticipantFields, type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
 
 const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 const UNIQUE_VIOLATION = '23505';
@@ -50,7 +51,9 @@ export class EmbeddedRoomProvider implements RoomProvider {
   }
 
   private async insert(tx: Queryable, room: NewRoom): Promise<Conference> {
-    const createdAt = iso(this.clock.now());
+    const now = this.clock.now();
+    const createdAt = iso(now);
+    const creationTime = pexipTimestamp(now);
     const { rows } = await tx.query<{ id: number }>(
       `INSERT INTO embedded_conference (name, document, created_at) VALUES ($1, '{}'::jsonb, $2) RETURNING id::int AS id`,
       [room.name, createdAt],
@@ -59,11 +62,10 @@ export class EmbeddedRoomProvider implements RoomProvider {
     const uri = conferenceUri(id);
     const aliases = [];
     for (const alias of room.aliases) {
-      aliases.push({ id: await nextId(tx, 'embedded_conference_alias_id_seq'), alias, conference: uri, creation_time: createdAt, description: '' });
+      aliases.push({ id: await nextId(tx, 'embedded_conference_alias_id_seq'), alias, conference: uri, creation_time: creationTime, description: '' });
     }
-    const automaticParticipants = room.automaticParticipant
-      ? [`${AUTOMATIC_PARTICIPANT_COLLECTION}${await nextId(tx, 'embedded_automatic_participant_id_seq')}/`]
-      : [];
+    const participant = room.automaticParticipant;
+    const automaticParticipants: AutomaticParticipant[] = participant ? [await newAutomaticParticipant(tx, participant, creationTime)] : [];
     const conference: Conference = {
       ...PEXIP_DEFAULTS,
       ...vmrFields(room),
@@ -71,7 +73,7 @@ export class EmbeddedRoomProvider implements RoomProvider {
       resource_uri: uri,
       aliases,
       automatic_participants: automaticParticipants,
-      creation_time: createdAt,
+      creation_time: creationTime,
     };
     await tx.query('UPDATE embedded_conference SET document = $2::jsonb WHERE id = $1', [id, JSON.stringify(conference)]);
     return conference;
@@ -98,6 +100,20 @@ const PEXIP_DEFAULTS = {
   sync_tag: '',
   system_location: null,
 } satisfies Partial<Conference>;
+
+async function newAutomaticParticipant(tx: Queryable, participant: AutomaticParticipantConfig, creationTime: string): Promise<AutomaticParticipant> {
+  const id = await nextId(tx, 'embedded_automatic_participant_id_seq');
+  return {
+    ...automaticParticipantFields(participant),
+    id,
+    resource_uri: `${AUTOMATIC_PARTICIPANT_COLLECTION}${id}/`,
+    creation_time: creationTime,
+    dtmf_sequence: '',
+    presentation_url: '',
+    remote_display_name: '',
+    streaming: false,
+  };
+}
 
 async function nextId(tx: Queryable, sequence: string): Promise<number> {
   const { rows } = await tx.query<{ id: number }>(`SELECT nextval('${sequence}')::int AS id`);

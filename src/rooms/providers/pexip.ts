@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
 import type { PexipClient, PexipResponse } from './pexip-client.js';
-import { type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
+import { automaticParticipantFields, type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
 
 const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 /** Page size asked of Pexip when walking a list (tastypie's default is 20). */
@@ -78,16 +78,8 @@ export class PexipRoomProvider implements RoomProvider {
   private async addAutomaticParticipant(conferenceId: number, room: NewRoom): Promise<void> {
     const participant = room.automaticParticipant;
     if (participant === undefined) return;
-    const body = {
-      alias: participant.alias,
-      conference: [conferenceUri(conferenceId)],
-      protocol: 'sip',
-      role: participant.role,
-      call_type: participant.callType,
-      keep_conference_alive: participant.keepConferenceAlive,
-      routing: 'auto',
-      description: 'Dials the Genesys queue when the conference starts',
-    };
+    const { system_location, ...fields } = automaticParticipantFields(participant);
+    const body = { ...fields, conference: [conferenceUri(conferenceId)], ...(system_location === null ? {} : { system_location }) };
     const existing = async () => (((await this.byId(conferenceId))?.automatic_participants.length ?? 0) > 0 ? conferenceId : undefined);
     const sent = await this.sendCreate(AUTOMATIC_PARTICIPANT_COLLECTION, body, existing);
     if (sent.kind === 'response' && sent.response.status !== 201) {

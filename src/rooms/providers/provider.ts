@@ -16,6 +16,20 @@ export function vmrFields(room: NewRoom) {
   return { name: room.name, service_type: 'conference' as const, allow_guests: true, pin: room.pin, guest_pin: room.guestPin, tag: room.tag };
 }
 
+/** The automatic participant's fields, in Pexip's names (pexip/go-infinity-sdk config/automatic_participant_model.go). */
+export function automaticParticipantFields(participant: AutomaticParticipantConfig) {
+  return {
+    alias: participant.alias,
+    description: 'Dials the Genesys queue when the conference starts',
+    protocol: 'sip',
+    role: participant.role,
+    call_type: participant.callType,
+    keep_conference_alive: participant.keepConferenceAlive,
+    routing: participant.routing,
+    system_location: participant.systemLocation ?? null,
+  };
+}
+
 export interface RoomListQuery {
   namePrefix: string | undefined;
   limit: number;
