@@ -8,6 +8,10 @@ const DEPLOYED = {
   GENESYS_ALLOWED_DIVISIONS: 'div-1',
   EVENT_SINK_USERNAME: 'pexip',
   EVENT_SINK_PASSWORD: 'a-long-sink-password',
+  ROOM_PROVIDER: 'pexip',
+  PEXIP_BASE_URL: 'https://pexip.example.gov',
+  PEXIP_USERNAME: 'api',
+  PEXIP_PASSWORD: 'secret',
 };
 
 const problemsOf = (env: Record<string, string>): string[] => {
@@ -92,9 +96,12 @@ describe('profiles', () => {
       BODY_LIMIT_BYTES: '4096',
       LOG_LEVEL: 'warn',
       GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov',
-      AUTOMATIC_PARTICIPANT_ROLE: 'host',
+      AUTOMATIC_PARTICIPANT_ROLE: 'chair',
       AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video',
       AUTOMATIC_PARTICIPANT_KEEP_ALIVE: 'keep_conference_alive',
+      AUTOMATIC_PARTICIPANT_ROUTING: 'routing_rule',
+      AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION: '/api/admin/configuration/v1/system_location/3/',
+      ROOM_PROVIDER: 'embedded',
     });
     expect(config).toMatchObject({
       profile: 'prod',
@@ -123,7 +130,14 @@ describe('profiles', () => {
         tagBaseUrl: 'https://idim.example.gov/session',
         aliasDomain: 'video.example.gov',
         persistentPrefixes: ['keep_', 'demo_'],
-        automaticParticipant: { alias: 'queue@genesys.example.gov', role: 'host', callType: 'video', keepConferenceAlive: 'keep_conference_alive' },
+        automaticParticipant: {
+          alias: 'queue@genesys.example.gov',
+          role: 'chair',
+          callType: 'video',
+          keepConferenceAlive: 'keep_conference_alive',
+          routing: 'routing_rule',
+          systemLocation: '/api/admin/configuration/v1/system_location/3/',
+        },
       },
       genesys: {
         apiBaseUrl: 'https://api.mypurecloud.ie',
@@ -170,13 +184,43 @@ describe('bad configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^MAXCONF_ENV: required when NODE_ENV=production/)]);
   });
 
-  test('outside local, the tag base URL, Genesys divisions and sink credentials are required', () => {
+  test('outside local, the tag base URL, Genesys divisions, sink credentials and the room provider are required', () => {
     expect(problemsOf({ MAXCONF_ENV: 'prod' })).toEqual([
       expect.stringMatching(/^ROOM_TAG_BASE_URL: required/),
       expect.stringMatching(/^GENESYS_ALLOWED_DIVISIONS: required/),
       expect.stringMatching(/^EVENT_SINK_USERNAME: required/),
       expect.stringMatching(/^EVENT_SINK_PASSWORD: required/),
+      expect.stringMatching(/^ROOM_PROVIDER: required outside the local profile/),
     ]);
+  });
+
+  test('ROOM_PROVIDER=embedded outside local starts, with a warning that its rooms exist on no conferencing node', () => {
+    const config = loadConfig({ MAXCONF_ENV: 'prod', ...DEPLOYED, ROOM_PROVIDER: 'embedded' });
+    expect(config.roomProvider).toEqual({ kind: 'embedded' });
+    expect(config.warnings).toEqual([expect.stringMatching(/ROOM_PROVIDER=embedded in the prod profile: .*do not exist on any conferencing node/)]);
+    expect(loadConfig({ MAXCONF_ENV: 'prod', ...DEPLOYED }).warnings).toEqual([]);
+    expect(loadConfig({}).warnings).toEqual([]);
+  });
+
+  test.each([
+    ['AUTOMATIC_PARTICIPANT_ROLE', 'host', "must be one of Pexip's choices: guest, chair"],
+    ['AUTOMATIC_PARTICIPANT_ROUTING', 'auto', "must be one of Pexip's choices: manual, routing_rule"],
+    ['AUTOMATIC_PARTICIPANT_CALL_TYPE', 'voice', "must be one of Pexip's choices: video, video-only, audio"],
+    ['AUTOMATIC_PARTICIPANT_KEEP_ALIVE', 'yes', "must be one of Pexip's choices: keep_conference_alive, keep_conference_alive_if_multiple, keep_conference_alive_never"],
+    ['AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION', 'London', 'must be the resource URI of a Pexip system location'],
+  ])('%s=%s, which Pexip would refuse, stops the gateway at start-up', (variable, value, message) => {
+    expect(problemsOf({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov', [variable]: value })).toEqual([expect.stringContaining(`${variable}: ${message}`)]);
+  });
+
+  test("the automatic participant's defaults are Pexip's choices: guest, audio, never keeps the conference alive, routed manually from a location Pexip picks", () => {
+    expect(loadConfig({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov' }).rooms.automaticParticipant).toEqual({
+      alias: 'queue@genesys.example.gov',
+      role: 'guest',
+      callType: 'audio',
+      keepConferenceAlive: 'keep_conference_alive_never',
+      routing: 'manual',
+      systemLocation: undefined,
+    });
   });
 
   test('the Genesys region defaults to cac1 and comes only from the allow-list', () => {

@@ -26,22 +26,22 @@ const room = (name: string): NewRoom => ({ name, pin: '1234', guestPin: '4321', 
 
 describe('requests', () => {
   test('every path ends with a slash and the create id comes from Location', async () => {
-    const { pexip, provider } = await start({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov', AUTOMATIC_PARTICIPANT_ROLE: 'host', AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video' });
+    const { pexip, provider } = await start({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov', AUTOMATIC_PARTICIPANT_ROLE: 'chair', AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video' });
     const created = await gw.http.post('/room/create?uuiData=01').set(gw.bearer());
     expect(created.status).toBe(200);
     expect(pexip.calls.every((c) => /\/(\?.*)?$/.test(c.path))).toBe(true);
     const stored = [...pexip.conferences.values()][0]!;
     expect(stored).toMatchObject({ name: created.body.name, allow_guests: true, service_type: 'conference', tag: created.body.tag });
-    expect(stored.automatic_participants).toHaveLength(1);
+    expect([...pexip.participants.values()].map((p) => p.conference)).toEqual([[stored.resource_uri]]);
     expect((await provider.findByName(created.body.name))?.id).toBe(stored.id);
   });
 
   test('the automatic participant is posted with a list of conference URIs, protocol sip and the configured role and call type', async () => {
-    const { pexip } = await start({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov', AUTOMATIC_PARTICIPANT_ROLE: 'host', AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video', AUTOMATIC_PARTICIPANT_KEEP_ALIVE: 'keep_conference_alive_if_multiple' });
+    const { pexip } = await start({ GENESYS_SIP_ADDRESS: 'queue@genesys.example.gov', AUTOMATIC_PARTICIPANT_ROLE: 'chair', AUTOMATIC_PARTICIPANT_CALL_TYPE: 'video', AUTOMATIC_PARTICIPANT_KEEP_ALIVE: 'keep_conference_alive_if_multiple' });
     await gw.gateway.provider.create({ ...room('WithAdp'), automaticParticipant: gw.config.rooms.automaticParticipant });
     const posted = pexip.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/automatic_participant/')).map((c) => JSON.parse(c.body) as unknown);
     expect(posted).toEqual([
-      expect.objectContaining({ alias: 'queue@genesys.example.gov', conference: [expect.stringMatching(/\/conference\/\d+\/$/)], protocol: 'sip', role: 'host', call_type: 'video', keep_conference_alive: 'keep_conference_alive_if_multiple' }),
+      expect.objectContaining({ alias: 'queue@genesys.example.gov', conference: [expect.stringMatching(/\/conference\/\d+\/$/)], protocol: 'sip', role: 'chair', call_type: 'video', keep_conference_alive: 'keep_conference_alive_if_multiple', routing: 'manual' }),
     ]);
   });
 

@@ -69,6 +69,23 @@ export class PexipStandIn extends LoopbackServer {
     super();
   }
 
+  /**
+   * Stores a conference exactly as Pexip returned it elsewhere (a published
+   * fixture); its nested automatic participants are kept as objects of their
+   * own, an automatic participant shared by several conferences only once.
+   */
+  seed(conference: Record<string, unknown>): void {
+    const { automatic_participants: nested = [], ...stored } = conference as StoredConference & { automatic_participants?: { id: number }[] };
+    this.conferences.set(stored.id, stored);
+    for (const participant of nested) {
+      const existing = this.participants.get(participant.id);
+      if (existing) existing.conference.push(stored.resource_uri as string);
+      else this.participants.set(participant.id, { ...participant, conference: [stored.resource_uri as string] });
+    }
+    this.nextId = Math.max(this.nextId, stored.id + 1);
+    this.nextParticipantId = Math.max(this.nextParticipantId, ...nested.map((p) => p.id + 1));
+  }
+
   /** Calls whose method and path match. */
   count(method: string, pathPattern: RegExp): number {
     return this.calls.filter((c) => c.method === method && pathPattern.test(c.path)).length;
