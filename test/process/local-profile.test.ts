@@ -134,6 +134,31 @@ test('the local profile refuses to start with NODE_ENV=production', async () => 
   expect(await isListening(port)).toBe(false);
 });
 
+describe('a deployed profile and its room provider', () => {
+  const deployed = () => ({
+    ...env(),
+    MAXCONF_ENV: 'prod',
+    ENTRA_JWKS_URI: 'http://127.0.0.1:9/keys',
+    ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
+    GENESYS_ALLOWED_DIVISIONS: 'division-1',
+    EVENT_SINK_USERNAME: 'pexip',
+    EVENT_SINK_PASSWORD: 'a-long-sink-password',
+  });
+
+  test('without ROOM_PROVIDER it refuses to start, naming the variable', async () => {
+    running = spawnGateway(deployed());
+    expect(await running.exited).not.toBe(0);
+    expect(running.stderr()).toMatch(/ROOM_PROVIDER: required outside the local profile/);
+    expect(await isListening(port)).toBe(false);
+  });
+
+  test('with ROOM_PROVIDER=embedded it starts, warning that its rooms exist on no conferencing node', async () => {
+    running = spawnGateway({ ...deployed(), ROOM_PROVIDER: 'embedded', LOG_LEVEL: 'silent' });
+    await waitUntil(() => isListening(port), 'the gateway to listen');
+    expect(running.stderr()).toMatch(/^WARNING: ROOM_PROVIDER=embedded in the prod profile: .*do not exist on any conferencing node/m);
+  });
+});
+
 test('kill -9 and restart: rooms and the pool survive, nothing is handed out twice', async () => {
   await startLocal();
   const token = (await shell('npm run -s token')).trim();

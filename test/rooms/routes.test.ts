@@ -148,7 +148,9 @@ describe('GET /room/{room_name}', () => {
       participant_limit: null,
       max_callrate_in: null,
     });
-    expect(res.body.automatic_participants).toEqual([expect.stringMatching(/^\/api\/admin\/configuration\/v1\/automatic_participant\/\d+\/$/)]);
+    expect(res.body.automatic_participants).toEqual([
+      expect.objectContaining({ resource_uri: expect.stringMatching(/^\/api\/admin\/configuration\/v1\/automatic_participant\/\d+\/$/), role: 'guest', routing: 'manual' }),
+    ]);
   });
 
   test('unknown room → 404 problem', async () => {
