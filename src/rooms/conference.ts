@@ -80,6 +80,19 @@ export interface RoomChanges {
   allow_guests?: boolean;
 }
 
+/**
+ * Pexip's PIN rules for the room as it would be after a change
+ * (https://docs.pexip.com/admin/pins_hosts_guests.htm): the two PINs differ,
+ * a Guest PIN needs a Host PIN, and allowing Guests needs a Host PIN. PINs
+ * are never echoed.
+ */
+export function pinConflict(room: Pick<Conference, 'pin' | 'guest_pin' | 'allow_guests'>): { field: string; message: string } | undefined {
+  if (room.guest_pin !== '' && room.guest_pin === room.pin) return { field: 'guest_pin', message: "The guest_pin would equal the room's pin; Pexip requires them to differ." };
+  if (room.guest_pin !== '' && room.pin === '') return { field: 'pin', message: 'The room has no pin; Pexip accepts a guest_pin only together with a pin.' };
+  if (room.allow_guests && room.pin === '') return { field: 'pin', message: 'The room has no pin; Pexip allows guests only when there is a pin.' };
+  return undefined;
+}
+
 export const CONFERENCE_COLLECTION = '/api/admin/configuration/v1/conference/';
 
 /** Pexip's timestamps: UTC with microseconds and no zone, e.g. `2017-05-11T22:02:05.848612` (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DeletionQueue } from '../events/deletion-queue.js';
 import type { RoomsConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
-import { type Conference, type ConstrainedConference, type RoomChanges, constrain } from './conference.js';
+import { type Conference, type ConstrainedConference, type RoomChanges, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
 import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
@@ -60,6 +60,8 @@ export class RoomService {
 
   async update(name: string, changes: RoomChanges): Promise<void> {
     const conference = await this.find(name);
+    const conflict = pinConflict({ ...conference, ...changes });
+    if (conflict) throw new HttpProblem(409, 'room-change-conflict', 'Conflict', `${conflict.message} Change the request and send it again.`, { errors: [{ in: 'body', ...conflict }] });
     await this.options.provider.update(conference.id, changes);
     this.options.cache.forget([name]);
   }

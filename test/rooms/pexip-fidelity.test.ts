@@ -132,16 +132,16 @@ describe('what the stand-in refuses, as Pexip (tastypie) does', () => {
   });
 
   test.each([
-    [{ name: 'x'.repeat(251) }, 'name'],
-    [{ name: 'BadPin', pin: '12a4' }, 'pin'],
-    [{ name: 'ShortPin', pin: '123' }, 'pin'],
-    [{ name: 'SamePins', allow_guests: true, pin: '1234', guest_pin: '1234' }, 'guest_pin'],
-    [{ name: 'GuestOnly', guest_pin: '1234' }, 'guest_pin'],
-    [{ name: 'GuestsNoPin', allow_guests: true }, 'pin'],
-    [{ name: 'LongTag', tag: 't'.repeat(251) }, 'tag'],
-    [{ name: 'Kind', service_type: 'vmr' }, 'service_type'],
-    [{ name: 'Limit', participant_limit: -1 }, 'participant_limit'],
-  ])('a conference %j → 400 naming %s', async (body, field) => {
+    ['a name of 251 characters', { name: 'x'.repeat(251) }, 'name'],
+    ['a PIN with a letter', { name: 'BadPin', pin: '12a4' }, 'pin'],
+    ['a PIN of 3 digits', { name: 'ShortPin', pin: '123' }, 'pin'],
+    ['equal PINs', { name: 'SamePins', allow_guests: true, pin: '1234', guest_pin: '1234' }, 'guest_pin'],
+    ['a guest PIN without a PIN', { name: 'GuestOnly', guest_pin: '1234' }, 'guest_pin'],
+    ['guests without a PIN', { name: 'GuestsNoPin', allow_guests: true }, 'pin'],
+    ['a tag of 251 characters', { name: 'LongTag', tag: 't'.repeat(251) }, 'tag'],
+    ['an unknown service type', { name: 'Kind', service_type: 'vmr' }, 'service_type'],
+    ['a negative participant limit', { name: 'Limit', participant_limit: -1 }, 'participant_limit'],
+  ])('a conference with %s → 400 naming it', async (_what, body, field) => {
     const pexip = await start();
     const res = await post(pexip, 'conference', body);
     expect(res.status).toBe(400);
@@ -158,8 +158,26 @@ describe('what the stand-in refuses, as Pexip (tastypie) does', () => {
   });
 });
 
+describe("Pexip's PIN rules on PATCH /room/{room_name}", () => {
+  test("a change Pexip would refuse is a 409 naming the field, not a 502, and never reaches Pexip", async () => {
+    const pexip = await start();
+    await gw.gateway.provider.create(room('Pins', undefined));
+    const same = await gw.http.patch('/room/Pins').set(gw.bearer()).send({ guest_pin: '123456' });
+    expect(same.status).toBe(409);
+    expect(same.body.errors).toEqual([{ in: 'body', field: 'guest_pin', message: expect.stringMatching(/differ/) }]);
+    expect(same.text).not.toContain('123456');
+    expectToMatchSpec(same);
+    pexip.seed({ ...fixture('conference.json'), name: 'NoPin', id: 900, resource_uri: `${API}/conference/900/` });
+    const guestsWithoutPin = await gw.http.patch('/room/NoPin').set(gw.bearer()).send({ allow_guests: true });
+    expect(guestsWithoutPin.status).toBe(409);
+    expect(guestsWithoutPin.body.errors).toEqual([{ in: 'body', field: 'pin', message: expect.any(String) }]);
+    expect(pexip.count('PATCH', /./)).toBe(0);
+    expect((await gw.http.patch('/room/NoPin').set(gw.bearer()).send({ pin: '2468', allow_guests: true })).status).toBe(202);
+  });
+});
+
 describe('201 Location', () => {
-  test.each(['absolute', 'relative'] as const)('an %s Location gives the new object id', async (style) => {
+  test.each(['absolute', 'relative'] as const)('Location written %s gives the new object id', async (style) => {
     const pexip = await start({ GENESYS_SIP_ADDRESS: SIP });
     pexip.locationStyle = style;
     const probe = await post(pexip, 'conference', { name: 'Probe' });
