@@ -41,6 +41,6 @@ test.each([
   ['prod', DEFAULT_BULK_ROLE],
   ['local', undefined],
 ] as const)('the %s profile defaults the bulk role to %s', (profile, role) => {
-  const deployed = { ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', GENESYS_ALLOWED_DIVISIONS: 'd', EVENT_SINK_USERNAME: 'pexip', EVENT_SINK_PASSWORD: 'a-long-sink-password' };
+  const deployed = { ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', GENESYS_ALLOWED_DIVISIONS: 'd', EVENT_SINK_USERNAME: 'pexip', EVENT_SINK_PASSWORD: 'a-long-sink-password', ROOM_PROVIDER: 'embedded' };
   expect(loadConfig({ MAXCONF_ENV: profile, ...deployed }).entra.bulkRole).toBe(role);
 });
