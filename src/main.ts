@@ -122,7 +122,8 @@ function printLocalInstructions(config: GatewayConfig, agentToken: string | unde
   const base = `http://${config.http.host}:${config.http.port}`;
   const sinkUser = config.eventSink.username === LOCAL_DEFAULTS.sinkUsername && config.eventSink.passwords[0] === LOCAL_DEFAULTS.sinkPassword ? `${LOCAL_DEFAULTS.sinkUsername}:${LOCAL_DEFAULTS.sinkPassword}` : '<EVENT_SINK_USERNAME>:<EVENT_SINK_PASSWORD>';
   const agent = agentToken ?? '<a Genesys token>';
-  const ended = `{"node":"10.0.0.1","seq":1,"version":2,"time":${Math.floor(Date.now() / 1000)},"event":"conference_ended","data":{"name":"<name>"}}`;
+  // seq and time come from the shell each time the line runs, so that it can end a second room too.
+  const ended = `{"node":"10.0.0.1","seq":'$((RANDOM * 32768 + RANDOM))',"version":2,"time":'$(date +%s)',"event":"conference_ended","data":{"name":"<name>"}}`;
   process.stdout.write(`
 MaxConf gateway (local profile) at ${base}
   API docs:   ${base}/docs

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type FieldError, validate } from '../http/problem.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -19,29 +20,101 @@ export const KNOWN_EVENTS = new Set([
 export const BULK_EVENT = 'eventsink_bulk';
 /** Pexip batches events; this bounds one envelope's list. */
 export const MAX_BULK_EVENTS = 10_000;
+/** Rejected inner events described in one answer at most (the count covers them all). */
+export const MAX_REJECTIONS_DESCRIBED = 100;
+/** 9999-12-31T23:59:59Z: the last Unix time both `Date` and the store's timestamps hold. */
+export const MAX_UNIX_SECONDS = 253_402_300_799;
+
+/** Text the store can hold: PostgreSQL refuses NUL, and an unpaired surrogate has no UTF-8 form. */
+const storableText = z
+  .string()
+  .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character')
+  .refine((s) => !/\p{Cs}/u.test(s), 'must not contain an unpaired UTF-16 surrogate');
+
+const unixTime = z.number({ error: 'must be a Unix time in seconds' }).min(0, 'must not be before 1970').max(MAX_UNIX_SECONDS, 'must be before the year 10000');
+
+const version = z.union([z.literal(1), z.literal(2)], { error: 'version must be 1 or 2' });
+
+/** The `data` fields the sink stores, when they have the type it uses (others are ignored, as before). */
+const storedFields = { name: storableText, conference: storableText, end_time: unixTime } as const;
+const storedType = { name: 'string', conference: 'string', end_time: 'number' } as const;
+
+/**
+ * `data` as Pexip sends it: an object (the docs say "array"; both are taken). Unknown fields are
+ * kept, since Pexip may add fields at any version; a stored field's value must fit the store.
+ */
+const data = z
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'data must be an object' })
+  .superRefine((value, ctx) => {
+    if (Array.isArray(value)) return;
+    for (const [field, schema] of Object.entries(storedFields) as [keyof typeof storedFields, z.ZodType][]) {
+      if (typeof value[field] !== storedType[field]) continue;
+      for (const issue of schema.safeParse(value[field]).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
+    }
+  });
 
 const header = {
-  node: z.string().min(1, 'node is the sending node address').max(255),
+  node: storableText.min(1, 'node is the sending node address').max(255),
   seq: z.number().int('seq must be a whole number').min(0, 'seq must not be negative'),
-  version: z.union([z.literal(1), z.literal(2)], { error: 'version must be 1 or 2' }),
-  time: z.number({ error: 'time must be a Unix time in seconds' }).refine(Number.isFinite, 'time must be finite').refine((t) => t >= 0, 'time must not be negative'),
-  event: z.string().min(1, 'event names the event type').max(100),
+  event: storableText.min(1, 'event names the event type').max(100),
 };
 
-/** One event. Unknown `data` fields are kept: Pexip may add fields at any version. */
-export const eventEnvelope = z.object({
-  ...header,
-  data: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'data must be an object' }),
-});
+/** One event as Pexip posts it on its own. */
+const singleEvent = z.object({ ...header, version, time: unixTime, data });
 
-export const bulkEnvelope = z.object({
-  ...header,
+/** An event inside `eventsink_bulk`: without its own `version` or `time`, it takes the envelope's. */
+const innerEvent = z.object({ ...header, version: version.optional(), time: unixTime.optional(), data });
+
+const bulkWrapper = z.object({
   event: z.literal(BULK_EVENT),
-  data: z.array(eventEnvelope, { error: 'data of eventsink_bulk must be a list of envelopes' }).max(MAX_BULK_EVENTS, `at most ${MAX_BULK_EVENTS} events per envelope`),
+  version: version.optional(),
+  time: unixTime.optional(),
+  data: z.array(z.unknown(), { error: 'data of eventsink_bulk must be a list of envelopes' }).max(MAX_BULK_EVENTS, `at most ${MAX_BULK_EVENTS} events per envelope`),
 });
 
-export type EventEnvelope = z.infer<typeof eventEnvelope>;
+/** An event ready for the sink; `time` is absent only when neither the event nor its bulk envelope had one. */
+export interface SinkEvent {
+  node: string;
+  seq: number;
+  time?: number;
+  event: string;
+  data: Record<string, unknown> | unknown[];
+}
 
-export function isBulk(body: unknown): boolean {
+export interface Rejection {
+  /** Position of the event in the envelope's `data`. */
+  index: number;
+  errors: FieldError[];
+}
+
+export interface ReadEnvelope {
+  events: SinkEvent[];
+  rejected: Rejection[];
+}
+
+/**
+ * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
+ * single event throws a 400 problem naming the fields. In a bulk envelope each inner event
+ * stands alone: an invalid one is returned as a rejection, so that the valid ones are
+ * processed and Pexip is never asked to resend a batch that can never succeed.
+ */
+export function readEnvelope(body: unknown): ReadEnvelope {
+  if (!isBulk(body)) return { events: [toSinkEvent(validate(singleEvent, body, 'body'))], rejected: [] };
+  const wrapper = validate(bulkWrapper, body, 'body');
+  const events: SinkEvent[] = [];
+  const rejected: Rejection[] = [];
+  wrapper.data.forEach((item, index) => {
+    const result = innerEvent.safeParse(item);
+    if (result.success) events.push(toSinkEvent({ ...result.data, time: result.data.time ?? wrapper.time }));
+    else rejected.push({ index, errors: result.error.issues.map((issue) => ({ in: 'body', field: ['data', index, ...issue.path].join('.'), message: issue.message })) });
+  });
+  return { events, rejected };
+}
+
+function toSinkEvent({ node, seq, time, event, data: eventData }: z.infer<typeof innerEvent>): SinkEvent {
+  return { node, seq, event, data: eventData, ...(time === undefined ? {} : { time }) };
+}
+
+function isBulk(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { event?: unknown }).event === BULK_EVENT;
 }

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { jsonBody, resource } from '../http/middleware.js';
-import { HttpProblem, validate } from '../http/problem.js';
-import { bulkEnvelope, eventEnvelope, isBulk } from './envelope.js';
+import { HttpProblem } from '../http/problem.js';
+import { readEnvelope } from './envelope.js';
 import type { EventSink } from './sink.js';
 
 export interface EventRoutesOptions {
@@ -23,9 +23,7 @@ export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesO
             errors: [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }],
           });
         }
-        const envelopes = isBulk(req.body) ? validate(bulkEnvelope, req.body, 'body').data : [validate(eventEnvelope, req.body, 'body')];
-        const receipt = await sink.accept(envelopes);
-        res.json({ status: 'ok', ...receipt });
+        res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body))) });
       },
     ],
   });

@@ -2,15 +2,23 @@ import type { Logger } from 'pino';
 import { type Clock, iso } from '../clock.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
 import type { DeletionQueue } from './deletion-queue.js';
-import { type EventEnvelope, KNOWN_EVENTS } from './envelope.js';
+import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
 
+/** What the sink did with one request's events. */
 export interface SinkReceipt {
   accepted: number;
   duplicates: number;
+  /** Invalid events of a bulk envelope, not processed; `rejections` describes the first of them. */
+  rejected: number;
+  rejections?: Rejection[];
 }
 
+/** An event whose time is known: its own, its bulk envelope's, or (neither had one) the time it arrived. */
+type TimedEvent = SinkEvent & { time: number };
+
 interface Waiting {
-  envelopes: readonly EventEnvelope[];
+  envelopes: readonly TimedEvent[];
+  rejected: readonly Rejection[];
   resolve: (receipt: SinkReceipt) => void;
   reject: (error: unknown) => void;
 }
@@ -47,12 +55,15 @@ export class EventSink {
     private readonly commitDeadlineMs?: number,
   ) {}
 
-  accept(envelopes: readonly EventEnvelope[]): Promise<SinkReceipt> {
+  accept({ events, rejected }: ReadEnvelope): Promise<SinkReceipt> {
+    const arrivedAt = this.clock.now() / 1000;
+    const envelopes = events.map((event) => ({ ...event, time: event.time ?? arrivedAt }));
     return new Promise((resolve, reject) => {
       const timer = this.commitDeadlineMs === undefined ? undefined : setTimeout(() => this.giveUp(request), this.commitDeadlineMs);
       const settled = () => clearTimeout(timer);
       const request: Waiting = {
         envelopes,
+        rejected,
         resolve: (receipt) => (settled(), resolve(receipt)),
         reject: (error) => (settled(), reject(error)),
       };
@@ -106,7 +117,7 @@ export class EventSink {
 
   /** One transaction for the group; if it fails for a reason other than the store, each request is retried alone. */
   private async commitGroup(group: Waiting[]): Promise<void> {
-    let applied: EventEnvelope[][];
+    let applied: TimedEvent[][];
     try {
       applied = await this.store.transaction(async (tx) => {
         const fresh = await this.firstSightings(tx, group.flatMap((request) => request.envelopes));
@@ -121,12 +132,18 @@ export class EventSink {
       }
       return;
     }
-    group.forEach((request, i) => request.resolve(this.receipt(request.envelopes, applied[i] as EventEnvelope[])));
+    group.forEach((request, i) => request.resolve(this.receipt(request, applied[i] as TimedEvent[])));
   }
 
-  private receipt(envelopes: readonly EventEnvelope[], fresh: EventEnvelope[]): SinkReceipt {
+  private receipt({ envelopes, rejected }: Waiting, fresh: TimedEvent[]): SinkReceipt {
     this.count(fresh);
-    return { accepted: fresh.length, duplicates: envelopes.length - fresh.length };
+    const receipt = { accepted: fresh.length, duplicates: envelopes.length - fresh.length, rejected: rejected.length };
+    if (rejected.length === 0) return receipt;
+    const rejections = rejected.slice(0, MAX_REJECTIONS_DESCRIBED);
+    this.countsByType.set('rejected', (this.countsByType.get('rejected') ?? 0) + rejected.length);
+    // Positions and field names only: the values may be hostile or personal.
+    this.logger.warn({ rejected: rejected.length, rejections: rejections.map(({ index, errors }) => ({ index, fields: errors.map((e) => e.field) })) }, 'invalid events in an eventsink_bulk envelope were not processed');
+    return { ...receipt, rejections };
   }
 
   /** Forgets de-duplication records older than the retention (run by garbage collection). */
@@ -140,7 +157,7 @@ export class EventSink {
    * those seen for the first time, in arrival order; a key repeated within the
    * group counts for its first envelope only.
    */
-  private async firstSightings(tx: Queryable, envelopes: readonly EventEnvelope[]): Promise<Set<EventEnvelope>> {
+  private async firstSightings(tx: Queryable, envelopes: readonly TimedEvent[]): Promise<Set<TimedEvent>> {
     if (envelopes.length === 0) return new Set();
     const { rows } = await tx.query<{ node: string; seq: string; event_time: number }>(
       `INSERT INTO event_seen (node, seq, event_time, received_at)
@@ -153,7 +170,7 @@ export class EventSink {
     return new Set(envelopes.filter((e) => inserted.delete(seenKey(e.node, String(e.seq), e.time))));
   }
 
-  private async apply(tx: Queryable, envelope: EventEnvelope): Promise<void> {
+  private async apply(tx: Queryable, envelope: TimedEvent): Promise<void> {
     const data = (Array.isArray(envelope.data) ? {} : envelope.data) as Record<string, unknown>;
     const eventAtMs = envelope.time * 1000;
     switch (envelope.event) {
@@ -174,7 +191,7 @@ export class EventSink {
     }
   }
 
-  private count(envelopes: readonly EventEnvelope[]): void {
+  private count(envelopes: readonly TimedEvent[]): void {
     for (const { event } of envelopes) {
       const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
       this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);

@@ -72,7 +72,7 @@ describe('envelopes', () => {
   test.each([1, 2])('a single version-%i envelope → 200, acknowledged', async (version) => {
     await start();
     const res = await sink(envelope('participant_updated', { uuid: 'u', conference: 'room' }, { version }));
-    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
+    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
   });
 
   test('an eventsink_bulk envelope → every inner event processed', async () => {
@@ -82,7 +82,7 @@ describe('envelopes', () => {
       data: [envelope('conference_ended', { name: 'RoomA' }), envelope('conference_ended', { name: 'RoomB' }), envelope('participant_disconnected', { conference: 'RoomA' })],
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', accepted: 3, duplicates: 0 });
+    expect(res.body).toEqual({ status: 'ok', accepted: 3, duplicates: 0, rejected: 0 });
     expect((await queued()).map((e) => e.room_name)).toEqual(['RoomA', 'RoomB']);
   });
 
@@ -113,7 +113,8 @@ describe('envelopes', () => {
     ['data a string', { node: 'n', seq: 1, version: 2, time: 1, event: 'x', data: 'hello' }, 'data'],
     ['time missing', { node: 'n', seq: 1, version: 2, event: 'x', data: {} }, 'time'],
     ['bulk data not a list', { node: '127.0.0.1', seq: 0, version: 2, time: 1, event: 'eventsink_bulk', data: {} }, 'data'],
-    ['a bad envelope inside a bulk', { node: '127.0.0.1', seq: 0, version: 2, time: 1, event: 'eventsink_bulk', data: [{ node: 'n', seq: 1, version: 2, time: 1, event: 'x', data: {} }, { node: 'n', seq: 'two', version: 2, time: 1, event: 'x', data: {} }] }, 'data.1.seq'],
+    ['bulk time not a number', { node: '127.0.0.1', seq: 0, version: 2, time: 'now', event: 'eventsink_bulk', data: [] }, 'time'],
+    ['bulk version 3', { event: 'eventsink_bulk', version: 3, data: [] }, 'version'],
     ['an array', [], '(whole)'],
     ['null', null, '(whole)'],
   ])('%s → 400 naming %s', async (_name, body, field) => {
@@ -137,12 +138,95 @@ describe('envelopes', () => {
   });
 });
 
+describe('bulk envelopes as Pexip publishes them', () => {
+  const bulk = (data: unknown[], wrapper: Record<string, unknown> = { version: 2, time: 1741679796.951206 }) => ({ event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, ...wrapper, data });
+  const seen = async () =>
+    (await shared.store.query<{ node: string; seq: string; event_time: number }>('SELECT node, seq::text AS seq, event_time FROM event_seen ORDER BY seq')).rows;
+
+  test('inner events without version or time take the envelope\'s', async () => {
+    await start();
+    const res = await sink(bulk([{ event: 'conference_ended', node: '10.44.34.14', seq: 2183, data: { name: 'NoTime' } }]));
+    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+    expectToMatchSpec(res);
+    expect(await seen()).toEqual([{ node: '10.44.34.14', seq: '2183', event_time: 1741679796.951206 }]);
+    expect(new Date((await queued())[0]!.ended_at).getTime()).toBe(Math.round(1741679796.951206 * 1000));
+  });
+
+  test('an envelope without version or time, around inner events that have them', async () => {
+    await start();
+    const res = await sink(bulk([envelope('conference_ended', { name: 'InnerTimed' }, { time: 1741679792.93 })], {}));
+    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+    expect((await seen())[0]?.event_time).toBe(1741679792.93);
+  });
+
+  test('de-duplication holds for inner events without a time of their own: a redelivered batch is processed once', async () => {
+    await start();
+    const batch = bulk([
+      { event: 'conference_ended', node: '10.44.34.14', seq: 1, data: { name: 'Redelivered' } },
+      { event: 'participant_updated', node: '10.44.34.14', seq: 2, data: {} },
+      { event: 'participant_updated', node: '10.44.34.14', seq: 2, data: {} },
+    ]);
+    expect((await sink(batch)).body).toEqual({ status: 'ok', accepted: 2, duplicates: 1, rejected: 0 });
+    expect((await sink(batch)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 3, rejected: 0 });
+    expect(gw.gateway.sink.countsByType.get('conference_ended')).toBe(1);
+  });
+
+  test('with no time anywhere, an inner event is processed at the time it arrived', async () => {
+    await start();
+    const res = await sink(bulk([{ event: 'conference_ended', node: '10.44.34.14', seq: 9, data: { name: 'Untimed' } }], {}));
+    expect(res.body).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+    // Within the millisecond: the time goes through seconds as a float.
+    expect(Math.abs(new Date((await queued())[0]!.ended_at).getTime() - gw.clock.now())).toBeLessThanOrEqual(1);
+  });
+
+  test('null fields, unknown fields, unknown event types and non-ASCII names are accepted', async () => {
+    await start();
+    const name = 'Møterom Ærø – 日本語 👩‍💻';
+    const res = await sink(
+      bulk([
+        envelope('conference_ended', { name, end_time: null, tag: null, brand_new: { nested: [1, null] } }, { unknown_top_level: true }),
+        envelope('participant_connected', { conference: 'Elsewhere', connect_time: null, display_name: 'Zoë 🎥', vendor: null }),
+        envelope('participant_teleported', { whatever: null }),
+        envelope('conference_ended', { name: null, conference: 'ByConference' }),
+      ]),
+    );
+    expect(res.body).toEqual({ status: 'ok', accepted: 4, duplicates: 0, rejected: 0 });
+    expect((await queued()).map((e) => e.room_name).sort()).toEqual(['ByConference', name].sort());
+    expect(gw.gateway.sink.unknownEvents).toBe(1);
+  });
+
+  test('one invalid inner event does not sink the rest: the valid ones are stored and the invalid one named', async () => {
+    await start();
+    const res = await sink(bulk([envelope('conference_ended', { name: 'Good' }), { node: 'n', seq: 'two', event: 'x', data: {} }, envelope('conference_ended', { name: 'AlsoGood' })]));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      status: 'ok',
+      accepted: 2,
+      duplicates: 0,
+      rejected: 1,
+      rejections: [{ index: 1, errors: [{ in: 'body', field: 'data.1.seq', message: expect.any(String) }] }],
+    });
+    expectToMatchSpec(res);
+    expect((await queued()).map((e) => e.room_name)).toEqual(['AlsoGood', 'Good']);
+    expect(gw.gateway.sink.countsByType.get('rejected')).toBe(1);
+  });
+
+  test('a batch of only invalid events is answered 200, so that Pexip does not resend it for ever', async () => {
+    await start();
+    const res = await sink(bulk(Array.from({ length: 150 }, () => ({ node: 'n', seq: -1, event: 'x', data: {} }))));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, duplicates: 0, rejected: 150 });
+    expect(res.body.rejections).toHaveLength(100);
+    expectToMatchSpec(res);
+  });
+});
+
 describe('duplicates and durability', () => {
   test('the same node, seq and time is processed once', async () => {
     await start();
     const event = envelope('conference_ended', { name: 'DupRoom' });
-    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
-    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 1 });
+    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+    expect((await sink(event)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 1, rejected: 0 });
     expect(gw.gateway.sink.countsByType.get('conference_ended')).toBe(1);
   });
 
@@ -155,8 +239,8 @@ describe('duplicates and durability', () => {
       envelope('participant_updated', {}, { seq: 8, time: 5e-324 }),
     ];
     const bulk = { event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, version: 2, time: 1, data: [...awkward, awkward[1]] };
-    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 4, duplicates: 1 });
-    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 5 });
+    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 4, duplicates: 1, rejected: 0 });
+    expect((await sink(bulk)).body).toEqual({ status: 'ok', accepted: 0, duplicates: 5, rejected: 0 });
   });
 
   test('seq restarting at 1 after a sink restart is not mistaken for a duplicate', async () => {

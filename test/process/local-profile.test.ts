@@ -61,7 +61,10 @@ test('npm start without configuration: the printed token command and curl lines 
   const agent = JSON.parse(await shell(printed('Agent').replace('<name>', created.name))) as { name: string; pin: string };
   expect(agent).toMatchObject({ name: created.name, pin: fetched.pin });
   const event = JSON.parse(await shell(printed('Event').replace('<name>', created.name))) as { accepted: number };
-  expect(event).toEqual({ status: 'ok', accepted: 1, duplicates: 0 });
+  expect(event).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+  // The same printed line again, for a second room, is a new event (fresh seq and time), not a duplicate.
+  const second = JSON.parse(await shell(`${tokenLine}; ${printed('Create')}`)) as { name: string };
+  expect(JSON.parse(await shell(printed('Event').replace('<name>', second.name)))).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
   expect(JSON.parse(await shell(printed('Health')))).toMatchObject({ status: 'alive' });
   expect(JSON.parse(await shell(printed('Ready')))).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
 });
@@ -114,7 +117,7 @@ test('an event acknowledged just before kill -9 is not lost', async () => {
     headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
     body: JSON.stringify(ended),
   });
-  expect(await again.json()).toEqual({ status: 'ok', accepted: 0, duplicates: 1 });
+  expect(await again.json()).toEqual({ status: 'ok', accepted: 0, duplicates: 1, rejected: 0 });
 });
 
 test('a bad configuration lists every bad variable and exits non-zero before listening', async () => {

@@ -1,0 +1,80 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logger.js';
+import { expectToMatchSpec } from '../support/openapi.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/** Values that the store or `Date` cannot hold (issue 12 item 2): refused by validation, never a 500. */
+let gw: TestGateway;
+const lines: string[] = [];
+const capture = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+    done();
+  },
+});
+
+beforeAll(async () => {
+  gw = await startTestGateway({ logger: createLogger('info', capture) });
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+let seq = 1000;
+const event = (overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}) => {
+  seq += 1;
+  return { node: '10.44.99.2', seq, version: 2, time: gw.clock.now() / 1000, event: 'conference_ended', ...overrides, data: { name: `Room${seq}`, ...data } };
+};
+/** JSON.stringify keeps lone surrogates as `\ud800` escapes, as a hostile client would send them. */
+const post = (body: unknown) =>
+  gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const queued = async (name: string) => (await gw.store.query('SELECT 1 FROM deletion_queue WHERE room_name = $1', [name])).rows.length === 1;
+
+const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
+  ['node with NUL', (e) => ({ ...e, node: '10.0.0.1\u0000x' }), 'node'],
+  ['node with a lone surrogate', (e) => ({ ...e, node: 'x\ud800y' }), 'node'],
+  ['event with NUL', (e) => ({ ...e, event: 'conference_ended\u0000' }), 'event'],
+  ['data.name with NUL', (e) => ({ ...e, data: { name: 'Room\u0000' } }), 'data.name'],
+  ['data.name with a lone surrogate', (e) => ({ ...e, data: { name: 'x\udc00' } }), 'data.name'],
+  ['data.conference with NUL', (e) => ({ ...e, event: 'participant_connected', data: { conference: '\u0000' } }), 'data.conference'],
+  ['time 1e13', (e) => ({ ...e, time: 1e13 }), 'time'],
+  ['time 1e300', (e) => ({ ...e, time: 1e300 }), 'time'],
+  ['time negative', (e) => ({ ...e, time: -1 }), 'time'],
+  ['seq 1e300', (e) => ({ ...e, seq: 1e300 }), 'seq'],
+  ['data.end_time 1e306', (e) => ({ ...e, data: { ...e.data, end_time: 1e306 } }), 'data.end_time'],
+  ['data.end_time -9e12', (e) => ({ ...e, data: { ...e.data, end_time: -9e12 } }), 'data.end_time'],
+  ['data.end_time -2.5e11', (e) => ({ ...e, data: { ...e.data, end_time: -2.5e11 } }), 'data.end_time'],
+];
+
+describe.each(HOSTILE)('%s', (_name, spoil, field) => {
+  test('as a single event → 400 problem naming the field', async () => {
+    const bad = spoil(event()) as { data: { name?: string } };
+    const res = await post(bad);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    expectToMatchSpec(res);
+  });
+
+  test('inside a bulk envelope → the good events are stored and acknowledged, the bad one counted', async () => {
+    const good = event();
+    const alsoGood = event();
+    const res = await post({ event: 'eventsink_bulk', node: '127.0.0.1', seq: 0, version: 2, time: gw.clock.now() / 1000, data: [good, spoil(event()), alsoGood] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 2, duplicates: 0, rejected: 1, rejections: [{ index: 1, errors: [{ field: `data.1.${field}` }] }] });
+    expectToMatchSpec(res);
+    expect(await queued(good.data.name)).toBe(true);
+    expect(await queued(alsoGood.data.name)).toBe(true);
+  });
+});
+
+test('rejected events are logged by position and field, never by value', async () => {
+  lines.length = 0;
+  const secret = 'Sensitive Citizen Name';
+  const res = await post({ event: 'eventsink_bulk', data: [event({ node: `${secret}\u0000` }, { name: `${secret}\u0000`, end_time: 1e306, display_name: secret })] });
+  expect(res.body).toMatchObject({ accepted: 0, rejected: 1 });
+  const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.rejected === 1);
+  expect(warning).toMatchObject({ rejections: [{ index: 0, fields: ['data.0.node', 'data.0.data.name', 'data.0.data.end_time'] }] });
+  expect(lines.join('\n')).not.toContain('Sensitive');
+  expect(JSON.stringify(res.body)).not.toContain('Sensitive');
+});
