@@ -65,7 +65,7 @@ export class GatewayMetrics {
       ['hit', sources.genesysCache.cacheHits],
       ['miss', sources.genesysCache.calls],
     ]);
-    syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown")', 'type', () => sources.eventCounts);
+    syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown"; invalid events of a bulk envelope, not processed, as "rejected")', 'type', () => sources.eventCounts);
     syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);
   }
 

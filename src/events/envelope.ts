@@ -23,7 +23,7 @@ export const MAX_BULK_EVENTS = 10_000;
 /** Rejected inner events described in one answer at most (the count covers them all). */
 export const MAX_REJECTIONS_DESCRIBED = 100;
 /** 9999-12-31T23:59:59Z: the last Unix time both `Date` and the store's timestamps hold. */
-export const MAX_UNIX_SECONDS = 253_402_300_799;
+const MAX_UNIX_SECONDS = 253_402_300_799;
 
 /** Text the store can hold: PostgreSQL refuses NUL, and an unpaired surrogate has no UTF-8 form. */
 const storableText = z
@@ -35,9 +35,12 @@ const unixTime = z.number({ error: 'must be a Unix time in seconds' }).min(0, 'm
 
 const version = z.union([z.literal(1), z.literal(2)], { error: 'version must be 1 or 2' });
 
-/** The `data` fields the sink stores, when they have the type it uses (others are ignored, as before). */
-const storedFields = { name: storableText, conference: storableText, end_time: unixTime } as const;
-const storedType = { name: 'string', conference: 'string', end_time: 'number' } as const;
+/** The `data` fields the sink stores, checked when they have the type it uses (other types are ignored). */
+const storedFields: [field: string, type: 'string' | 'number', schema: z.ZodType][] = [
+  ['name', 'string', storableText],
+  ['conference', 'string', storableText],
+  ['end_time', 'number', unixTime],
+];
 
 /**
  * `data` as Pexip sends it: an object (the docs say "array"; both are taken). Unknown fields are
@@ -47,8 +50,8 @@ const data = z
   .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'data must be an object' })
   .superRefine((value, ctx) => {
     if (Array.isArray(value)) return;
-    for (const [field, schema] of Object.entries(storedFields) as [keyof typeof storedFields, z.ZodType][]) {
-      if (typeof value[field] !== storedType[field]) continue;
+    for (const [field, type, schema] of storedFields) {
+      if (typeof value[field] !== type) continue;
       for (const issue of schema.safeParse(value[field]).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
     }
   });
@@ -62,7 +65,7 @@ const header = {
 /** One event as Pexip posts it on its own. */
 const singleEvent = z.object({ ...header, version, time: unixTime, data });
 
-/** An event inside `eventsink_bulk`: without its own `version` or `time`, it takes the envelope's. */
+/** An event inside `eventsink_bulk`: `version` and `time` may be missing, and then the envelope's apply. */
 const innerEvent = z.object({ ...header, version: version.optional(), time: unixTime.optional(), data });
 
 const bulkWrapper = z.object({
