@@ -4,6 +4,7 @@ import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig } from './c
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
 import { type LocalGenesys, startLocalGenesys } from './local/genesys-stand-in.js';
 import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIdentityProvider } from './local/identity-provider.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/select.js';
 import { systemClock } from './clock.js';
@@ -83,17 +84,7 @@ async function startLocalStandIns(config: GatewayConfig): Promise<LocalStandIns>
 }
 
 function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
-  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
-  const server = http.createServer(
-    {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-      keepAliveTimeout: keepAliveTimeoutMs,
-      // Node enforces the two timeouts above only when it checks connections (every 30 s by default).
-      connectionsCheckingInterval: Math.min(1000, Math.floor(headersTimeoutMs / 2)),
-    },
-    gateway.app,
-  );
+  const server = createHttpServer(gateway.app, config.http);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => resolve(server));

@@ -2,7 +2,7 @@ import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { problemHandler } from './errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { requestId, securityHeaders, unknownRoute } from './middleware.js';
+import { requestId, securityHeaders, singleHeaders, unknownRoute } from './middleware.js';
 import { requestLog } from './request-log.js';
 
 export interface AppOptions {
@@ -21,6 +21,7 @@ export function buildApp(routers: Router[], { logger, metrics, trustProxyAddress
   app.use(requestId);
   app.use(requestLog(logger, metrics));
   app.use(securityHeaders());
+  app.use(singleHeaders(['host', 'content-type']));
   for (const router of routers) app.use(router);
   app.use(unknownRoute);
   app.use(problemHandler(logger));

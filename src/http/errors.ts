@@ -61,12 +61,9 @@ function bearerProblem(error: BearerError): HttpProblem {
 
 function parserProblem(error: ParserError): HttpProblem | undefined {
   switch (error?.type) {
-    case 'entity.parse.failed':
-      return new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid JSON; fix its syntax and send it again.');
     case 'entity.too.large':
       return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than the ${error.limit ?? 'allowed'} bytes this endpoint accepts.`);
     case 'encoding.unsupported':
-    case 'charset.unsupported':
       return new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'Send the body as UTF-8 JSON without content encoding.');
     default:
       if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {

@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
+import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,20 +31,72 @@ export function securityHeaders(): RequestHandler {
   };
 }
 
-/** JSON bodies only: anything else with content is a 415; then parse with a size limit (any JSON value: the schema says what is wrong with it). */
+const JSON_TYPES = ['application/json', 'application/*+json'];
+/** RFC 8259 §8.1: JSON exchanged between systems is UTF-8. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
+/**
+ * JSON bodies only: anything else with content is a 415; then read with a
+ * size limit and parse strictly (any JSON value: the schema says what is wrong
+ * with it; a repeated key is refused, as in token payloads).
+ */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
-    if (hasBody(req.headers) && !req.is(['application/json', 'application/*+json'])) {
-      throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'Send the body as JSON with Content-Type: application/json.');
+    if (hasBody(req.headers) && !(req.is(JSON_TYPES) && isUtf8Charset(req.headers['content-type']))) {
+      throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'Send the body as UTF-8 JSON with Content-Type: application/json.');
     }
     next();
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: false, type: ['application/json', 'application/*+json'] })];
+  const parse: RequestHandler = (req, _res, next) => {
+    req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? parseJsonBody(req.body) : undefined;
+    next();
+  };
+  return [requireJson, express.raw({ limit: limitBytes, type: JSON_TYPES }), parse];
+}
+
+function isUtf8Charset(contentType: string | undefined): boolean {
+  const charset = CHARSET.exec(contentType ?? '')?.[1];
+  return charset === undefined || /^utf-?8$/i.test(charset);
+}
+
+function parseJsonBody(bytes: Buffer): unknown {
+  if (!isUtf8(bytes)) throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
+  try {
+    return parseStrictJson(bytes.toString('utf8'));
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) throw duplicateKey(error.key);
+    throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid JSON; fix its syntax and send it again.');
+  }
+}
+
+function duplicateKey(key: string): HttpProblem {
+  const field = key.slice(0, 100);
+  return new HttpProblem(422, 'duplicate-key', 'Unprocessable Content', `The body names ${JSON.stringify(field)} more than once in one object; send each field once.`, {
+    errors: [{ in: 'body', field, message: 'is given more than once in one object' }],
+  });
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * A header that must appear once: Node keeps the first of several and drops
+ * the rest, so a request that repeats one is refused rather than read in part.
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with several, is a 400.
+ */
+export function singleHeaders(names: string[]): RequestHandler {
+  return (req, _res, next) => {
+    const repeated = names.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
+    if (repeated !== undefined) throw headerProblem(repeated, `send ${repeated} once`);
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) throw headerProblem('host', 'an HTTP/1.1 request must send Host');
+    next();
+  };
+}
+
+function headerProblem(name: string, message: string): HttpProblem {
+  return new HttpProblem(400, 'invalid-header', 'Bad Request', `The ${name} header is not valid: ${message}.`, { errors: [{ in: 'header', field: name, message }] });
 }
 
 type Method = 'get' | 'post' | 'patch' | 'delete';

@@ -1,0 +1,78 @@
+import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig } from '../config.js';
+import { HttpProblem } from './problem.js';
+
+/**
+ * The gateway's HTTP server. Requests Node's parser refuses before they reach
+ * the app, and expectations it cannot meet, are answered with problem+json
+ * too, rather than Node's empty defaults.
+ */
+export function createHttpServer(app: RequestListener, { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs }: GatewayConfig['http']): Server {
+  const server = http.createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // Node enforces the two timeouts above only when it checks connections (every 30 s by default).
+      connectionsCheckingInterval: Math.min(1000, Math.floor(headersTimeoutMs / 2)),
+      // The app refuses a missing Host itself (singleHeaders), with a body that says so.
+      requireHostHeader: false,
+    },
+    app,
+  );
+  server.on('clientError', answerClientError);
+  server.on('checkExpectation', refuseExpectation);
+  return server;
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // As Node's own handler (lib/_http_server.js, socketOnError): answer only if no response on this connection has begun.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (inFlight == null || !inFlight.headersSent)) {
+    const problem = parserProblem(error.code);
+    const body = JSON.stringify(problem.body());
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\n` +
+        `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  (socket as Duplex & { destroySoon(): void }).destroySoon();
+}
+
+/** The codes are llhttp's, as Node reports them in `error.code` (nodejs/llhttp src/llhttp/errors.ts), and Node's own timeout. */
+function parserProblem(code: string | undefined): HttpProblem {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new HttpProblem(431, 'headers-too-large', 'Request Header Fields Too Large', `The request's headers exceed ${http.maxHeaderSize} bytes; send fewer or shorter headers.`);
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new HttpProblem(413, 'body-too-large', 'Content Too Large', 'The chunk extensions of the body are too large; send the body without chunk extensions.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HttpProblem(408, 'request-timeout', 'Request Timeout', 'The request did not arrive in time; send it again in one go.');
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return malformed('frame the body with one Content-Length, or with Transfer-Encoding: chunked (well-formed chunks) and no Content-Length');
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_LF_EXPECTED':
+    case 'HPE_CR_EXPECTED':
+      return malformed('write each header as "Name: value" on one line ending in CRLF, without control characters or line folding');
+    case 'HPE_INVALID_METHOD':
+    case 'HPE_INVALID_URL':
+    case 'HPE_INVALID_VERSION':
+      return malformed('start with a request line "METHOD /path HTTP/1.1" ending in CRLF');
+    default:
+      return malformed('check the request line, the headers and the body framing');
+  }
+}
+
+const malformed = (fix: string) => new HttpProblem(400, 'malformed-request', 'Bad Request', `The request is not well-formed HTTP/1.1: ${fix}.`);
+
+/** Node's default for an `Expect` other than 100-continue is an empty 417. */
+function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const problem = new HttpProblem(417, 'expectation-failed', 'Expectation Failed', 'The gateway supports only Expect: 100-continue; send the request without Expect.');
+  const body = JSON.stringify(problem.body());
+  res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
+  req.resume();
+}

@@ -1,0 +1,125 @@
+import type { Server } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createHttpServer } from '../../src/http/server.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { expectOurProblem } from '../support/problems.js';
+
+/**
+ * Requests that Node's HTTP parser refuses, or that only a raw socket can send,
+ * against the gateway's own server (src/http/server.ts) around the real app.
+ */
+let gw: TestGateway;
+let server: Server;
+let port: number;
+beforeAll(async () => {
+  gw = await startTestGateway();
+  server = createHttpServer(gw.gateway.app, { ...gw.config.http, headersTimeoutMs: 500 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+}, 60_000);
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  await gw?.close();
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, never>;
+}
+
+/** Writes `request` as is and reads until the server closes the connection. */
+function transcript(request: string | Buffer, { keepOpen = false } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.write(request);
+    if (!keepOpen) socket.end();
+  });
+}
+
+async function exchange(request: string | Buffer, options: { keepOpen?: boolean } = {}): Promise<RawAnswer> {
+  return parseAnswer(await transcript(request, options));
+}
+
+function parseAnswer(text: string): RawAnswer {
+  const [head = '', ...rest] = text.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const body = rest.join('\r\n\r\n');
+  return { status: Number(statusLine.split(' ')[1]), headers, body: body === '' ? {} : JSON.parse(body) };
+}
+
+const TOKEN_FREE_GET = 'GET /public/health HTTP/1.1\r\nHost: gateway\r\n';
+
+describe("requests Node's parser refuses get problem+json, and the connection closes", () => {
+  test.each([
+    ['two Content-Length', 'POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400, /one Content-Length/],
+    ['Transfer-Encoding with Content-Length', 'POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, /one Content-Length/],
+    ['an unknown Transfer-Encoding', 'POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: gzip\r\n\r\n', 400, /chunked/],
+    ['a malformed chunk', 'POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n', 400, /well-formed chunks/],
+    ['an obs-folded header', `${TOKEN_FREE_GET}X-Note: a\r\n  b\r\n\r\n`, 400, /line folding/],
+    ['NUL in a header value', `${TOKEN_FREE_GET}X-Note: a\u0000b\r\n\r\n`, 400, /control characters/],
+    ['a space before the colon', `${TOKEN_FREE_GET}X-Note : a\r\n\r\n`, 400, /"Name: value"/],
+    ['a garbage request line', 'HELLO\r\n\r\n', 400, /request line/],
+    ['an unknown HTTP version', 'GET /public/health HTTP/9.9\r\nHost: gateway\r\n\r\n', 400, /request line/],
+    ['headers over the size limit', `${TOKEN_FREE_GET}X-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /headers exceed \d+ bytes/],
+  ])('%s', async (_case, request, status, detail) => {
+    const answer = await exchange(request);
+    expectOurProblem(answer, status);
+    expect(answer.body.detail).toMatch(detail);
+    expect(answer.headers.connection).toBe('close');
+    expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(answer.body)));
+  });
+
+  test('headers that do not arrive before the headers timeout → 408', async () => {
+    const answer = await exchange(`${TOKEN_FREE_GET}X-Slow: `, { keepOpen: true });
+    expectOurProblem(answer, 408);
+  });
+});
+
+describe('requests the app refuses for their framing', () => {
+  test('an HTTP/1.1 request without Host → 400 naming the header', async () => {
+    const answer = await exchange('GET /public/health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expectOurProblem(answer, 400);
+    expect(answer.body.errors).toEqual([{ in: 'header', field: 'host', message: expect.stringMatching(/must send Host/) }]);
+  });
+
+  test('an HTTP/1.0 request without Host is served', async () => {
+    const answer = await exchange('GET /public/health HTTP/1.0\r\n\r\n');
+    expect(answer.status).toBe(200);
+  });
+
+  test.each([
+    ['Host', `${TOKEN_FREE_GET}Host: elsewhere\r\nConnection: close\r\n\r\n`],
+    ['Content-Type', 'POST /rooms/bulk HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{"count":1}'],
+  ])('a repeated %s → 400 naming the header', async (name, request) => {
+    const answer = await exchange(request);
+    expectOurProblem(answer, 400);
+    expect(answer.body.errors).toEqual([{ in: 'header', field: name.toLowerCase(), message: `send ${name.toLowerCase()} once` }]);
+  });
+
+  test('an Expect other than 100-continue → 417', async () => {
+    const answer = await exchange(`${TOKEN_FREE_GET}Expect: the-unexpected\r\n\r\n`);
+    expectOurProblem(answer, 417);
+    expect(answer.body.detail).toMatch(/only Expect: 100-continue/);
+  });
+
+  test('Expect: 100-continue is honoured', async () => {
+    const text = await transcript(`${TOKEN_FREE_GET}Expect: 100-continue\r\nConnection: close\r\n\r\n`);
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+  });
+
+  test('a JSON body that is not UTF-8 → 400', async () => {
+    const body = Buffer.from('{"node":"\xff"}', 'latin1');
+    const head = `POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nAuthorization: Basic ${Buffer.from('pexip:sink:pass:word-2026').toString('base64')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const answer = await exchange(Buffer.concat([Buffer.from(head), body]));
+    expectOurProblem(answer, 400);
+    expect(answer.body.detail).toMatch(/not valid UTF-8/);
+  });
+});
