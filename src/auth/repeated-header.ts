@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpProblem } from '../http/problem.js';
 
 /**
- * A 400 problem when the client sent a credential header more than once.
+ * A 400 problem when the client sent a header more than once (credentials, Host, Content-Type).
  * Node keeps only the first of repeated `Authorization` headers and joins
  * repeated custom ones with ", ", so repeats are only visible in
  * `headersDistinct`; which copy a proxy or we would believe is ambiguous.

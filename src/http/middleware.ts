@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
+import { repeatedHeader } from '../auth/repeated-header.js';
 import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound } from './problem.js';
 
@@ -82,21 +83,23 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 }
 
 /**
- * A header that must appear once: Node keeps the first of several and drops
- * the rest, so a request that repeats one is refused rather than read in part.
+ * Headers that must appear once, as credentials must (repeatedHeader): Node
+ * keeps the first of several, so a repeat is refused rather than read in part.
  * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with several, is a 400.
  */
 export function singleHeaders(names: string[]): RequestHandler {
   return (req, _res, next) => {
-    const repeated = names.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
-    if (repeated !== undefined) throw headerProblem(repeated, `send ${repeated} once`);
-    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) throw headerProblem('host', 'an HTTP/1.1 request must send Host');
+    for (const name of names) {
+      const repeated = repeatedHeader(req, name);
+      if (repeated !== undefined) throw repeated;
+    }
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      throw new HttpProblem(400, 'missing-header', 'Bad Request', 'Send the Host header: every HTTP/1.1 request must have one.', {
+        errors: [{ in: 'header', field: 'host', message: 'is required in HTTP/1.1' }],
+      });
+    }
     next();
   };
-}
-
-function headerProblem(name: string, message: string): HttpProblem {
-  return new HttpProblem(400, 'invalid-header', 'Bad Request', `The ${name} header is not valid: ${message}.`, { errors: [{ in: 'header', field: name, message }] });
 }
 
 type Method = 'get' | 'post' | 'patch' | 'delete';

@@ -87,7 +87,7 @@ describe('requests the app refuses for their framing', () => {
   test('an HTTP/1.1 request without Host → 400 naming the header', async () => {
     const answer = await exchange('GET /public/health HTTP/1.1\r\nConnection: close\r\n\r\n');
     expectOurProblem(answer, 400);
-    expect(answer.body.errors).toEqual([{ in: 'header', field: 'host', message: expect.stringMatching(/must send Host/) }]);
+    expect(answer.body.errors).toEqual([{ in: 'header', field: 'host', message: 'is required in HTTP/1.1' }]);
   });
 
   test('an HTTP/1.0 request without Host is served', async () => {
@@ -101,7 +101,7 @@ describe('requests the app refuses for their framing', () => {
   ])('a repeated %s → 400 naming the header', async (name, request) => {
     const answer = await exchange(request);
     expectOurProblem(answer, 400);
-    expect(answer.body.errors).toEqual([{ in: 'header', field: name.toLowerCase(), message: `send ${name.toLowerCase()} once` }]);
+    expect(answer.body.errors).toEqual([{ in: 'header', field: name.toLowerCase(), message: 'must be sent once' }]);
   });
 
   test('an Expect other than 100-continue → 417', async () => {
