@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText } from '../store/storable.js';
 import { type FieldError, validate } from '../http/problem.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
@@ -25,11 +26,7 @@ export const MAX_REJECTIONS_DESCRIBED = 100;
 /** 9999-12-31T23:59:59Z: the last Unix time both `Date` and the store's timestamps hold. */
 const MAX_UNIX_SECONDS = 253_402_300_799;
 
-/** Text the store can hold: PostgreSQL refuses NUL, and an unpaired surrogate has no UTF-8 form. */
-const storableText = z
-  .string()
-  .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character')
-  .refine((s) => !/\p{Cs}/u.test(s), 'must not contain an unpaired UTF-16 surrogate');
+const storableText = z.string().refine(isStorableText, 'must not contain NUL characters or unpaired UTF-16 surrogates');
 
 const unixTime = z.number({ error: 'must be a Unix time in seconds' }).min(0, 'must not be before 1970').max(MAX_UNIX_SECONDS, 'must be before the year 10000');
 

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-/** NUL (PostgreSQL's text cannot hold it) or half of a UTF-16 surrogate pair (it has no UTF-8 form). */
-const UNSTORABLE = /[\0\p{Cs}]/u;
+import { isStorableText } from '../store/storable.js';
 
 /** The message for a field that is missing or of the wrong type, saying what it should be. */
 function typeMessage(field: string, format: string) {
@@ -25,7 +23,7 @@ export interface TextRules {
 export function text(field: string, format: string, { pattern, maxLength }: TextRules = {}): z.ZodString {
   let schema = z
     .string({ error: typeMessage(field, format) })
-    .refine((value) => !UNSTORABLE.test(value), { abort: true, error: `${field} must not contain NUL characters or unpaired UTF-16 surrogates` });
+    .refine(isStorableText, { abort: true, error: `${field} must not contain NUL characters or unpaired UTF-16 surrogates` });
   if (pattern !== undefined) schema = schema.regex(pattern, `${field} must be ${format}`);
   if (maxLength !== undefined) schema = schema.max(maxLength, `${field} must be ${format}`);
   return schema;
