@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /** The MaxConf directory and the app registrations of entra.md. */
@@ -297,34 +298,52 @@ export const LOCAL_DEFAULTS = {
 
 export type Environment = Record<string, string | undefined>;
 
+/** The environment over the variables of `.env` in the working directory, when there is one: real environment variables win. */
+export function withDotEnv(env: Environment, file = path.resolve('.env')): Environment {
+  return fs.existsSync(file) ? { ...parseEnv(fs.readFileSync(file, 'utf8')), ...env } : env;
+}
+
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Environment): GatewayConfig {
   const relevant = Object.fromEntries(
     Object.keys(environmentSchema.shape).map((key) => [key, blankToUndefined(env[key])]),
   );
-  const parsed = environmentSchema.safeParse(relevant);
-  const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
   const production = env.NODE_ENV === 'production';
-  const profile = parsed.success ? parsed.data.MAXCONF_ENV : blankToUndefined(env.MAXCONF_ENV);
-  if (profile === undefined && production) {
-    problems.push('MAXCONF_ENV: required when NODE_ENV=production (one of edge, test, prod)');
+  const retired = Object.entries(RETIRED_VARIABLES)
+    .filter(([variable]) => blankToUndefined(env[variable]) !== undefined)
+    .map(([variable, replacement]) => `${variable}: no longer read; ${replacement}`);
+  const parsed = environmentSchema.safeParse(relevant);
+  if (parsed.success && retired.length === 0) return buildConfig(parsed.data, production);
+  // Check the rest without the invalid variables, so that one run names every problem, missing ones included.
+  const issues = parsed.success ? [] : parsed.error.issues;
+  const invalid = new Set(issues.map((issue) => String(issue.path[0])));
+  const rest = parsed.success ? parsed.data : environmentSchema.parse(Object.fromEntries(Object.entries(relevant).filter(([key]) => !invalid.has(key))));
+  const others = problemsOf(() => buildConfig(rest, production)).filter((p) => !invalid.has(p.slice(0, p.indexOf(':'))));
+  throw new ConfigError([...issues.map(describeIssue), ...others, ...retired]);
+}
+
+function problemsOf(build: () => GatewayConfig): string[] {
+  try {
+    build();
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
   }
-  if (profile === 'local' && production) {
-    problems.push('MAXCONF_ENV: the local profile is refused when NODE_ENV=production');
-  }
-  for (const [variable, replacement] of Object.entries(RETIRED_VARIABLES)) {
-    if (blankToUndefined(env[variable]) !== undefined) problems.push(`${variable}: no longer read; ${replacement}`);
-  }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return buildConfig(parsed.data, production);
 }
 
 function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean): GatewayConfig {
+  const problems: string[] = [];
+  if (env.MAXCONF_ENV === undefined && production) {
+    problems.push('MAXCONF_ENV: required when NODE_ENV=production (one of edge, test, prod)');
+  }
+  if (env.MAXCONF_ENV === 'local' && production) {
+    problems.push('MAXCONF_ENV: the local profile is refused when NODE_ENV=production');
+  }
   const profile = env.MAXCONF_ENV ?? 'local';
   const local = profile === 'local';
   const tenantId = env.ENTRA_TENANT_ID ?? MAXCONF_TENANT_ID;
   const clientIds = env.ENTRA_CLIENT_IDS ?? PROFILE_CLIENT_IDS[profile];
-  const problems: string[] = [];
   const jwksUri = env.ENTRA_JWKS_URI ?? (local ? undefined : `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`);
   const tagBaseUrl = env.ROOM_TAG_BASE_URL ?? (local ? 'http://localhost/verification' : undefined);
   if (tagBaseUrl === undefined) problems.push('ROOM_TAG_BASE_URL: required outside the local profile (the base of every room tag)');

@@ -1,5 +1,5 @@
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/select.js';
@@ -11,15 +11,24 @@ import { openStore } from './store/select.js';
  * per data directory).
  */
 async function garbageCollectOnce(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(withDotEnv(process.env));
   const logger = createLogger(config.logLevel);
   const store = await openStore(config, logger);
   try {
-    const { garbageCollector } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
+    const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
+    const graceMs = config.garbageCollection.graceSeconds * 1000;
+    process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), config.garbageCollection.graceSeconds)}\n`);
   } finally {
     await store.close();
   }
+}
+
+/** Why a run may delete nothing: rooms are deleted only GC_GRACE_SECONDS after their conference ended. */
+function describeWaiting({ count, nextDueAt }: { count: number; nextDueAt: number | undefined }, graceSeconds: number): string {
+  if (nextDueAt === undefined) return 'No entries are waiting for their grace period.';
+  const inSeconds = Math.max(0, Math.ceil((nextDueAt - systemClock.now()) / 1000));
+  return `${count} queued ${count === 1 ? 'entry is' : 'entries are'} not yet due (GC_GRACE_SECONDS=${graceSeconds}); the next becomes due at ${new Date(nextDueAt).toISOString()} (in ${inSeconds} s).`;
 }
 
 try {

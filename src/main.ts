@@ -1,6 +1,6 @@
 import http, { type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
-import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig } from './config.js';
+import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
 import { type LocalGenesys, startLocalGenesys } from './local/genesys-stand-in.js';
 import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIdentityProvider } from './local/identity-provider.js';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
 
 function readConfig(): GatewayConfig {
   try {
-    return loadConfig(process.env);
+    return loadConfig(withDotEnv(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\nSee .env.example for every variable.\n`);
@@ -85,9 +85,19 @@ async function startLocalStandIns(config: GatewayConfig): Promise<LocalStandIns>
 
 function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
   const server = createHttpServer(gateway.app, config.http);
+  return listenOrExit(server, config.http, 'PORT');
+}
+
+/** A taken (or forbidden) port ends the process with one line naming the variable that moves it. */
+function listenOrExit(server: Server, { host, port }: { host: string; port: number }, variable: 'PORT' | 'METRICS_PORT'): Promise<Server> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.http.port, config.http.host, () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') return reject(error);
+      const why = error.code === 'EADDRINUSE' ? 'is already in use (another gateway?)' : 'is not allowed for this user';
+      process.stderr.write(`${host}:${port} ${why}: stop what holds it, or set ${variable} to a free port.\n`);
+      process.exit(1);
+    });
+    server.listen(port, host, () => resolve(server));
   });
 }
 
@@ -103,10 +113,7 @@ function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: nu
       () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
     );
   });
-  return new Promise((resolve, reject) => {
-    server.listen(port, host, () => resolve(server));
-    server.once('error', reject);
-  });
+  return listenOrExit(server, { host, port }, 'METRICS_PORT');
 }
 
 function printLocalInstructions(config: GatewayConfig, agentToken: string | undefined): void {

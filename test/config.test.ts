@@ -223,6 +223,15 @@ describe('bad configuration', () => {
     });
   });
 
+  test('a variable of the wrong type does not hide the missing required ones', () => {
+    const problems = problemsOf({ MAXCONF_ENV: 'prod', PORT: 'eighty', EVENT_SINK_PASSWORD: 'short' });
+    expect(problems).toContainEqual(expect.stringMatching(/^EVENT_SINK_PASSWORD: must be at least 12 characters/));
+    for (const missing of ['ROOM_TAG_BASE_URL', 'GENESYS_ALLOWED_DIVISIONS', 'EVENT_SINK_USERNAME', 'ROOM_PROVIDER']) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${missing}: required`)));
+    }
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['EVENT_SINK_PASSWORD', 'EVENT_SINK_USERNAME', 'GENESYS_ALLOWED_DIVISIONS', 'PORT', 'ROOM_PROVIDER', 'ROOM_TAG_BASE_URL']);
+  });
+
   test('the Genesys region defaults to cac1 and comes only from the allow-list', () => {
     expect(loadConfig({ MAXCONF_ENV: 'edge', ...DEPLOYED }).genesys.apiBaseUrl).toBe('https://api.cac1.pure.cloud');
     expect(problemsOf({ GENESYS_REGION: 'evil.example.com' })[0]).toMatch(/^GENESYS_REGION:/);

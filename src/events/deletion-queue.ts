@@ -65,6 +65,16 @@ export class DeletionQueue {
     );
   }
 
+  /** Entries still in their grace period, and when the first of them becomes due. */
+  async notYetDue(graceMs: number): Promise<{ count: number; nextDueAt: number | undefined }> {
+    const { rows } = await this.store.query<{ n: number; first: Date | null }>(
+      'SELECT count(*)::int AS n, min(ended_at) AS first FROM deletion_queue WHERE ended_at > $1',
+      [iso(this.clock.now() - graceMs)],
+    );
+    const first = rows[0]?.first;
+    return { count: rows[0]?.n ?? 0, nextDueAt: first ? new Date(first).getTime() + graceMs : undefined };
+  }
+
   async stats(): Promise<{ depth: number; oldestEndedAt: Date | null }> {
     const { rows } = await this.store.query<{ depth: number; oldest: Date | null }>('SELECT count(*)::int AS depth, min(ended_at) AS oldest FROM deletion_queue');
     return { depth: rows[0]?.depth ?? 0, oldestEndedAt: rows[0]?.oldest ?? null };

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, withDotEnv } from '../config.js';
 import { mintLocalToken, type LocalSigningKey } from './identity-provider.js';
 
 /** `npm run token [-- --v1] [-- --role=NAME]`: prints an access token the local gateway accepts. */
 async function tokenCommand(args: string[]): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(withDotEnv(process.env));
   if (config.profile !== 'local') throw new Error('npm run token mints tokens for the local profile only');
   const file = path.join(config.store.dataDir, 'local-signing-key.json');
   if (!fs.existsSync(file)) throw new Error(`no local signing key in ${config.store.dataDir}: start the gateway once with npm start`);

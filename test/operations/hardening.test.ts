@@ -44,7 +44,7 @@ test('a client that never finishes its headers is cut off at HTTP_HEADERS_TIMEOU
     });
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
   } finally {
-    running.child.kill('SIGKILL');
+    running.kill('SIGKILL');
     await running.exited;
   }
 });

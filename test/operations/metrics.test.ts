@@ -69,7 +69,7 @@ test('metrics are served on their own port, never through the public listener', 
     const publicMetrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(publicMetrics.status).toBe(404);
   } finally {
-    running.child.kill('SIGKILL');
+    running.kill('SIGKILL');
     await running.exited;
     await entra.stop();
   }

@@ -30,7 +30,7 @@ describePostgres('PostgreSQL outage', () => {
 
   afterAll(async () => {
     if (gateway?.child.exitCode === null) {
-      gateway.child.kill('SIGKILL');
+      gateway.kill('SIGKILL');
       await gateway.exited;
     }
     await admin((client) => client.query(`ALTER DATABASE ${new URL(database.url).pathname.slice(1)} WITH ALLOW_CONNECTIONS true`)).catch(() => undefined);

@@ -71,7 +71,7 @@ describePostgres('three replicas on one PostgreSQL database', () => {
   afterAll(async () => {
     for (const replica of replicas) {
       if (replica.process.child.exitCode === null) {
-        replica.process.child.kill('SIGKILL');
+        replica.process.kill('SIGKILL');
         await replica.process.exited;
       }
     }
@@ -123,7 +123,7 @@ describePostgres('three replicas on one PostgreSQL database', () => {
     for (const room of rooms) await sendEvent(0, { node: '10.0.0.9', seq: seq++, version: 2, time: Date.now() / 1000, event: 'conference_ended', data: { name: room.body.name } });
     const victim = spawnGateway({ ...env(0), GC_BATCH_SIZE: '10' }, 'dist/gc-command.js');
     await waitUntil(() => pexip.count('DELETE', /./) > 0 && pexip.deletions.size > deletionsBefore, 'the batch to start');
-    victim.child.kill('SIGKILL');
+    victim.kill('SIGKILL');
     await victim.exited;
     expect(await count('SELECT count(*) AS n FROM deletion_queue')).toBeGreaterThan(0);
     await waitUntil(async () => (await count('SELECT count(*) AS n FROM deletion_queue')) === 0, 'the leased entries to be retried', 40_000);
@@ -137,7 +137,7 @@ describePostgres('three replicas on one PostgreSQL database', () => {
     pexip.latencyFor = (method) => (method === 'PATCH' || method === 'POST' ? 800 : undefined);
     const doomed = create(0).catch(() => undefined);
     await waitUntil(async () => (await count("SELECT count(*) AS n FROM room_pool WHERE state = 'claimed'")) > 0, 'a claim on replica 0');
-    replicas[0]!.process.child.kill('SIGKILL');
+    replicas[0]!.process.kill('SIGKILL');
     await replicas[0]!.process.exited;
     await doomed;
     pexip.latencyFor = undefined;

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { temporaryDirectory } from '../support/gateway.js';
 import { freePort, isListening, REPO_ROOT, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
@@ -15,7 +17,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
-    running.child.kill('SIGKILL');
+    running.kill('SIGKILL');
     await running.exited;
   }
   running = undefined;
@@ -79,26 +81,33 @@ test('the local token is verified through the loopback JWKS (a token signed by a
   expect(forged.status).toBe(401);
 });
 
-test('npm run gc deletes rooms whose conference ended long enough ago, and refuses while the gateway holds the store', async () => {
+test('npm run gc deletes rooms whose conference ended long enough ago, says when the others become due, and refuses while the gateway holds the store', async () => {
   await startLocal();
   const token = (await shell('npm run -s token')).trim();
-  const created = (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
-  const ended = { node: '10.0.0.1', seq: 1, version: 2, time: Date.now() / 1000 - 3600, event: 'conference_ended', data: { name: created.name } };
-  const sink = await fetch(`http://127.0.0.1:${port}/public/event_sink`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify(ended),
-  });
-  expect(sink.status).toBe(200);
+  const create = async () => (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
+  const created = await create();
+  const endedJustNow = await create();
+  const end = (seq: number, name: string, time: number) =>
+    fetch(`http://127.0.0.1:${port}/public/event_sink`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('pexip:local-sink-password').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ node: '10.0.0.1', seq, version: 2, time, event: 'conference_ended', data: { name } }),
+    });
+  const endedAt = Math.floor(Date.now() / 1000);
+  expect((await end(1, created.name, endedAt - 3600)).status).toBe(200);
+  expect((await end(2, endedJustNow.name, endedAt)).status).toBe(200);
   await expect(shell('npm run -s gc')).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process/) });
-  running!.child.kill('SIGTERM');
+  running!.kill('SIGTERM');
   expect(await running!.exited).toBe(0);
 
-  expect(JSON.parse(await shell('npm run -s gc'))).toEqual({ deleted: 1, alreadyGone: 0, persistentKept: 0, failed: 0 });
+  const [report, waiting] = (await shell('npm run -s gc')).trim().split('\n');
+  expect(JSON.parse(report!)).toEqual({ deleted: 1, alreadyGone: 0, persistentKept: 0, failed: 0 });
+  expect(waiting).toMatch(/^1 queued entry is not yet due \(GC_GRACE_SECONDS=600\); the next becomes due at (\S+) \(in \d+ s\)\.$/);
+  expect(waiting).toContain(new Date((endedAt + 600) * 1000).toISOString());
   await startLocal();
   const gone = await fetch(`http://127.0.0.1:${port}/room/${created.name}`, { headers: { authorization: `Bearer ${token}` } });
   expect(gone.status).toBe(404);
-});
+}, 90_000);
 
 test('an event acknowledged just before kill -9 is not lost', async () => {
   await startLocal();
@@ -109,7 +118,7 @@ test('an event acknowledged just before kill -9 is not lost', async () => {
     body: JSON.stringify(ended),
   });
   expect(res.status).toBe(200);
-  running!.child.kill('SIGKILL');
+  running!.kill('SIGKILL');
   await running!.exited;
   await startLocal();
   const again = await fetch(`http://127.0.0.1:${port}/public/event_sink`, {
@@ -129,6 +138,40 @@ test('a bad configuration lists every bad variable and exits non-zero before lis
   expect(running.stderr()).toMatch(/MAXCONF_ENV:/);
   expect(await isListening(port)).toBe(false);
 });
+
+test('a configuration with a type error still lists the missing required variables', async () => {
+  running = spawnGateway({ PORT: 'eighty', MAXCONF_ENV: 'prod' });
+  expect(await running.exited).toBe(1);
+  for (const variable of ['PORT', 'ROOM_TAG_BASE_URL', 'GENESYS_ALLOWED_DIVISIONS', 'EVENT_SINK_USERNAME', 'EVENT_SINK_PASSWORD']) {
+    expect(running.stderr()).toMatch(new RegExp(`^  - ${variable}: `, 'm'));
+  }
+});
+
+test('a taken port ends the gateway with one line naming PORT', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  try {
+    running = spawnGateway(env());
+    expect(await running.exited).toBe(1);
+    expect(running.stderr()).toBe(`127.0.0.1:${port} is already in use (another gateway?): stop what holds it, or set PORT to a free port.\n`);
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
+  }
+}, 60_000);
+
+test('.env in the working directory is loaded, and real environment variables win over it', async () => {
+  const otherPort = await freePort();
+  fs.writeFileSync(path.join(dataDir, '.env'), `# a newcomer's .env\nPORT=${otherPort}\nLOG_LEVEL=warn\n`);
+  running = spawnGateway({ DATA_DIR: dataDir }, 'dist/main.js', dataDir);
+  await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
+  expect(running.stdout()).toContain(`at http://127.0.0.1:${otherPort}`);
+  running.kill('SIGTERM');
+  await running.exited;
+
+  running = spawnGateway({ DATA_DIR: dataDir, PORT: String(port) }, 'dist/main.js', dataDir);
+  await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
+  expect(running.stdout()).toContain(`at http://127.0.0.1:${port}`);
+}, 60_000);
 
 test('the local profile refuses to start with NODE_ENV=production', async () => {
   running = spawnGateway({ ...env(), NODE_ENV: 'production', MAXCONF_ENV: 'local' });
@@ -173,7 +216,7 @@ test('kill -9 and restart: rooms and the pool survive, nothing is handed out twi
   }
   await waitUntil(async () => Number((await fetch(`http://127.0.0.1:${port}/rooms`, { headers })).headers.get('x-total-count')) >= 6, 'the pool refill');
   const before = (await (await fetch(`http://127.0.0.1:${port}/rooms?limit=500`, { headers })).json()) as { name: string }[];
-  running!.child.kill('SIGKILL');
+  running!.kill('SIGKILL');
   await running!.exited;
 
   await startLocal();

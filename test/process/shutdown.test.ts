@@ -15,7 +15,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
-    running.child.kill('SIGKILL');
+    running.kill('SIGKILL');
     await running.exited;
   }
   await Promise.all([entra.stop(), genesys.stop()]);
@@ -42,7 +42,7 @@ test('SIGTERM: requests in flight complete, new connections are refused, the pro
   genesys.latencyMs = 1500;
   const inFlight = Array.from({ length: 5 }, (_, i) => lookUp(name, genesys.agent(`shutdown-agent-${i}`)));
   await waitUntil(() => genesys.calls >= 5, 'the requests to reach Genesys');
-  running!.child.kill('SIGTERM');
+  running!.kill('SIGTERM');
   await waitUntil(async () => !(await isListening(port)), 'the listener to close', 5000);
   const statuses = await Promise.all(inFlight.map(async (p) => (await p).status));
   expect(statuses).toEqual([200, 200, 200, 200, 200]);
@@ -56,7 +56,7 @@ test('requests still running at the shutdown bound are cut, and the process stil
   const slow = lookUp(name, genesys.agent('very-slow-agent')).then((r) => r.status, () => 'connection closed');
   await waitUntil(() => genesys.calls >= 1, 'the request to reach Genesys');
   const signalledAt = Date.now();
-  running!.child.kill('SIGTERM');
+  running!.kill('SIGTERM');
   expect(await running!.exited).toBe(0);
   expect(Date.now() - signalledAt).toBeLessThan(6000);
   expect(await slow).toBe('connection closed');

@@ -18,21 +18,34 @@ export interface RunningGateway {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
+  /** Signals the whole process group the gateway leads, so that nothing it started outlives the test. */
+  kill: (signal: NodeJS.Signals) => void;
 }
 
-/** Starts the built gateway (`node dist/main.js`, or another entry point) with exactly the environment given (plus PATH and HOME). */
-export function spawnGateway(env: Record<string, string>, entry = 'dist/main.js'): RunningGateway {
-  const child = spawn(process.execPath, [entry], {
-    cwd: REPO_ROOT,
+/**
+ * Starts the built gateway (`node dist/main.js`, or another entry point) with exactly the environment given
+ * (plus PATH and HOME), as the leader of a process group of its own.
+ */
+export function spawnGateway(env: Record<string, string>, entry = 'dist/main.js', cwd = REPO_ROOT): RunningGateway {
+  const child = spawn(process.execPath, [path.resolve(REPO_ROOT, entry)], {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+  return { child, stdout: () => out, stderr: () => err, exited, kill };
 }
 
 export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
