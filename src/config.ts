@@ -155,6 +155,8 @@ export interface GatewayConfig {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
     shutdownTimeoutMs: number;
+    /** Swagger UI at /docs and the description at /openapi.yaml. */
+    docsEnabled: boolean;
   };
   /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
   metrics: { host: string; port: number } | undefined;
@@ -190,6 +192,7 @@ const list = z
 const guidList = list.pipe(z.array(z.string().regex(GUID, 'must be a GUID')).min(1, 'list at least one GUID'));
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
+const flag = z.enum(['true', 'false'], 'must be true or false').transform((value) => value === 'true');
 const sinkPassword = z.string().min(12, 'must be at least 12 characters').max(512);
 const pexipChoice = <const T extends readonly [string, ...string[]]>(choices: T) =>
   z.enum(choices, { error: `must be one of Pexip's choices: ${choices.join(', ')}` });
@@ -260,6 +263,7 @@ export const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).optional(),
+  DOCS_ENABLED: flag.optional(),
   METRICS_HOST: optionalText,
   METRICS_PORT: integer(0, 65535).optional(),
   ROOM_PROVIDER: z.enum(['embedded', 'pexip']).optional(),
@@ -374,6 +378,7 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
       shutdownTimeoutMs: (env.SHUTDOWN_TIMEOUT_SECONDS ?? 25) * 1000,
+      docsEnabled: env.DOCS_ENABLED ?? true,
     },
     metrics: env.METRICS_PORT === 0 ? undefined : { host: env.METRICS_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'), port: env.METRICS_PORT ?? 9464 },
     store: {

@@ -169,7 +169,7 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
         },
         signing_keys: () => signingKeys.loaded,
       }),
-      docsRoutes(),
+      ...(config.http.docsEnabled ? [docsRoutes()] : []),
     ],
     { logger, metrics, trustProxyAddresses: config.http.trustProxyAddresses },
   );
