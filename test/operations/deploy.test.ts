@@ -1,0 +1,140 @@
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+import { readEnvExample } from '../../src/config-reference.js';
+import { REPO_ROOT } from '../support/process.js';
+
+/**
+ * The deployment files against the project: what `kubectl kustomize` renders
+ * and the compose file use only documented variables, are accepted by the
+ * gateway's own configuration, probe the documented routes on the configured
+ * port, run as a non-root user and give shutdown the time it is configured to take.
+ */
+type Manifest = { kind: string; metadata: { name: string }; [key: string]: unknown };
+type Probe = { httpGet: { path: string; port: string | number } };
+type Container = {
+  image: string;
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  env?: { name: string }[];
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: Probe;
+  readinessProbe: Probe;
+  lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+  securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
+  volumeMounts: { name: string; mountPath: string }[];
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+};
+type PodSpec = {
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot?: boolean; runAsUser?: number };
+  containers: Container[];
+  volumes: { name: string; emptyDir?: object }[];
+};
+
+const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, 'deploy/kubernetes')], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+const one = (kind: string) => {
+  const found = rendered.filter((m) => m.kind === kind);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const deployment = () => one('Deployment') as Manifest & { spec: { replicas: number; template: { spec: PodSpec } } };
+const pod = () => deployment().spec.template.spec;
+const container = () => pod().containers[0]!;
+const configMap = () => (one('ConfigMap') as Manifest & { data: Record<string, string> }).data;
+const secret = () => (one('Secret') as Manifest & { stringData: Record<string, string> }).stringData;
+const documented = new Set(readEnvExample(fs.readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8')).map((v) => v.name));
+const openapi = parse(fs.readFileSync(path.join(REPO_ROOT, 'openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+
+/** The configuration the pods get, with the Secret's placeholders replaced by well-formed values. */
+function podEnvironment(): Record<string, string> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    ...configMap(),
+    EVENT_SINK_USERNAME: 'pexip',
+    EVENT_SINK_PASSWORD: 'a-real-sink-password',
+    DATABASE_URL: 'postgres://maxconf:secret@postgres.example.internal:5432/maxconf',
+    PEXIP_OAUTH_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
+}
+
+test('the kustomization renders a Deployment of three replicas, a Service, a PodDisruptionBudget, a ConfigMap and a Secret', () => {
+  expect(rendered.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
+  expect(deployment().spec.replicas).toBe(3);
+  const { minAvailable } = (one('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number } }).spec;
+  expect(minAvailable).toBeGreaterThan(0);
+  expect(minAvailable).toBeLessThan(3);
+  expect(container().resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+  expect(container().resources.limits).toEqual(expect.objectContaining({ memory: expect.any(String) }));
+});
+
+test('every variable the pods get is in .env.example, from the ConfigMap and Secret the container names', () => {
+  const names = [...Object.keys(configMap()), ...Object.keys(secret()), ...(container().env ?? []).map((e) => e.name)];
+  expect(names.filter((name) => !documented.has(name))).toEqual([]);
+  const sources = container().envFrom ?? [];
+  expect(sources.map((s) => s.configMapRef?.name ?? s.secretRef?.name)).toEqual([one('ConfigMap').metadata.name, one('Secret').metadata.name]);
+});
+
+test("the gateway's own validation accepts the ConfigMap (with real secrets), and refuses the Secret's placeholders", () => {
+  const config = loadConfig(podEnvironment());
+  expect(config.production).toBe(true);
+  expect(config.store.database).toBeDefined();
+  expect(() => loadConfig({ ...configMap(), ...secret() })).toThrow(/EVENT_SINK_PASSWORD: must be at least 12 characters/);
+});
+
+test('liveness and readiness probe the documented, unauthenticated routes on the configured port', () => {
+  const config = loadConfig(podEnvironment());
+  const ports = Object.fromEntries(container().ports.map((p) => [p.name, p.containerPort]));
+  const portOf = (probe: Probe) => (typeof probe.httpGet.port === 'number' ? probe.httpGet.port : ports[probe.httpGet.port]);
+  expect(container().livenessProbe.httpGet.path).toBe('/public/health');
+  expect(container().readinessProbe.httpGet.path).toBe('/public/ready');
+  for (const probe of [container().livenessProbe, container().readinessProbe]) {
+    expect(portOf(probe)).toBe(config.http.port);
+    expect(openapi.paths[probe.httpGet.path]?.get?.security).toEqual([]);
+  }
+  expect(ports.metrics).toBe(config.metrics?.port);
+  const service = one('Service') as Manifest & { spec: { ports: { targetPort: string | number }[] } };
+  expect(service.spec.ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : ports[p.targetPort]))).toEqual([config.http.port]);
+});
+
+test('the image runs as a non-root user: Dockerfile USER and the pod security context agree', () => {
+  const user = [...dockerfile.matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
+  expect(user).toBeDefined();
+  expect(['root', '0']).not.toContain(user);
+  // The official Node images' `node` user is uid 1000.
+  expect(user).toBe('node');
+  expect(pod().securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: 1000 }));
+  expect(container().securityContext).toEqual(expect.objectContaining({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }));
+});
+
+test('the read-only root filesystem leaves DATA_DIR and /tmp writable through emptyDir volumes', () => {
+  const config = loadConfig(podEnvironment());
+  const emptyDirs = new Set(pod().volumes.filter((v) => v.emptyDir !== undefined).map((v) => v.name));
+  const writable = container().volumeMounts.filter((m) => emptyDirs.has(m.name)).map((m) => m.mountPath);
+  expect(writable.sort()).toEqual([config.store.dataDir, '/tmp'].sort());
+  expect(dockerfile).toContain(`ENV DATA_DIR=${config.store.dataDir}`);
+});
+
+test('termination grace covers the preStop pause plus SHUTDOWN_TIMEOUT_SECONDS, with a margin', () => {
+  const config = loadConfig(podEnvironment());
+  const preStop = container().lifecycle?.preStop?.sleep?.seconds ?? 0;
+  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(preStop + config.http.shutdownTimeoutMs / 1000);
+});
+
+test('the compose file uses only documented variables for its three replicas on PostgreSQL', () => {
+  const compose = parse(fs.readFileSync(path.join(REPO_ROOT, 'deploy/compose.yaml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, string>; stop_grace_period?: string }>;
+  };
+  const gateways = Object.entries(compose.services).filter(([name]) => name.startsWith('gateway-'));
+  expect(gateways).toHaveLength(3);
+  for (const [, service] of gateways) {
+    const environment = service.environment ?? {};
+    expect(Object.keys(environment).filter((name) => !documented.has(name))).toEqual([]);
+    const config = loadConfig(environment);
+    expect(config.store.database?.url).toMatch(/@postgres:5432\//);
+    expect(Number.parseInt(service.stop_grace_period ?? '0', 10)).toBeGreaterThan(config.http.shutdownTimeoutMs / 1000);
+  }
+});
