@@ -64,9 +64,12 @@ function podEnvironment(): Record<string, string> {
 test('the kustomization renders a Deployment of three replicas, a Service, a PodDisruptionBudget, a ConfigMap and a Secret', () => {
   expect(rendered.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
   expect(deployment().spec.replicas).toBe(3);
-  const { minAvailable } = (one('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number } }).spec;
+  const { minAvailable, selector } = (one('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }).spec;
   expect(minAvailable).toBeGreaterThan(0);
   expect(minAvailable).toBeLessThan(3);
+  const podLabels = (deployment().spec.template as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels;
+  expect(Object.keys(selector.matchLabels).length).toBeGreaterThan(0);
+  expect(podLabels).toEqual(expect.objectContaining(selector.matchLabels));
   expect(container().resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
   expect(container().resources.limits).toEqual(expect.objectContaining({ memory: expect.any(String) }));
 });
