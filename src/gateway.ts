@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { Passport } from 'passport';
 import type { Logger } from 'pino';
 import { SinkBasicStrategy } from './auth/basic-strategy.js';
@@ -20,6 +20,7 @@ import { buildApp } from './http/app.js';
 import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
+import { noteAuthFailure } from './http/request-log.js';
 import { BulkJobs } from './rooms/bulk-jobs.js';
 import { RoomPool } from './rooms/pool.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
@@ -136,7 +137,10 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
   const passport = new Passport();
   passport.use(new GenesysTokenStrategy(genesysAgents));
   passport.use(new SinkBasicStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
-  const failed = (strategy: string) => (reason: string) => metrics.authFailure(strategy, reason);
+  const failed = (strategy: string) => (res: Response, reason: string) => {
+    metrics.authFailure(strategy, reason);
+    noteAuthFailure(res, { strategy, reason });
+  };
   metrics.watch({
     poolCounts: () => services.pool.counts(),
     queueStats: () => services.deletionQueue.stats(),

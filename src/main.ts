@@ -1,19 +1,20 @@
 import http, { type Server } from 'node:http';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
 import { type LocalGenesys, startLocalGenesys } from './local/genesys-stand-in.js';
 import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIdentityProvider } from './local/identity-provider.js';
 import { createHttpServer } from './http/server.js';
-import { createLogger } from './logger.js';
+import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
 import { openStore } from './store/select.js';
 import { systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
-  // Buffered, asynchronous writes to stdout: a synchronous write per request line cost measurable throughput (bench/); flushed at exit.
-  const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const destination = stdoutDestination();
+  const logger = createLogger(config.logLevel, destination);
+  exitOnFatalError(logger, destination);
   warnLoudly(config.warnings, logger);
   const local = await startLocalStandIns(config);
   const resolved = {
@@ -30,7 +31,20 @@ async function main(): Promise<void> {
   logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals({ server, metricsServer, gateway, store, local, logger, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+}
+
+/**
+ * An error nothing caught (an unhandled rejection included: Node raises it
+ * as one) is logged as fatal, the buffered lines are written out, and the
+ * process exits 1 for the orchestrator to restart it.
+ */
+function exitOnFatalError(logger: Logger, destination: StdoutDestination): void {
+  process.once('uncaughtException', (error, origin) => {
+    logger.fatal({ err: error, origin }, 'fatal error; exiting');
+    destination.flushSync();
+    process.exit(1);
+  });
 }
 
 function readConfig(): GatewayConfig {
@@ -145,6 +159,7 @@ interface Running {
   store: Store;
   local: LocalStandIns;
   logger: Logger;
+  destination: StdoutDestination;
   shutdownTimeoutMs: number;
 }
 
@@ -159,11 +174,15 @@ function stopOnSignals(running: Running): void {
     if (stopping) return;
     stopping = true;
     running.logger.info({ signal }, 'stopping: no new connections; finishing requests in flight');
+    const exit = (code: number) => {
+      running.destination.flushSync();
+      process.exit(code);
+    };
     void shutdown(running).then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
         running.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -192,7 +211,6 @@ async function shutdown({ server, metricsServer, gateway, store, local, logger, 
   await Promise.all([local.identity?.close(), local.genesys?.close()]);
   await closeOutboundConnections();
   logger.info('stopped');
-  logger.flush();
 }
 
 /**

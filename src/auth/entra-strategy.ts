@@ -16,7 +16,8 @@ declare module 'express-serve-static-core' {
 export interface EntraAuthenticationOptions {
   requiredRole: string | undefined;
   failures: FailureLimiter;
-  onFailure: (reason: string) => void;
+  /** Counts and logs a failure by its reason code. */
+  onFailure: (res: Response, reason: string) => void;
 }
 
 /**
@@ -27,17 +28,17 @@ export interface EntraAuthenticationOptions {
  * keys are unavailable, callers get 503 and nothing is counted against them.
  */
 export function entraAuthentication(verifier: EntraVerifier, { requiredRole, failures, onFailure }: EntraAuthenticationOptions): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    const client = failures.admit('entra', req, () => onFailure('rate_limited'));
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const client = failures.admit('entra', req, () => onFailure(res, 'rate_limited'));
     try {
       req.entra = await authenticate(verifier, req, requiredRole);
     } catch (error) {
       if (error instanceof SigningKeysUnavailable) {
-        onFailure('signing_keys_unavailable');
+        onFailure(res, 'signing_keys_unavailable');
         throw keysUnavailable(error.retryAfterSeconds);
       }
       if (error instanceof BearerError) {
-        onFailure(error.reason);
+        onFailure(res, error.reason);
         if (error.status === 401 && error.reason !== 'credentials_missing') failures.recordFailure(client);
       }
       throw error;

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import { routeTemplate } from './middleware.js';
@@ -9,7 +9,8 @@ const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
 /**
  * When a response is done: one JSON line (request id, method, route
  * template, path — never the query string, which may carry data about the
- * citizen — status, latency and who called, never a credential) and the
+ * citizen — the client address as `trust proxy` makes it, status, latency,
+ * who called or why authentication failed, never a credential) and the
  * request-duration metric. One listener per request and no child logger:
  * this runs on every request, so it is kept to the work the line needs.
  */
@@ -23,11 +24,12 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHand
       const path = req.originalUrl.split('?', 1)[0] as string;
       if (QUIET_PATHS.has(path)) return;
       const line = {
-        req: { id: res.locals.requestId as string, method: req.method, path },
+        req: { id: res.locals.requestId as string, method: req.method, path, remoteAddress: req.ip },
         res: { statusCode: res.statusCode },
         responseTime: Math.round(responseTime * 1000) / 1000,
         route,
         caller: callerOf(req),
+        authFailure: res.locals.authFailure as AuthFailure | undefined,
       };
       if (!res.writableFinished) logger.warn(line, 'request aborted before the response was sent');
       else if (res.statusCode >= 500) logger.error(line, 'request completed');
@@ -35,6 +37,16 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHand
     });
     next();
   };
+}
+
+interface AuthFailure {
+  strategy: string;
+  reason: string;
+}
+
+/** Keeps why authentication failed (a reason code such as `bad_signature`, never the credential) for the request's line. */
+export function noteAuthFailure(res: Response, failure: AuthFailure): void {
+  res.locals.authFailure = failure;
 }
 
 /** The Entra calling application, the Genesys user, or the event-sink user — identities, not secrets. */
