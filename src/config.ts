@@ -137,7 +137,9 @@ export interface PexipConfig {
   auth: { kind: 'basic'; username: string; password: string } | { kind: 'oauth2'; clientId: string; privateKeyPem: string };
   timeoutMs: number;
   maxRetries: number;
+  /** Requests allowed in any budget window (named for Pexip's window, 60 s). */
   requestsPerMinute: number;
+  budgetWindowSeconds: number;
   replicationDelaySeconds: number;
 }
 
@@ -277,6 +279,7 @@ export const environmentSchema = z.object({
   PEXIP_TIMEOUT_MS: integer(100, 120_000).optional(),
   PEXIP_MAX_RETRIES: integer(0, 10).optional(),
   PEXIP_REQUESTS_PER_MINUTE: integer(1, 1000).optional(),
+  PEXIP_BUDGET_WINDOW_SECONDS: integer(1, 60).optional(),
   PEXIP_REPLICATION_DELAY_SECONDS: integer(0, 3600).optional(),
   DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
   DATABASE_POOL_SIZE: integer(1, 200).optional(),
@@ -484,6 +487,7 @@ function pexipConfig(env: z.infer<typeof environmentSchema>, problems: string[])
     timeoutMs: env.PEXIP_TIMEOUT_MS ?? 10_000,
     maxRetries: env.PEXIP_MAX_RETRIES ?? 3,
     requestsPerMinute: env.PEXIP_REQUESTS_PER_MINUTE ?? 900,
+    budgetWindowSeconds: env.PEXIP_BUDGET_WINDOW_SECONDS ?? 60,
     replicationDelaySeconds: env.PEXIP_REPLICATION_DELAY_SECONDS ?? 90,
   };
 }

@@ -79,10 +79,10 @@ export interface Gateway extends Services {
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
   const pool = new RoomPool({
     store,
-    provider,
+    provider: backgroundProvider,
     clock,
     logger: logger.child({ component: 'pool' }),
     rooms: config.rooms,
@@ -98,7 +98,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
     queue: deletionQueue,
-    provider,
+    provider: backgroundProvider,
     pool,
     sink,
     logger: logger.child({ component: 'garbage-collection' }),

@@ -273,6 +273,7 @@ describe('bad configuration', () => {
       timeoutMs: 10_000,
       maxRetries: 3,
       requestsPerMinute: 900,
+      budgetWindowSeconds: 60,
       replicationDelaySeconds: 90,
     });
   });

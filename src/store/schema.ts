@@ -74,6 +74,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX event_seen_received ON event_seen (received_at);
     `,
   },
+  {
+    version: 3,
+    name: 'Pexip request budget shared by replicas',
+    sql: `
+      CREATE TABLE pexip_request_slot (
+        slot integer PRIMARY KEY,
+        used_at timestamptz NOT NULL DEFAULT '1970-01-01T00:00:00Z'
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */

@@ -51,8 +51,8 @@ test('a single request at idle: its line is on stdout while the gateway keeps ru
   expect(lineOf(gateway, 'arrives-while-running')).toMatchObject({ res: { statusCode: 404 }, route: '/room/:room_name', req: { remoteAddress: '127.0.0.1' } });
 });
 
-test('a refused token: the line says why (reason code), from which client address behind one proxy, and never holds the token', async () => {
-  const gateway = await start({ TRUST_PROXY_HOPS: '1' });
+test('a refused token: the line says why (reason code), from which client address behind a trusted proxy, and never holds the token', async () => {
+  const gateway = await start({ TRUST_PROXY_ADDRESSES: 'loopback' });
   const expired = mintToken(entra, { now: Date.now() - 3 * 3600_000 });
   const res = await fetch(`http://127.0.0.1:${port}/rooms`, { headers: { authorization: `Bearer ${expired}`, 'x-request-id': 'refused-token', 'x-forwarded-for': '203.0.113.7' } });
   expect(res.status).toBe(401);

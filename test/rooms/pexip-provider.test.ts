@@ -1,6 +1,6 @@
 import { CollectionDeleteRefused, PexipClient } from '../../src/rooms/providers/pexip-client.js';
 import { pexipAuth } from '../../src/rooms/providers/pexip-auth.js';
-import { RequestBudget } from '../../src/rooms/providers/request-budget.js';
+import { InProcessBudget } from '../../src/rooms/providers/request-budget.js';
 import type { NewRoom } from '../../src/rooms/providers/provider.js';
 import { createLogger } from '../../src/logger.js';
 import { loadConfig, type PexipConfig } from '../../src/config.js';
@@ -62,9 +62,9 @@ describe('the collection-DELETE guard', () => {
     await provider.create(room('Survivor1'));
     await provider.create(room('Survivor2'));
     const config = loadConfig({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'gateway-api', PEXIP_PASSWORD: 'pexip:api:password' }).roomProvider as PexipConfig & { kind: 'pexip' };
-    const client = new PexipClient(config, pexipAuth(config, fetch, gw.clock), new RequestBudget(100, gw.clock, async () => undefined), fetch, async () => undefined, createLogger('silent'), gw.clock);
+    const client = new PexipClient(config, pexipAuth(config, fetch, gw.clock), new InProcessBudget({ perWindow: 100, windowMs: 60_000 }, gw.clock, async () => undefined), fetch, async () => undefined, createLogger('silent'), gw.clock);
     for (const path of ['/api/admin/configuration/v1/conference/', '/api/admin/configuration/v1/conference/?name=x', '/api/admin/configuration/v1/conference/7', '/api/admin/configuration/v1/conference/../']) {
-      await expect(client.request('DELETE', path, { idempotent: true })).rejects.toBeInstanceOf(CollectionDeleteRefused);
+      await expect(client.request('DELETE', path, { idempotent: true, priority: 'interactive' })).rejects.toBeInstanceOf(CollectionDeleteRefused);
     }
     expect(pexip.count('DELETE', /./)).toBe(0);
     expect(pexip.conferences.size).toBe(2);
@@ -197,7 +197,8 @@ describe('resilience', () => {
   test('the request budget holds background work under the per-minute limit by waiting for room', async () => {
     const { pexip, provider } = await start({ PEXIP_REQUESTS_PER_MINUTE: '5' });
     for (let i = 0; i < 5; i += 1) await provider.findByName(`budget_${i}`);
-    await provider.create(room('WaitedForBudget'));
+    expect((await gw.http.post('/rooms/bulk').set(gw.bearer()).send({ count: 1 })).status).toBe(202);
+    await gw.gateway.bulkJobs.idle();
     expect(gw.sleeps).toHaveLength(1);
     expect(gw.sleeps[0]).toBeGreaterThan(55_000);
     expect(gw.sleeps[0]).toBeLessThanOrEqual(60_000);

@@ -48,7 +48,12 @@ export class PexipStandIn extends LoopbackServer {
   readonly systemLocations = new Set([`${API}/system_location/1/`]);
   /** Pexip's Location header is absolute in some deployments and a path in others (pexip-genesys.md A.1); both are served. */
   locationStyle: 'absolute' | 'relative' = 'absolute';
-  readonly calls: { method: string; path: string; body: string }[] = [];
+  /**
+   * Every request as it arrived (`at`: epoch ms). Pexip limits the Management
+   * API per Management Node to 1,000 requests per 60 s (pexip-genesys.md A.1,
+   * citing https://docs.pexip.com/api_manage/using.htm); tests count windows over these.
+   */
+  readonly calls: { method: string; path: string; body: string; at: number }[] = [];
   readonly faults: PexipFault[] = [];
   latencyMs = 0;
   /** Latency for particular requests (overrides latencyMs when it returns a number). */
@@ -97,9 +102,10 @@ export class PexipStandIn extends LoopbackServer {
   }
 
   protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const at = Date.now();
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
-    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body });
+    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body, at });
     const delay = this.latencyFor?.(req.method ?? 'GET', url.pathname) ?? this.latencyMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay).unref());
     if (url.pathname === '/oauth/token/') return this.token(body, res);

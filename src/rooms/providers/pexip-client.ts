@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { PexipConfig } from '../../config.js';
 import { type PexipAuth, PexipTokenRefused } from './pexip-auth.js';
 import { ProviderUnavailable } from './provider.js';
-import type { RequestBudget } from './request-budget.js';
+import type { BudgetPriority, RequestBudget } from './request-budget.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -17,9 +17,12 @@ export interface RequestOptions {
   body?: unknown;
   /** Safe to send again when no answer came back (GET, PATCH, DELETE are). */
   idempotent: boolean;
-  /** How long to wait for room in the request budget. */
-  budgetWaitMs?: number;
+  /** Whom the request serves: interactive ones may use the whole budget but wait for it only briefly. */
+  priority: BudgetPriority;
 }
+
+/** How long a request waits for room in the budget: a caller gets 503 after a few seconds, background work waits its turn. */
+const BUDGET_WAIT_MS: Record<BudgetPriority, number> = { interactive: 5000, background: 60_000 };
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const BACKOFF_BASE_MS = 250;
@@ -73,7 +76,7 @@ export class PexipClient {
   }
 
   private async attempt(method: HttpMethod, path: string, options: RequestOptions): Promise<Attempt> {
-    if (!(await this.budget.take(options.budgetWaitMs ?? 5000))) {
+    if (!(await this.budget.take(options.priority, BUDGET_WAIT_MS[options.priority]))) {
       throw new ProviderUnavailable(503, 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
     }
     let response: Response;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
 import type { PexipClient, PexipResponse } from './pexip-client.js';
 import { automaticParticipantFields, type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
+import type { BudgetPriority } from './request-budget.js';
 
 const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 /** Page size asked of Pexip when walking a list (tastypie's default is 20). */
@@ -24,7 +25,8 @@ interface ListEnvelope {
 export class PexipRoomProvider implements RoomProvider {
   readonly kind = 'pexip' as const;
 
-  constructor(private readonly client: PexipClient, private readonly logger: Logger, private readonly options: { backgroundBudgetWaitMs: number } = { backgroundBudgetWaitMs: 60_000 }) {}
+  /** `priority`: whom this instance's calls serve (the pool and garbage collection get a background one). */
+  constructor(private readonly client: PexipClient, private readonly logger: Logger, private readonly priority: BudgetPriority) {}
 
   async create(room: NewRoom): Promise<Conference> {
     const id = await this.createConference(room);
@@ -55,13 +57,13 @@ export class PexipRoomProvider implements RoomProvider {
   }
 
   async update(id: number, changes: RoomChanges): Promise<void> {
-    const response = await this.client.request('PATCH', conferenceUri(id), { body: changes, idempotent: true });
+    const response = await this.client.request('PATCH', conferenceUri(id), { body: changes, idempotent: true, priority: this.priority });
     if (response.status === 404) throw new RoomNotFound(String(id));
     expectStatus(response, [200, 202, 204], 'update a room');
   }
 
   async delete(id: number): Promise<'deleted' | 'gone'> {
-    const response = await this.client.request('DELETE', conferenceUri(id), { idempotent: true });
+    const response = await this.client.request('DELETE', conferenceUri(id), { idempotent: true, priority: this.priority });
     if (response.status === 404) return 'gone';
     expectStatus(response, [200, 202, 204], 'delete a room');
     return 'deleted';
@@ -95,7 +97,7 @@ export class PexipRoomProvider implements RoomProvider {
   private async sendCreate(collection: string, body: unknown, alreadyCreated: () => Promise<number | undefined>): Promise<CreateOutcome> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return { kind: 'response', response: await this.client.request('POST', collection, { body, idempotent: false, budgetWaitMs: this.options.backgroundBudgetWaitMs }) };
+        return { kind: 'response', response: await this.client.request('POST', collection, { body, idempotent: false, priority: this.priority }) };
       } catch (error) {
         if (!(error instanceof ProviderUnavailable) || attempt >= 2) throw error;
         const id = await alreadyCreated();
@@ -109,13 +111,13 @@ export class PexipRoomProvider implements RoomProvider {
   }
 
   private async byId(id: number): Promise<Conference | undefined> {
-    const response = await this.client.request('GET', conferenceUri(id), { idempotent: true });
+    const response = await this.client.request('GET', conferenceUri(id), { idempotent: true, priority: this.priority });
     if (response.status === 404) return undefined;
     return expectStatus(response, [200], 'read a room').body as Conference;
   }
 
   private async page(path: string): Promise<ListEnvelope> {
-    const response = expectStatus(await this.client.request('GET', path, { idempotent: true }), [200], 'list rooms');
+    const response = expectStatus(await this.client.request('GET', path, { idempotent: true, priority: this.priority }), [200], 'list rooms');
     const body = response.body as Partial<ListEnvelope> | undefined;
     if (!Array.isArray(body?.objects) || typeof body?.meta?.total_count !== 'number') {
       throw new ProviderUnavailable(502, undefined, 'Pexip answered a list request with something that is not a list.');

@@ -1,28 +1,108 @@
-import type { Clock } from '../../clock.js';
+import { type Clock, iso } from '../../clock.js';
+import type { Store } from '../../store/store.js';
+
+/** Requests made for a caller who waits (interactive) or for pool refill, bulk jobs and garbage collection (background). */
+export type BudgetPriority = 'interactive' | 'background';
+
+export interface BudgetLimits {
+  /** Requests allowed in any window (Pexip: 1,000 per 60 s per Management Node). */
+  perWindow: number;
+  windowMs: number;
+}
 
 /**
- * A sliding one-minute budget of requests to the Management API, shared by
- * everything that calls it (pool refill, bulk jobs, requests), kept under
- * Pexip's 1,000 requests / 60 s per Management Node.
+ * A sliding window of requests to the Management API, shared by everything
+ * that calls it, kept under Pexip's limit per Management Node.
  */
-export class RequestBudget {
+export interface RequestBudget {
+  /** Waits for room in the budget; false when none frees up within `maxWaitMs`. */
+  take(priority: BudgetPriority, maxWaitMs: number): Promise<boolean>;
+}
+
+/**
+ * How many requests of a window a priority may use: background work leaves
+ * the last 5 % of every window to interactive requests, so that a pool
+ * refill or a bulk job cannot make a caller wait.
+ */
+export function allowance(priority: BudgetPriority, { perWindow }: BudgetLimits): number {
+  return priority === 'interactive' ? perWindow : perWindow - Math.floor(perWindow / 20);
+}
+
+/** The budget of one process (embedded store: there is only one). */
+export class InProcessBudget implements RequestBudget {
   private readonly sent: number[] = [];
 
-  constructor(private readonly perMinute: number, private readonly clock: Clock, private readonly sleep: (ms: number) => Promise<void>) {}
+  constructor(private readonly limits: BudgetLimits, private readonly clock: Clock, private readonly sleep: (ms: number) => Promise<void>) {}
 
-  /** Waits for room in the budget; false when none frees up within `maxWaitMs`. */
-  async take(maxWaitMs: number): Promise<boolean> {
+  async take(priority: BudgetPriority, maxWaitMs: number): Promise<boolean> {
+    const { windowMs } = this.limits;
+    const allowed = allowance(priority, this.limits);
     const deadline = this.clock.now() + maxWaitMs;
     for (;;) {
       const now = this.clock.now();
-      while (this.sent.length > 0 && (this.sent[0] as number) <= now - 60_000) this.sent.shift();
-      if (this.sent.length < this.perMinute) {
+      while (this.sent.length > 0 && (this.sent[0] as number) <= now - windowMs) this.sent.shift();
+      if (this.sent.length < allowed) {
         this.sent.push(now);
         return true;
       }
-      const wait = (this.sent[0] as number) + 60_000 - now;
-      if (now + wait > deadline) return false;
-      await this.sleep(wait);
+      const freesAt = (this.sent[this.sent.length - allowed] as number) + windowMs;
+      if (freesAt > deadline) return false;
+      await this.sleep(freesAt - now);
     }
+  }
+}
+
+/** Shortest wait between two attempts when a free slot was only held by another taker. */
+const RETRY_MS = 5;
+
+/**
+ * The budget every replica draws from, in PostgreSQL: one row per request
+ * allowed in a window (`pexip_request_slot`), each stamped with when it was
+ * last used. Taking one is a single UPDATE of a slot unused for a whole
+ * window (`FOR UPDATE SKIP LOCKED`, so concurrent takers get different
+ * slots and a slot is used at most once per window): no window, of any
+ * start, ever holds more requests than there are slots. Background work may
+ * only use the first `allowance('background')` slots.
+ */
+export class PostgresBudget implements RequestBudget {
+  private sized: Promise<void> | undefined;
+
+  constructor(private readonly store: Store, private readonly limits: BudgetLimits, private readonly clock: Clock, private readonly sleep: (ms: number) => Promise<void>) {}
+
+  async take(priority: BudgetPriority, maxWaitMs: number): Promise<boolean> {
+    await this.size();
+    const { windowMs } = this.limits;
+    const highestSlot = allowance(priority, this.limits);
+    const deadline = this.clock.now() + maxWaitMs;
+    for (;;) {
+      const now = this.clock.now();
+      const { rows } = await this.store.query<{ slot: number | null; oldest: Date | string }>(
+        `WITH taken AS (
+           UPDATE pexip_request_slot SET used_at = $1
+           WHERE slot = (SELECT slot FROM pexip_request_slot WHERE slot <= $3 AND used_at <= $2 ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING slot)
+         SELECT (SELECT slot FROM taken) AS slot, (SELECT min(used_at) FROM pexip_request_slot WHERE slot <= $3) AS oldest`,
+        [iso(now), iso(now - windowMs), highestSlot],
+      );
+      const row = rows[0] as { slot: number | null; oldest: Date | string };
+      if (row.slot !== null) return true;
+      const freesAt = Math.max(new Date(row.oldest).getTime() + windowMs, now + RETRY_MS);
+      if (freesAt > deadline) return false;
+      await this.sleep(freesAt - now);
+    }
+  }
+
+  /** Makes the slots match the configured budget, once per process (again after a failure). */
+  private size(): Promise<void> {
+    this.sized ??= this.store
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO pexip_request_slot (slot) SELECT generate_series(1, $1::int) ON CONFLICT DO NOTHING', [this.limits.perWindow]);
+        await tx.query('DELETE FROM pexip_request_slot WHERE slot > $1', [this.limits.perWindow]);
+      })
+      .catch((error: unknown) => {
+        this.sized = undefined;
+        throw error;
+      });
+    return this.sized;
   }
 }

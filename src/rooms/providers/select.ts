@@ -7,7 +7,7 @@ import { PexipRoomProvider } from './pexip.js';
 import { pexipAuth } from './pexip-auth.js';
 import { PexipClient } from './pexip-client.js';
 import type { RoomProvider } from './provider.js';
-import { RequestBudget } from './request-budget.js';
+import { type BudgetLimits, InProcessBudget, PostgresBudget, type RequestBudget } from './request-budget.js';
 
 export interface ProviderDependencies {
   store: Store;
@@ -19,7 +19,10 @@ export interface ProviderDependencies {
 }
 
 export interface SelectedProvider {
+  /** For calls a caller waits for. */
   provider: RoomProvider;
+  /** The same VMRs for pool refill, bulk jobs and garbage collection, which yield to callers in the request budget. */
+  backgroundProvider: RoomProvider;
   /** How long a new room waits before the pool hands it out (Pexip replicates to its nodes in about 90 s). */
   readyDelayMs: number;
 }
@@ -27,18 +30,23 @@ export interface SelectedProvider {
 /** `ROOM_PROVIDER`: the gateway's own store (local use, tests) or Pexip's Management API. */
 export function selectRoomProvider(config: GatewayConfig, deps: ProviderDependencies): SelectedProvider {
   const selected = config.roomProvider;
-  if (selected.kind === 'embedded') return { provider: new EmbeddedRoomProvider(deps.store, deps.clock), readyDelayMs: 0 };
+  if (selected.kind === 'embedded') {
+    const provider = new EmbeddedRoomProvider(deps.store, deps.clock);
+    return { provider, backgroundProvider: provider, readyDelayMs: 0 };
+  }
   const logger = deps.logger.child({ component: 'pexip' });
-  const client = new PexipClient(
-    selected,
-    pexipAuth(selected, deps.fetch, deps.clock),
-    new RequestBudget(selected.requestsPerMinute, deps.clock, deps.sleep),
-    deps.fetch,
-    deps.sleep,
-    logger,
-    deps.clock,
-  );
-  return { provider: new PexipRoomProvider(client, logger), readyDelayMs: selected.replicationDelaySeconds * 1000 };
+  const budget = requestBudget({ perWindow: selected.requestsPerMinute, windowMs: selected.budgetWindowSeconds * 1000 }, deps);
+  const client = new PexipClient(selected, pexipAuth(selected, deps.fetch, deps.clock), budget, deps.fetch, deps.sleep, logger, deps.clock);
+  return {
+    provider: new PexipRoomProvider(client, logger, 'interactive'),
+    backgroundProvider: new PexipRoomProvider(client, logger, 'background'),
+    readyDelayMs: selected.replicationDelaySeconds * 1000,
+  };
+}
+
+/** Replicas on PostgreSQL share one budget in the database; the embedded store has one process and keeps it in memory. */
+function requestBudget(limits: BudgetLimits, { store, clock, sleep }: ProviderDependencies): RequestBudget {
+  return store.kind === 'postgres' ? new PostgresBudget(store, limits, clock, sleep) : new InProcessBudget(limits, clock, sleep);
 }
 
 export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
