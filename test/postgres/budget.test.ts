@@ -47,7 +47,7 @@ async function startReplica(index: number): Promise<void> {
     POOL_TARGET_SIZE: '0',
   });
   replicas[index] = { port, process };
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, `replica ${index} ready`, 60_000);
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, `replica ${index} ready`, 90_000);
 }
 
 const call = (index: number, path: string, init: RequestInit = {}) =>

@@ -12,13 +12,15 @@ let dataDir: string;
 let port: number;
 let running: RunningGateway | undefined;
 let blocker: net.Server | undefined;
+/** Starting a gateway process (PGlite) takes tens of seconds on a loaded 2-core machine: no timing is asserted, so wait generously. */
+const PROCESS_TEST_MS = 120_000;
 
 beforeEach(async () => {
   entra = await new EntraStandIn().start();
   genesys = await new GenesysStandIn().start();
   dataDir = temporaryDirectory('logs');
   port = await freePort();
-});
+}, PROCESS_TEST_MS);
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
     running.child.kill('SIGKILL');
@@ -29,13 +31,13 @@ afterEach(async () => {
   blocker = undefined;
   await Promise.all([entra.stop(), genesys.stop()]);
   fs.rmSync(dataDir, { recursive: true, force: true });
-});
+}, PROCESS_TEST_MS);
 
 const environment = (extra: Record<string, string> = {}) => ({ ...deployedEnvironment(entra, genesys, port), DATA_DIR: dataDir, LOG_LEVEL: 'info', POOL_TARGET_SIZE: '0', ...extra });
 
 async function start(extra: Record<string, string> = {}): Promise<RunningGateway> {
   running = spawnGateway(environment(extra));
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness', 90_000);
   return running;
 }
 
@@ -49,7 +51,7 @@ test('a single request at idle: its line is on stdout while the gateway keeps ru
   await waitUntil(() => lineOf(gateway, 'arrives-while-running') !== undefined, 'the request line on stdout', 10_000);
   expect(gateway.child.exitCode).toBeNull();
   expect(lineOf(gateway, 'arrives-while-running')).toMatchObject({ res: { statusCode: 404 }, route: '/room/:room_name', req: { remoteAddress: '127.0.0.1' } });
-});
+}, PROCESS_TEST_MS);
 
 test('a refused token: the line says why (reason code), from which client address behind a trusted proxy, and never holds the token', async () => {
   const gateway = await start({ TRUST_PROXY_ADDRESSES: 'loopback' });
@@ -64,7 +66,7 @@ test('a refused token: the line says why (reason code), from which client addres
   });
   const output = gateway.stdout() + gateway.stderr();
   for (const part of expired.split('.')) expect(output).not.toContain(part);
-});
+}, PROCESS_TEST_MS);
 
 test('a fatal error (the port is taken): the fatal line and the lines before it are on stdout after the process exited 1', async () => {
   blocker = net.createServer();
@@ -74,4 +76,4 @@ test('a fatal error (the port is taken): the fatal line and the lines before it 
   const lines = jsonLines(running.stdout());
   expect(lines.find((e) => e.msg === 'store migrated')).toBeDefined();
   expect(lines.find((e) => e.level === 60)).toMatchObject({ msg: 'fatal error; exiting', err: { code: 'EADDRINUSE' } });
-});
+}, PROCESS_TEST_MS);
