@@ -1,3 +1,4 @@
+import { DEFAULT_BULK_ROLE } from '../../src/config.js';
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
@@ -51,7 +52,7 @@ async function startReplica(index: number): Promise<void> {
 }
 
 const call = (index: number, path: string, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${replicas[index]!.port}${path}`, { ...init, headers: { authorization: `Bearer ${mintToken(entra)}`, 'content-type': 'application/json', ...init.headers } });
+  fetch(`http://127.0.0.1:${replicas[index]!.port}${path}`, { ...init, headers: { authorization: `Bearer ${mintToken(entra, { claims: { roles: [DEFAULT_BULK_ROLE] } })}`, 'content-type': 'application/json', ...init.headers } });
 
 /** The most requests the stand-in saw in any window starting at one of them. */
 function busiestWindow(times: number[]): number {
