@@ -102,14 +102,18 @@ function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
   return listenOrExit(server, config.http, 'PORT');
 }
 
-/** A taken (or forbidden) port ends the process with one line naming the variable that moves it. */
+/**
+ * A taken (or forbidden) port says so in one line on stderr naming the variable that moves it; the error
+ * then ends the process as a fatal one (logged and flushed, exit 1).
+ */
 function listenOrExit(server: Server, { host, port }: { host: string; port: number }, variable: 'PORT' | 'METRICS_PORT'): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') return reject(error);
-      const why = error.code === 'EADDRINUSE' ? 'is already in use (another gateway?)' : 'is not allowed for this user';
-      process.stderr.write(`${host}:${port} ${why}: stop what holds it, or set ${variable} to a free port.\n`);
-      process.exit(1);
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') {
+        const why = error.code === 'EADDRINUSE' ? 'is already in use (another gateway?)' : 'is not allowed for this user';
+        process.stderr.write(`${host}:${port} ${why}: stop what holds it, or set ${variable} to a free port.\n`);
+      }
+      reject(error);
     });
     server.listen(port, host, () => resolve(server));
   });
