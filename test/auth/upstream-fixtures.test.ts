@@ -68,6 +68,33 @@ describe('Entra ID claim sets', () => {
     expect((await gw.http.delete('/rooms?name_prefix=room').set('Authorization', token)).status).toBe(403);
   });
 
+  test.each([
+    ['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'no oid/sub, no idtyp, xms_tdbr'],
+    ['entra/v1-app-only-idtyp-wids-xms.json', 'idtyp "app", wids, xms_idrel/xms_tcdt/xms_tdbr'],
+  ])('%s in our tenant (%s): accepted as app-only; its other claims grant nothing, bulk deletion needs its role → 403', async (name) => {
+    const gw = await gateways.start({ ENTRA_BULK_ROLE: '' });
+    const token = `Bearer ${resign(gw, inOurTenant(fixture(name)))}`;
+    const listed = await gw.http.get('/rooms').set('Authorization', token);
+    expect(listed.status).toBe(200);
+    expectToMatchSpec(listed);
+    const bulk = await gw.http.delete('/rooms?name_prefix=room').set('Authorization', token);
+    expect(bulk.status).toBe(403);
+    expect(bulk.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+
+  test.each(['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'entra/v1-app-only-idtyp-wids-xms.json'])(
+    '%s in our tenant but still for the Microsoft resource it was issued for (aud kept) → 401 invalid_token',
+    async (name) => {
+      const gw = await gateways.start();
+      const published = fixture(name);
+      const claims = { ...inOurTenant(published), aud: published.aud };
+      const res = await gw.http.get('/rooms').set('Authorization', `Bearer ${resign(gw, claims)}`);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      expect(res.headers['www-authenticate']).toContain('The access token was not issued for this API.');
+    },
+  );
+
   test('entra/v2-app-only-roles.json in our tenant: its app role is honoured', async () => {
     const gw = await gateways.start({ ENTRA_BULK_ROLE: 'Vessel.Write', ENTRA_REQUIRED_ROLE: 'Vessel.Write' });
     const token = `Bearer ${resign(gw, inOurTenant(fixture('entra/v2-app-only-roles.json')))}`;
