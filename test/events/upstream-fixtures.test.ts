@@ -16,6 +16,10 @@ interface Outcome {
 
 const OUTCOMES: Record<string, Outcome> = {
   'v1-eventsink_started.json': { accepted: 1 },
+  'v1-conference_started.json': { accepted: 1 },
+  'v1-conference_ended.json': { accepted: 1, queued: [{ room_name: 'meet.webapp', ended_at_ms: 1559898886582 }] },
+  'v1-participant_connected.json': { accepted: 1 },
+  'v1-participant_disconnected.json': { accepted: 1 },
   'v2-eventsink_started.json': { accepted: 1 },
   'v2-conference_started.json': { accepted: 1 },
   'v2-conference_updated.json': { accepted: 1 },
