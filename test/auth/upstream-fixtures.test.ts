@@ -23,15 +23,22 @@ function resign(gw: TestGateway, claims: Record<string, unknown>): string {
   return signRaw(JSON.stringify(header), JSON.stringify(shifted), gw.entra.signingKey.privateKey);
 }
 
+/**
+ * Audiences naming a Microsoft resource by URL (the v1 form of a Graph token). Like a client ID GUID, such an
+ * audience names the resource the token was issued for, never our API, so the replay maps it to our client ID
+ * (README "Entra ID"); it is never added to ENTRA_AUDIENCES.
+ */
+const MICROSOFT_RESOURCE_AUDIENCES = new Set(['https://graph.microsoft.com']);
+
 /** The published set with its tenant, client and caller replaced by the test deployment's (README "Entra ID"). */
 function inOurTenant(claims: Record<string, unknown>): Record<string, unknown> {
   const v1 = claims.ver === '1.0';
-  const guidAudience = typeof claims.aud === 'string' && !claims.aud.includes('://');
+  const resourceAudience = typeof claims.aud === 'string' && (!claims.aud.includes('://') || MICROSOFT_RESOURCE_AUDIENCES.has(claims.aud));
   return {
     ...claims,
     tid: MAXCONF_TENANT_ID,
     iss: v1 ? `https://sts.windows.net/${MAXCONF_TENANT_ID}/` : `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`,
-    ...(guidAudience ? { aud: CLIENT_IDS.dev } : {}),
+    ...(resourceAudience ? { aud: CLIENT_IDS.dev } : {}),
     ...(v1 ? { appid: CLIENT_IDS.dev } : { azp: CLIENT_IDS.dev }),
   };
 }
@@ -53,7 +60,7 @@ describe('Entra ID claim sets', () => {
     expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
   });
 
-  test.each(['entra/v1-delegated-scp.json', 'entra/v2-delegated-scp.json'])('%s in our tenant: a delegated token (scp) → 403 insufficient_scope: IDIM uses client credentials', async (name) => {
+  test.each(['entra/v1-delegated-scp.json', 'entra/v2-delegated-scp.json', 'entra/v1-delegated-idtyp-user-wids-xms.json'])('%s in our tenant: a delegated token (scp) → 403 insufficient_scope: IDIM uses client credentials', async (name) => {
     const gw = await gateways.start();
     const res = await gw.http.get('/rooms').set('Authorization', `Bearer ${resign(gw, inOurTenant(fixture(name)))}`);
     expect(res.status).toBe(403);
@@ -71,6 +78,7 @@ describe('Entra ID claim sets', () => {
   test.each([
     ['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'no oid/sub, no idtyp, xms_tdbr'],
     ['entra/v1-app-only-idtyp-wids-xms.json', 'idtyp "app", wids, xms_idrel/xms_tcdt/xms_tdbr'],
+    ['entra/v1-app-only-idtyp-graph-url-aud.json', 'idtyp "app", xms_tcdt, aud https://graph.microsoft.com'],
   ])('%s in our tenant (%s): accepted as app-only; its other claims grant nothing, bulk deletion needs its role → 403', async (name) => {
     const gw = await gateways.start({ ENTRA_BULK_ROLE: '' });
     const token = `Bearer ${resign(gw, inOurTenant(fixture(name)))}`;
@@ -82,7 +90,7 @@ describe('Entra ID claim sets', () => {
     expect(bulk.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
   });
 
-  test.each(['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'entra/v1-app-only-idtyp-wids-xms.json'])(
+  test.each(['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'entra/v1-app-only-idtyp-wids-xms.json', 'entra/v1-app-only-idtyp-graph-url-aud.json'])(
     '%s in our tenant but still for the Microsoft resource it was issued for (aud kept) → 401 invalid_token',
     async (name) => {
       const gw = await gateways.start();
