@@ -79,6 +79,8 @@ describe('Entra ID claim sets', () => {
     ['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'no oid/sub, no idtyp, xms_tdbr'],
     ['entra/v1-app-only-idtyp-wids-xms.json', 'idtyp "app", wids, xms_idrel/xms_tcdt/xms_tdbr'],
     ['entra/v1-app-only-idtyp-graph-url-aud.json', 'idtyp "app", xms_tcdt, aud https://graph.microsoft.com'],
+    ['entra/v2-app-only-idtyp-xms-blueprint.json', 'v2, idtyp "app", azpacr "1", xms_act_fct/xms_ficinfo/xms_ftd/xms_idrel/xms_sub_fct'],
+    ['entra/v2-app-only-idtyp-xms-agent-identity.json', 'v2, idtyp "app", azpacr "2", xms_par_app_azp naming another application'],
   ])('%s in our tenant (%s): accepted as app-only; its other claims grant nothing, bulk deletion needs its role → 403', async (name) => {
     const gw = await gateways.start({ ENTRA_BULK_ROLE: '' });
     const token = `Bearer ${resign(gw, inOurTenant(fixture(name)))}`;
@@ -90,8 +92,13 @@ describe('Entra ID claim sets', () => {
     expect(bulk.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
   });
 
-  test.each(['entra/v1-app-only-no-oid-sub-xms-tdbr.json', 'entra/v1-app-only-idtyp-wids-xms.json', 'entra/v1-app-only-idtyp-graph-url-aud.json'])(
-    '%s in our tenant but still for the Microsoft resource it was issued for (aud kept) → 401 invalid_token',
+  test.each([
+    'entra/v1-app-only-no-oid-sub-xms-tdbr.json',
+    'entra/v1-app-only-idtyp-wids-xms.json',
+    'entra/v1-app-only-idtyp-graph-url-aud.json',
+    'entra/v2-app-only-idtyp-xms-blueprint.json',
+  ])(
+    '%s in our tenant but still for the resource it was issued for (aud kept) → 401 invalid_token',
     async (name) => {
       const gw = await gateways.start();
       const published = fixture(name);
