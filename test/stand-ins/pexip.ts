@@ -68,6 +68,14 @@ export class PexipStandIn extends LoopbackServer {
   private nextId = 1;
   private nextAliasId = 1;
   private nextParticipantId = 1;
+  /**
+   * Conference ids by name and by alias, as Pexip's unique indexes keep
+   * them: lookups stay cheap with thousands of VMRs on the platform. Every
+   * write goes through this class (seed, the API); an entry is checked
+   * against the conference before use, so a deleted or renamed one is not found.
+   */
+  private readonly idByName = new Map<string, number>();
+  private readonly idByAlias = new Map<string, number>();
   private readonly validTokens = new Set<string>();
 
   constructor(readonly auth: { basic?: { username: string; password: string }; oauth?: { clientId: string; publicKey: KeyObject | string } }) {
@@ -82,6 +90,7 @@ export class PexipStandIn extends LoopbackServer {
   seed(conference: Record<string, unknown>): void {
     const { automatic_participants: nested = [], ...stored } = conference as StoredConference & { automatic_participants?: { id: number }[] };
     this.conferences.set(stored.id, stored);
+    this.index(stored);
     for (const participant of nested) {
       const existing = this.participants.get(participant.id);
       if (existing) existing.conference.push(stored.resource_uri as string);
@@ -89,6 +98,35 @@ export class PexipStandIn extends LoopbackServer {
     }
     this.nextId = Math.max(this.nextId, stored.id + 1);
     this.nextParticipantId = Math.max(this.nextParticipantId, ...nested.map((p) => p.id + 1));
+  }
+
+  /**
+   * How the calls fill windows of `windowMs` (a request budget's window):
+   * the most that arrived in any window starting at one of them, and how many
+   * arrived in the whole windows counted from the first call.
+   */
+  windows(windowMs: number): { busiest: number; fullWindows: number; inFullWindows: number } {
+    const times = this.calls.map((c) => c.at).sort((a, b) => a - b);
+    let busiest = 0;
+    for (let first = 0, last = 0; first < times.length; first += 1) {
+      while (last < times.length && (times[last] as number) < (times[first] as number) + windowMs) last += 1;
+      busiest = Math.max(busiest, last - first);
+    }
+    if (times.length === 0) return { busiest, fullWindows: 0, inFullWindows: 0 };
+    const start = times[0] as number;
+    const fullWindows = Math.floor(((times[times.length - 1] as number) - start) / windowMs);
+    return { busiest, fullWindows, inFullWindows: times.filter((t) => t < start + fullWindows * windowMs).length };
+  }
+
+  /**
+   * VMRs that others made on the platform (other services, other tools),
+   * each created and checked as a POST would be, without counting as a call.
+   */
+  addVmrs(names: readonly string[]): void {
+    for (const name of names) {
+      const answer = this.create({ name, service_type: 'conference', aliases: [{ alias: name }] });
+      if (answer.status !== 201) throw new Error(`the stand-in refused VMR ${name}: ${JSON.stringify(answer.body)}`);
+    }
   }
 
   /** Calls whose method and path match. */
@@ -190,11 +228,14 @@ export class PexipStandIn extends LoopbackServer {
     const query = url.searchParams;
     const limit = Math.min(Number(query.get('limit') ?? this.defaultLimit), this.maxLimit);
     const offset = Number(query.get('offset') ?? 0);
-    let objects = [...this.conferences.values()].sort((a, b) => a.id - b.id);
-    if (query.has('name')) objects = objects.filter((c) => c.name === query.get('name'));
-    if (query.has('name__startswith')) objects = objects.filter((c) => c.name.startsWith(query.get('name__startswith') as string));
-    if (query.has('service_type')) objects = objects.filter((c) => c.service_type === query.get('service_type'));
-    if (query.has('tag')) objects = objects.filter((c) => c.tag === query.get('tag'));
+    const name = query.get('name');
+    const prefix = query.get('name__startswith');
+    const serviceType = query.get('service_type');
+    const tag = query.get('tag');
+    let objects = name === null ? [...this.conferences.values()].sort((a, b) => a.id - b.id) : [this.byName(name)].filter((c) => c !== undefined);
+    if (prefix !== null) objects = objects.filter((c) => c.name.startsWith(prefix));
+    if (serviceType !== null) objects = objects.filter((c) => c.service_type === serviceType);
+    if (tag !== null) objects = objects.filter((c) => c.tag === tag);
     const page = objects.slice(offset, offset + limit);
     const link = (at: number) => {
       const next = new URLSearchParams(query);
@@ -228,6 +269,7 @@ export class PexipStandIn extends LoopbackServer {
     this.nextId += 1;
     candidate.aliases = aliases.map((a) => ({ id: this.nextAliasId++, alias: (a as { alias: string }).alias, conference: uri, creation_time: now, description: '' }));
     this.conferences.set(id, candidate);
+    this.index(candidate);
     return this.createdAt(uri);
   }
 
@@ -237,6 +279,7 @@ export class PexipStandIn extends LoopbackServer {
     const errors = conferenceErrors(candidate, false, renamed && this.nameTaken(candidate.name));
     if (errors) return invalid('conference', errors);
     Object.assign(conference, candidate);
+    this.index(conference);
     return { status: 202 };
   }
 
@@ -254,8 +297,22 @@ export class PexipStandIn extends LoopbackServer {
     return { status: 201, headers: { location: this.locationStyle === 'absolute' ? `${this.baseUrl}${uri}` : uri } };
   }
 
+  private index(conference: StoredConference): void {
+    this.idByName.set(conference.name, conference.id);
+    for (const { alias } of conference.aliases) this.idByAlias.set(alias as string, conference.id);
+  }
+
+  private byName(name: string): StoredConference | undefined {
+    const conference = this.conferences.get(this.idByName.get(name) ?? 0);
+    return conference?.name === name ? conference : undefined;
+  }
+
   private nameTaken(name: unknown): boolean {
-    return [...this.conferences.values()].some((c) => c.name === name);
+    return typeof name === 'string' && this.byName(name) !== undefined;
+  }
+
+  private aliasTaken(alias: string): boolean {
+    return this.conferences.get(this.idByAlias.get(alias) ?? 0)?.aliases.some((a) => a.alias === alias) ?? false;
   }
 
   private conferenceByUri(uri: string): StoredConference | undefined {
@@ -265,16 +322,16 @@ export class PexipStandIn extends LoopbackServer {
 
   /** Nested aliases: `alias` required, at most 250 characters, unique on the platform. */
   private aliasErrors(aliases: unknown[]): FieldErrors | undefined {
-    const taken = new Set([...this.conferences.values()].flatMap((c) => c.aliases.map((a) => a.alias)));
+    const requested = new Set<string>();
     const errors: FieldErrors = {};
     for (const entry of aliases) {
       const alias = (entry as { alias?: unknown } | null)?.alias;
       // pexip/terraform-provider-pexip internal/provider/resource_infinity_conference_alias.go: alias Required, LengthAtMost(250).
       const problem = text(alias, { required: true, max: 250 });
       // Aliases are unique platform-wide (pexip-genesys.md A.1, Josh-E-S/pexip-mgmt-mcp tools/alias.py).
-      const duplicate = typeof alias === 'string' && taken.has(alias) ? 'Conference alias with this Alias already exists.' : undefined;
+      const duplicate = typeof alias === 'string' && (requested.has(alias) || this.aliasTaken(alias)) ? 'Conference alias with this Alias already exists.' : undefined;
       if (problem ?? duplicate) errors.alias = [(problem ?? duplicate) as string];
-      if (typeof alias === 'string') taken.add(alias);
+      if (typeof alias === 'string') requested.add(alias);
     }
     return Object.keys(errors).length > 0 ? errors : undefined;
   }
