@@ -80,7 +80,7 @@ export async function startGateway(env: Record<string, string>, profileDir?: str
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
   const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/main.js')], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: deployedNodeOptions(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: deployedEnvironment({ PORT: String(port), DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;
@@ -94,6 +94,21 @@ export async function startGateway(env: Record<string, string>, profileDir?: str
     await stopChild(child);
     fs.rmSync(dataDir, { recursive: true, force: true });
   } };
+}
+
+/** A one-shot entry point (e.g. `dist/gc-command.js`, what `npm run gc` runs) as the container would run it: its stdout and wall time. */
+export function runCommand(entry: string, env: Record<string, string>): Promise<{ stdout: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, entry)], { env: deployedEnvironment(env), stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve({ stdout, ms: performance.now() - started }) : reject(new Error(`${entry} exited ${code}`))));
+  });
+}
+
+function deployedEnvironment(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: deployedNodeOptions(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
