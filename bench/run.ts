@@ -372,7 +372,7 @@ async function startAll(started: Started[], starts: (() => Promise<Started>)[]):
 /** Scenario 8: VMRs others made on the platform, and how many rooms each operation acts on. */
 const PLATFORM_VMRS = 5000;
 const ACTED_ON = quick ? 10 : 50;
-const POOLED = quick ? 5 : 20;
+const POOLED = quick ? 6 : 20;
 
 interface Cost {
   rooms: number;
@@ -384,6 +384,7 @@ interface CostRun {
   pool: Cost;
   /** Pexip requests in three maintenance ticks after the pool is full. */
   idle: number;
+  reconciled: Cost;
   gc: Cost;
   deleted: Cost;
 }
@@ -405,6 +406,7 @@ async function platformScale(entra: EntraStandIn, env: Env): Promise<void> {
   const scenario = `8 ${fmt(PLATFORM_VMRS)} other VMRs`;
   const operations: [string, (run: CostRun) => Cost][] = [
     [`pool maintenance, ${POOLED} rooms refilled`, (run) => run.pool],
+    [`pool reconciliation, ${POOLED} rooms left being created by a replica that died`, (run) => run.reconciled],
     [`garbage collection (\`npm run gc\`), ${ACTED_ON} ended rooms`, (run) => run.gc],
     [`bulk delete by name_prefix, ${ACTED_ON} rooms`, (run) => run.deleted],
   ];
@@ -449,6 +451,7 @@ async function costRun(entra: EntraStandIn, env: Env, others: number): Promise<C
     pexip.calls.length = 0;
     await sleep(3000);
     const idle = pexip.calls.length;
+    const reconciled = await reconcileStale(pexip, database.url);
 
     const now = Date.now() / 1000;
     const events = ended.map((name, i) => ({ node: '10.0.0.8', seq: i + 1, version: 2, time: now, event: 'conference_ended', data: { name } }));
@@ -466,11 +469,41 @@ async function costRun(entra: EntraStandIn, env: Env, others: number): Promise<C
     const res = await fetch(`${base}/rooms?name_prefix=bulkdel_`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     const { deleted } = (await res.json()) as { deleted: number };
     if (res.status !== 200 || deleted !== ACTED_ON) throw new Error(`bulk delete answered ${res.status}, ${deleted} deleted`);
-    return { pool, idle, gc, deleted: { rooms: deleted, requests: pexip.calls.length, ms: performance.now() - started } };
+    return { pool, idle, reconciled, gc, deleted: { rooms: deleted, requests: pexip.calls.length, ms: performance.now() - started } };
   } finally {
     await gateway?.stop();
     await pexip?.stop();
     await database.drop();
+  }
+}
+
+/**
+ * Rows a replica left behind when it died creating rooms ('creating', lease
+ * expired), half of whose rooms Pexip had made: the next maintenance tick
+ * looks each up by name, keeps the made ones and forgets the others.
+ */
+async function reconcileStale(pexip: PexipStandIn, databaseUrl: string): Promise<Cost> {
+  const names = Array.from({ length: POOLED }, (_, i) => `stale_${i}`);
+  pexip.addVmrs(names.slice(0, POOLED / 2));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    pexip.calls.length = 0;
+    await client.query(
+      `INSERT INTO room_pool (room_name, state, ready_at, lease_token, lease_until, created_at)
+       SELECT name, 'creating', now(), gen_random_uuid(), now() - interval '1 minute', now() FROM unnest($1::text[]) AS name`,
+      [names],
+    );
+    const deadline = Date.now() + 60_000;
+    while (pexip.count('GET', /name=stale_/) < POOLED && Date.now() < deadline) await sleep(50);
+    await sleep(pexip.latencyMs * 2);
+    const { rows } = await client.query<{ ready: number; left: number }>(
+      `SELECT count(*) FILTER (WHERE state = 'ready')::int AS ready, count(*)::int AS left FROM room_pool WHERE room_name LIKE 'stale\_%'`,
+    );
+    if (rows[0]?.ready !== POOLED / 2 || rows[0]?.left !== POOLED / 2) throw new Error(`reconciliation left ${JSON.stringify(rows[0])} of the stale rows`);
+    return spent(pexip, POOLED);
+  } finally {
+    await client.end();
   }
 }
 
