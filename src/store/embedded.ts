@@ -1,8 +1,43 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import type { Queryable, QueryResult, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
+
+/**
+ * PostgreSQL settings of the embedded engine (bench/README.md, "Embedded store:
+ * where the memory goes"). PGlite's default shared_buffers (128 MB) is zeroed
+ * at start-up inside the WASM linear memory, so all of it is resident; our
+ * tables are small, and pages PostgreSQL evicts stay in the OS page cache.
+ * PGlite's own start parameters (single-user mode, fsync as it chooses) are kept.
+ */
+const ENGINE_SETTINGS = ['shared_buffers=4MB'];
+
+/**
+ * V8 compiles PGlite's 9 MB of WASM with its baseline compiler only: the
+ * optimising tier's code and compilation memory stayed resident (about 40 MB)
+ * and made no measurable difference to the store's statement rate. Process-wide,
+ * so set when the embedded store opens, before PGlite compiles its module; the
+ * PostgreSQL store never sets it.
+ */
+const WASM_COMPILER_FLAGS = '--liftoff-only';
+
+/**
+ * A freshly initialised PostgreSQL data directory that `npm run build`
+ * prepares once per PGlite version (dist/pglite-template-VERSION). A new data
+ * directory is a copy of it: PGlite's initdb runs a second PostgreSQL and
+ * initdb's own WASM in this process, which took seconds and left hundreds of
+ * MB resident (bench/README.md).
+ */
+function templateDir(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const manifest = path.join(entry.slice(0, entry.lastIndexOf(`${path.sep}dist${path.sep}`)), 'package.json');
+  const { version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version: string };
+  return fileURLToPath(new URL(`../../dist/pglite-template-${version}`, import.meta.url));
+}
 
 /**
  * The embedded store: PostgreSQL compiled to WASM (PGlite), file-backed under
@@ -11,7 +46,9 @@ import { StoreUnavailableError } from './store.js';
 export async function openEmbeddedStore(dataDir: string | undefined): Promise<Store> {
   const release = dataDir === undefined ? () => undefined : lockDirectory(dataDir);
   try {
-    const db = await PGlite.create(dataDir === undefined ? undefined : path.join(dataDir, 'pglite'));
+    v8.setFlagsFromString(WASM_COMPILER_FLAGS);
+    const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
+    const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
     return new EmbeddedStore(db, release);
   } catch (error) {
     release();
@@ -72,6 +109,43 @@ async function run<Row>(query: () => Promise<{ rows: Row[]; affectedRows?: numbe
 /** Errors PostgreSQL reports about a statement carry an SQLSTATE; anything else means the engine itself failed. */
 function hasSqlState(error: unknown): boolean {
   return typeof (error as { code?: unknown } | null)?.code === 'string';
+}
+
+/**
+ * `pgdata`, copied from the template if it holds no database yet (initdb here
+ * only when the build prepared no template). Made beside it and renamed into
+ * place once complete, so a crash meanwhile leaves no half-made database behind.
+ */
+async function initialisedDataDir(pgdata: string): Promise<string> {
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return pgdata;
+  const making = `${pgdata}.new`;
+  fs.rmSync(making, { recursive: true, force: true });
+  const template = templateDir();
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) fs.cpSync(template, making, { recursive: true });
+  else await initdb(making);
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  fs.renameSync(making, pgdata);
+  return pgdata;
+}
+
+/** `npm run build`: the template data directory, unless it exists (initdb in a process of its own, not the gateway's). */
+export async function prepareEmbeddedTemplate(): Promise<void> {
+  const template = templateDir();
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return;
+  const making = `${template}.${process.pid}`;
+  await initdb(making);
+  try {
+    fs.renameSync(making, template);
+  } catch (error) {
+    // Another build made it meanwhile.
+    fs.rmSync(making, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(template, 'PG_VERSION'))) throw error;
+  }
+}
+
+async function initdb(pgdata: string): Promise<void> {
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  await (await PGlite.create(pgdata)).close();
 }
 
 /** A lock file holding our PID; a lock left by a process that is gone is taken over. */
