@@ -142,6 +142,25 @@ test('the pool and its claims survive a restart of the file-backed store', async
   }
 });
 
+test('a first start killed while it made the data directory leaves nothing that the next start trips over', async () => {
+  const dir = temporaryDirectory('first-start');
+  try {
+    // What a kill -9 leaves: a partial copy beside the data directory, and no database in it.
+    fs.mkdirSync(`${dir}/pglite.new/base`, { recursive: true });
+    fs.mkdirSync(`${dir}/pglite/global`, { recursive: true });
+    const store = await openTestStore(dir);
+    try {
+      await poolOn(store, 2).refill();
+      expect(await poolOn(store, 2).counts()).toMatchObject({ ready: 2 });
+      expect(fs.existsSync(`${dir}/pglite.new`)).toBe(false);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a second process cannot open a data directory in use', async () => {
   const dir = temporaryDirectory('lock');
   const first = await openTestStore(dir);
