@@ -12,8 +12,6 @@ import { SigningKeys } from './auth/signing-keys.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
-import { DeletionQueue } from './events/deletion-queue.js';
-import { GarbageCollector } from './events/garbage-collection.js';
 import { eventRoutes } from './events/routes.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
@@ -21,13 +19,16 @@ import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
 import { noteAuthFailure } from './http/request-log.js';
-import { BulkJobs } from './rooms/bulk-jobs.js';
+import { BulkJobs, countBulkRoom } from './rooms/bulk-jobs.js';
 import { RoomPool } from './rooms/pool.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
 import { realSleep, selectRoomProvider } from './rooms/providers/select.js';
 import { publicRoomRoutes } from './rooms/public-routes.js';
 import { roomRoutes } from './rooms/routes.js';
 import { RoomReadCache } from './rooms/room-cache.js';
+import { DeletionQueue } from './rooms/retirement/deletion-queue.js';
+import { GarbageCollector } from './rooms/retirement/garbage-collection.js';
+import { RoomRetirement } from './rooms/retirement/retirement.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
 import { GatewayMetrics } from './metrics.js';
@@ -57,6 +58,7 @@ export type GatewayDependencies = ServiceDependencies;
 export interface Services {
   provider: RoomProvider;
   pool: RoomPool;
+  roomCache: RoomReadCache;
   rooms: RoomService;
   bulkJobs: BulkJobs;
   deletionQueue: DeletionQueue;
@@ -80,6 +82,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
   const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000;
   const pool = new RoomPool({
     store,
     provider: backgroundProvider,
@@ -87,31 +90,36 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     logger: logger.child({ component: 'pool' }),
     rooms: config.rooms,
     readyDelayMs,
-    maintenanceIntervalMs: deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000,
+    maintenanceIntervalMs,
+    onBulkRoomReady: countBulkRoom(clock),
   });
   const deletionQueue = new DeletionQueue(store, clock);
   const cache = new RoomReadCache(config.rooms.readCacheTtlSeconds * 1000, 10_000, clock);
-  const rooms = new RoomService({ provider, pool, deletionQueue, cache, rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
-  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000 });
+  const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ provider: roomProvider, pool, cache, queue: deletionQueue });
+  const rooms = new RoomService({ provider, pool, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
+  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000, lookoutIntervalMs: maintenanceIntervalMs });
   const database = config.store.database;
-  const sink = new EventSink(store, deletionQueue, clock, logger.child({ component: 'event-sink' }), database && database.connectTimeoutMs + database.queryTimeoutMs);
+  const sink = new EventSink({
+    store,
+    queue: deletionQueue,
+    clock,
+    logger: logger.child({ component: 'event-sink' }),
+    commitDeadlineMs: database && database.connectTimeoutMs + database.queryTimeoutMs,
+    dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
+  });
   const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
     queue: deletionQueue,
-    provider: backgroundProvider,
-    pool,
-    sink,
+    retirement: retirement(backgroundProvider),
     logger: logger.child({ component: 'garbage-collection' }),
     persistentPrefixes: config.rooms.persistentPrefixes,
     graceMs: gc.graceSeconds * 1000,
     batchSize: gc.batchSize,
     intervalMs: gc.intervalSeconds * 1000,
-    dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
     leaseMs: gc.leaseSeconds * 1000,
     onReport: (report) => metrics.garbageCollected({ ...report }),
-    onRoomGone: (name) => cache.forget([name]),
   });
-  return { provider, pool, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
+  return { provider, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }
 
 /** The composition root: every module gets its collaborators from here. */
@@ -188,12 +196,13 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
     async start() {
       services.pool.start();
       services.garbageCollector.start();
-      services.bulkJobs.start(deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000);
+      services.sink.start();
+      services.bulkJobs.start();
       await signingKeys.start();
     },
     async stop() {
       signingKeys.stop();
-      await Promise.all([services.pool.stop(), services.garbageCollector.stop(), services.bulkJobs.stop()]);
+      await Promise.all([services.pool.stop(), services.garbageCollector.stop(), services.sink.stop(), services.bulkJobs.stop()]);
     },
   };
 }

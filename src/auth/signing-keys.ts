@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
 
 export interface SigningKeysOptions {
@@ -43,11 +44,14 @@ const MIN_RSA_BITS = 2048;
  */
 export class SigningKeys {
   private keys = new Map<string, KeyObject>();
-  private inFlight: Promise<boolean> | undefined;
+  private readonly fetching = new SingleFlight(() => this.fetchKeys());
+  private readonly refreshing = new BackgroundLoop({
+    step: () => this.refresh(),
+    nextDelayMs: (ok) => jittered(ok ? this.options.refreshIntervalMs : this.retryDelayMs()),
+    onError: () => undefined,
+  });
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private lastFetchFailed = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
   readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
 
   constructor(private readonly options: SigningKeysOptions) {}
@@ -82,7 +86,7 @@ export class SigningKeys {
   async resolve(kid: string): Promise<KeyObject | undefined> {
     const held = this.keys.get(kid);
     if (held !== undefined) return held;
-    if (this.inFlight !== undefined || !this.coolingDown()) await this.refresh();
+    if (this.fetching.busy || !this.coolingDown()) await this.refresh();
     const key = this.keys.get(kid);
     if (key === undefined && !this.fresh) throw new SigningKeysUnavailable(this.retryAfterSeconds());
     return key;
@@ -90,36 +94,21 @@ export class SigningKeys {
 
   /** One fetch at a time: concurrent callers share the fetch under way. */
   refresh(): Promise<boolean> {
-    this.inFlight ??= this.fetchKeys().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    return this.fetching.run();
   }
 
   /** Loads the keys once, then keeps them fresh in the background. */
-  async start(): Promise<void> {
-    this.stopped = false;
-    const ok = await this.refresh();
-    this.schedule(ok ? this.options.refreshIntervalMs : this.retryDelayMs());
+  start(): Promise<void> {
+    return this.refreshing.start();
   }
 
+  /** Schedules no further refresh; a fetch under way is not waited for. */
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    void this.refreshing.stop();
   }
 
   private coolingDown(): boolean {
     return this.options.clock.now() - this.lastAttemptAt < this.retryDelayMs();
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    const jitter = 1 + (Math.random() - 0.5) * 0.2;
-    this.timer = setTimeout(() => {
-      void this.refresh().then((ok) => this.schedule(ok ? this.options.refreshIntervalMs : this.retryDelayMs()));
-    }, Math.round(delayMs * jitter));
-    this.timer.unref();
   }
 
   /** Without keys, retry soon (in the background and on requests alike); with last good keys, retry after a cool-down. */
@@ -182,6 +171,11 @@ export class SigningKeys {
     }
     return next;
   }
+}
+
+/** ±10 %, so that replicas started together do not refresh together. */
+function jittered(delayMs: number): number {
+  return Math.round(delayMs * (1 + (Math.random() - 0.5) * 0.2));
 }
 
 interface RsaJwk {

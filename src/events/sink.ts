@@ -1,8 +1,26 @@
 import type { Logger } from 'pino';
+import { BackgroundLoop } from '../background.js';
 import { type Clock, iso } from '../clock.js';
+import type { DeletionQueue } from '../rooms/retirement/deletion-queue.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
-import type { DeletionQueue } from './deletion-queue.js';
 import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
+
+/** `EVENT_DEDUP_RETENTION_HOURS`, in milliseconds. */
+export interface EventSinkSettings {
+  /** How long an envelope's (node, seq, time) is remembered, so that its redelivery counts as a duplicate. */
+  dedupRetentionMs: number;
+}
+
+export interface EventSinkOptions extends EventSinkSettings {
+  store: Store;
+  queue: DeletionQueue;
+  clock: Clock;
+  logger: Logger;
+  /** How long a request may wait for its commit (queue included); then it gets 503, which Pexip retries. */
+  commitDeadlineMs?: number;
+  /** How often records older than the retention are pruned. */
+  pruneIntervalMs?: number;
+}
 
 /** What the sink did with one request's events. */
 export interface SinkReceipt {
@@ -27,6 +45,7 @@ interface Waiting {
 const MAX_GROUP_ENVELOPES = 5000;
 /** With a commit deadline: a group commit still running after this is presumed stuck, and the next group starts beside it. */
 const STUCK_COMMIT_MS = 1000;
+const PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Applies Pexip events (SPEC §4). Each envelope is recorded by (node, seq,
@@ -41,25 +60,32 @@ export class EventSink {
   readonly countsByType = new Map<string, number>();
   private waiting: Waiting[] = [];
   private flushing = false;
+  private readonly pruning = new BackgroundLoop({
+    step: () => this.pruneSeen(),
+    nextDelayMs: () => this.pruneIntervalMs,
+    onError: (error) => this.options.logger.warn({ err: error }, 'pruning de-duplication records failed; the next round retries'),
+  });
 
   get unknownEvents(): number {
     return this.countsByType.get('unknown') ?? 0;
   }
 
-  constructor(
-    private readonly store: Store,
-    private readonly queue: DeletionQueue,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** How long a request may wait for its commit (queue included); then it gets 503, which Pexip retries. */
-    private readonly commitDeadlineMs?: number,
-  ) {}
+  constructor(private readonly options: EventSinkOptions) {}
+
+  /** Prunes de-duplication records older than the retention, now and then. */
+  start(): void {
+    void this.pruning.start(this.pruneIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.pruning.stop();
+  }
 
   accept({ events, rejected }: ReadEnvelope): Promise<SinkReceipt> {
-    const arrivedAt = this.clock.now() / 1000;
+    const arrivedAt = this.options.clock.now() / 1000;
     const envelopes = events.map((event) => ({ ...event, time: event.time ?? arrivedAt }));
     return new Promise((resolve, reject) => {
-      const timer = this.commitDeadlineMs === undefined ? undefined : setTimeout(() => this.giveUp(request), this.commitDeadlineMs);
+      const timer = this.options.commitDeadlineMs === undefined ? undefined : setTimeout(() => this.giveUp(request), this.options.commitDeadlineMs);
       const settled = () => clearTimeout(timer);
       const request: Waiting = {
         envelopes,
@@ -83,7 +109,7 @@ export class EventSink {
   private giveUp(request: Waiting): void {
     const queued = this.waiting.indexOf(request);
     if (queued >= 0) this.waiting.splice(queued, 1);
-    request.reject(new StoreUnavailableError(new Error(`no commit within ${this.commitDeadlineMs} ms`)));
+    request.reject(new StoreUnavailableError(new Error(`no commit within ${this.options.commitDeadlineMs} ms`)));
   }
 
   private async flush(): Promise<void> {
@@ -96,7 +122,7 @@ export class EventSink {
 
   /** Resolves when the commit is done, or (with a commit deadline) once it has run for STUCK_COMMIT_MS: a stalled connection holds one group, not every later one. */
   private async stuckOrDone(commit: Promise<void>): Promise<void> {
-    if (this.commitDeadlineMs === undefined) return commit;
+    if (this.options.commitDeadlineMs === undefined) return commit;
     let timer: NodeJS.Timeout | undefined;
     const stuck = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, STUCK_COMMIT_MS);
@@ -119,7 +145,7 @@ export class EventSink {
   private async commitGroup(group: Waiting[]): Promise<void> {
     let applied: TimedEvent[][];
     try {
-      applied = await this.store.transaction(async (tx) => {
+      applied = await this.options.store.transaction(async (tx) => {
         const fresh = await this.firstSightings(tx, group.flatMap((request) => request.envelopes));
         for (const envelope of fresh) await this.apply(tx, envelope);
         return group.map((request) => request.envelopes.filter((envelope) => fresh.has(envelope)));
@@ -142,14 +168,19 @@ export class EventSink {
     const rejections = rejected.slice(0, MAX_REJECTIONS_DESCRIBED);
     this.countsByType.set('rejected', (this.countsByType.get('rejected') ?? 0) + rejected.length);
     // Positions and field names only: the values may be hostile or personal.
-    this.logger.warn({ rejected: rejected.length, rejections: rejections.map(({ index, errors }) => ({ index, fields: errors.map((e) => e.field) })) }, 'invalid events in an eventsink_bulk envelope were not processed');
+    this.options.logger.warn({ rejected: rejected.length, rejections: rejections.map(({ index, errors }) => ({ index, fields: errors.map((e) => e.field) })) }, 'invalid events in an eventsink_bulk envelope were not processed');
     return { ...receipt, rejections };
   }
 
-  /** Forgets de-duplication records older than the retention (run by garbage collection). */
-  async pruneSeen(retentionMs: number): Promise<number> {
-    const { rowCount } = await this.store.query('DELETE FROM event_seen WHERE received_at < $1', [iso(this.clock.now() - retentionMs)]);
+  /** Forgets de-duplication records older than the retention. */
+  async pruneSeen(): Promise<number> {
+    const { store, clock, dedupRetentionMs } = this.options;
+    const { rowCount } = await store.query('DELETE FROM event_seen WHERE received_at < $1', [iso(clock.now() - dedupRetentionMs)]);
     return rowCount;
+  }
+
+  private get pruneIntervalMs(): number {
+    return this.options.pruneIntervalMs ?? PRUNE_INTERVAL_MS;
   }
 
   /**
@@ -164,7 +195,7 @@ export class EventSink {
        SELECT node, seq, event_time, $4 FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS seen (node, seq, event_time)
        ON CONFLICT DO NOTHING
        RETURNING node, seq::text AS seq, event_time`,
-      [envelopes.map((e) => e.node), envelopes.map((e) => e.seq), envelopes.map((e) => e.time), iso(this.clock.now())],
+      [envelopes.map((e) => e.node), envelopes.map((e) => e.seq), envelopes.map((e) => e.time), iso(this.options.clock.now())],
     );
     const inserted = new Set(rows.map((row) => seenKey(row.node, row.seq, row.event_time)));
     return new Set(envelopes.filter((e) => inserted.delete(seenKey(e.node, String(e.seq), e.time))));
@@ -177,13 +208,13 @@ export class EventSink {
       case 'conference_ended': {
         const room = text(data.name) ?? text(data.conference);
         const endedAt = typeof data.end_time === 'number' && Number.isFinite(data.end_time) ? data.end_time * 1000 : eventAtMs;
-        if (room) await this.queue.enqueue(tx, room, endedAt);
+        if (room) await this.options.queue.enqueue(tx, room, endedAt);
         return;
       }
       case 'conference_started':
       case 'participant_connected': {
         const room = envelope.event === 'conference_started' ? (text(data.name) ?? text(data.conference)) : (text(data.conference) ?? text(data.name));
-        if (room && (await this.queue.cancel(tx, room, eventAtMs))) this.logger.info({ room, event: envelope.event }, 'deletion cancelled: the room is in use again');
+        if (room && (await this.options.queue.cancel(tx, room, eventAtMs))) this.options.logger.info({ room, event: envelope.event }, 'deletion cancelled: the room is in use again');
         return;
       }
       default:

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BackgroundLoop } from '../background.js';
 import { type Clock, iso } from '../clock.js';
-import type { Store } from '../store/store.js';
+import type { Queryable, Store } from '../store/store.js';
 import type { RoomPool } from './pool.js';
 
 export interface BulkJob {
@@ -30,6 +31,8 @@ export interface BulkJobsOptions {
   clock: Clock;
   logger: Logger;
   leaseMs: number;
+  /** How often to look for jobs whose worker died. */
+  lookoutIntervalMs: number;
   /** Consecutive failures after which a job gives up. */
   maxConsecutiveFailures?: number;
 }
@@ -43,7 +46,11 @@ export class BulkJobs {
   /** The jobs this process works on, by id. */
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly lookout = new BackgroundLoop({
+    step: () => this.resumeAbandoned(),
+    nextDelayMs: () => this.options.lookoutIntervalMs,
+    onError: (error) => this.options.logger.warn({ err: error }, 'looking for abandoned bulk jobs failed'),
+  });
 
   constructor(private readonly options: BulkJobsOptions) {}
 
@@ -72,23 +79,16 @@ export class BulkJobs {
     for (const row of rows) if (!this.running.has(row.id)) this.work(row.id);
   }
 
-  /** Looks for abandoned jobs now and then every `intervalMs`. */
-  start(intervalMs: number): void {
+  /** Looks for abandoned jobs now and then every `lookoutIntervalMs`. */
+  start(): void {
     this.stopped = false;
-    const tick = () => {
-      this.resumeAbandoned()
-        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'looking for abandoned bulk jobs failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, intervalMs).unref();
-        });
-    };
-    tick();
+    void this.lookout.start();
   }
 
   /** Lets the rooms under way finish; stops before the next one. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.lookout.stop();
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -143,6 +143,13 @@ export class BulkJobs {
     );
     this.options.logger.info({ job: id, state }, 'bulk job finished');
   }
+}
+
+/** Counts a room created for a job towards it, in the transaction that makes the room ready (the pool's `onBulkRoomReady`). */
+export function countBulkRoom(clock: Clock): (tx: Queryable, jobId: string) => Promise<void> {
+  return async (tx, jobId) => {
+    await tx.query('UPDATE bulk_job SET created = created + 1, updated_at = $2 WHERE id = $1', [jobId, iso(clock.now())]);
+  };
 }
 
 function toJob(row: BulkJobRow): BulkJob {

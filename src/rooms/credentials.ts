@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { isPersistent } from './persistent.js';
 
 const NAME_BYTES = 16;
 
@@ -6,7 +7,7 @@ const NAME_BYTES = 16;
 export function newRoomName(persistentPrefixes: readonly string[]): string {
   for (;;) {
     const name = randomBytes(NAME_BYTES).toString('base64url');
-    if (!persistentPrefixes.some((prefix) => name.startsWith(prefix))) return name;
+    if (!isPersistent(name, persistentPrefixes)) return name;
   }
 }
 

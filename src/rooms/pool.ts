@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BackgroundLoop, SingleFlight } from '../background.js';
 import { type Clock, iso } from '../clock.js';
 import type { RoomsConfig } from '../config.js';
 import type { Queryable, Store } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface RoomPoolOptions {
   readyDelayMs: number;
   /** How often the background loop reconciles and refills. */
   maintenanceIntervalMs?: number;
+  /** Counts a room created for a bulk job towards it, in the transaction that makes the room ready. */
+  onBulkRoomReady?: (tx: Queryable, bulkJobId: string) => Promise<void>;
 }
 
 /** Names the advisory lock that makes "count, then reserve" atomic across replicas. */
@@ -44,9 +47,12 @@ const REFILL_LOCK = 4_711_0001;
  * handed out twice and none is lost.
  */
 export class RoomPool {
-  private refilling: Promise<number> | undefined;
-  private maintaining: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refilling = new SingleFlight(() => this.fillToTarget());
+  private readonly maintenance = new BackgroundLoop({
+    step: () => this.maintain(),
+    nextDelayMs: () => this.options.maintenanceIntervalMs ?? 30_000,
+    onError: (error) => this.options.logger.warn({ err: error }, 'pool maintenance failed; will retry'),
+  });
   private stopped = false;
   private readonly leaseMs: number;
 
@@ -109,11 +115,7 @@ export class RoomPool {
 
   /** Creates rooms until the pool holds its target; one refill at a time per process. */
   refill(): Promise<number> {
-    if (this.stopped) return Promise.resolve(0);
-    this.refilling ??= this.fillToTarget().finally(() => {
-      this.refilling = undefined;
-    });
-    return this.refilling;
+    return this.stopped ? Promise.resolve(0) : this.refilling.run();
   }
 
   /**
@@ -160,31 +162,18 @@ export class RoomPool {
 
   start(): void {
     this.stopped = false;
-    const interval = this.options.maintenanceIntervalMs ?? 30_000;
-    const tick = () => {
-      this.maintaining = this.maintain().finally(() => {
-        this.maintaining = undefined;
-        if (!this.stopped) this.timer = setTimeout(tick, interval).unref();
-      });
-    };
-    this.timer = setTimeout(tick, 0).unref();
+    void this.maintenance.start(0);
   }
 
   /** Stops background work: the room being created is finished, no further one is started. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await Promise.allSettled([this.refilling, this.maintaining]);
+    await Promise.all([this.maintenance.stop(), this.refilling.settled()]);
   }
 
   private async maintain(): Promise<void> {
-    try {
-      await this.reconcile();
-      await this.refill();
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'pool maintenance failed; will retry');
-    }
+    await this.reconcile();
+    await this.refill();
   }
 
   private async fillToTarget(): Promise<number> {
@@ -220,9 +209,7 @@ export class RoomPool {
        WHERE room_name = $1 AND state = 'creating'`,
       [roomName, JSON.stringify(conference), readyAt],
     );
-    if (rowCount === 1 && bulkJobId !== undefined) {
-      await tx.query('UPDATE bulk_job SET created = created + 1, updated_at = $2 WHERE id = $1', [bulkJobId, iso(this.options.clock.now())]);
-    }
+    if (rowCount === 1 && bulkJobId !== undefined) await this.options.onBulkRoomReady?.(tx, bulkJobId);
   }
 }
 

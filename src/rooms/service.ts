@@ -1,19 +1,20 @@
 import type { Logger } from 'pino';
-import type { DeletionQueue } from '../events/deletion-queue.js';
 import type { RoomsConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
+import { isPersistent } from './persistent.js';
 import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
 import { RoomNotFound, type RoomProvider } from './providers/provider.js';
+import type { RoomRetirement } from './retirement/retirement.js';
 import { MAX_TAG_LENGTH, maxUuiDataForTag, tagFromUuiData } from './tag.js';
 
 export interface RoomServiceOptions {
   provider: RoomProvider;
   pool: RoomPool;
-  deletionQueue: DeletionQueue;
   cache: RoomReadCache;
+  retirement: RoomRetirement;
   rooms: RoomsConfig;
   logger: Logger;
 }
@@ -67,9 +68,7 @@ export class RoomService {
   }
 
   async delete(name: string): Promise<void> {
-    const conference = await this.find(name);
-    await this.options.provider.delete(conference.id);
-    await this.forget([name]);
+    await this.options.retirement.retire(await this.find(name));
   }
 
   async list(namePrefix: string | undefined, limit: number, offset: number, constrained: boolean): Promise<RoomListing> {
@@ -82,23 +81,14 @@ export class RoomService {
    * through a list URL. Persistent rooms survive unless the prefix names them.
    */
   async deleteByPrefix(prefix: string): Promise<number> {
-    const shielded = this.options.rooms.persistentPrefixes.filter((p) => !prefix.startsWith(p));
-    const doomed = (await this.allWithPrefix(prefix)).filter((room) => !shielded.some((p) => room.name.startsWith(p)));
+    const doomed = (await this.allWithPrefix(prefix)).filter((room) => !isPersistent(room.name, this.options.rooms.persistentPrefixes, prefix));
     let deleted = 0;
     for (const room of doomed) {
-      await this.options.provider.delete(room.id);
+      await this.options.retirement.retire(room);
       deleted += 1;
     }
-    await this.forget(doomed.map((room) => room.name));
     this.options.logger.info({ prefix, deleted }, 'rooms deleted by prefix');
     return deleted;
-  }
-
-  /** Rooms deleted through the API leave the read cache, the pool and the deletion queue. */
-  private async forget(names: string[]): Promise<void> {
-    this.options.cache.forget(names);
-    await this.options.pool.forget(names);
-    await this.options.deletionQueue.forget(names);
   }
 
   private async allWithPrefix(prefix: string): Promise<Conference[]> {

@@ -1,4 +1,6 @@
 import { secretsEqual } from '../../src/auth/secrets.js';
+import { EventSink } from '../../src/events/sink.js';
+import { createLogger } from '../../src/logger.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 
@@ -12,6 +14,7 @@ function envelope(event: string, data: Record<string, unknown>, overrides: Recor
   seq += 1;
   return { node: '10.44.99.2', seq, version: 2, time: gw.clock.now() / 1000, event, data, ...overrides };
 }
+const remembered = async () => (await shared.store.query<{ n: number }>('SELECT count(*)::int AS n FROM event_seen')).rows[0]?.n ?? 0;
 const queued = async () =>
   (await shared.store.query<{ room_name: string; ended_at: Date }>('SELECT room_name, ended_at FROM deletion_queue ORDER BY room_name')).rows;
 
@@ -266,6 +269,28 @@ describe('duplicates and durability', () => {
     await start();
     await sink(envelope('conference_ended', { name: 'Durable' }));
     expect((await queued()).map((e) => e.room_name)).toEqual(['Durable']);
+  });
+
+  test('de-duplication records older than the retention are pruned', async () => {
+    await start({ EVENT_DEDUP_RETENTION_HOURS: '1' });
+    await sink(envelope('conference_ended', { name: 'Old' }));
+    gw.clock.advance(3_600_001);
+    await gw.gateway.sink.pruneSeen();
+    expect(await remembered()).toBe(0);
+  });
+
+  test('the sink prunes by itself every interval', async () => {
+    await start();
+    await sink(envelope('conference_ended', { name: 'Scheduled' }));
+    gw.clock.advance(3_600_001);
+    const pruning = new EventSink({ store: shared.store, queue: gw.gateway.deletionQueue, clock: gw.clock, logger: createLogger('silent'), dedupRetentionMs: 3_600_000, pruneIntervalMs: 20 });
+    pruning.start();
+    try {
+      for (let i = 0; i < 200 && (await remembered()) > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await remembered()).toBe(0);
+    } finally {
+      await pruning.stop();
+    }
   });
 });
 

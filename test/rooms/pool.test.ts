@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { BulkJobs } from '../../src/rooms/bulk-jobs.js';
+import { BulkJobs, countBulkRoom } from '../../src/rooms/bulk-jobs.js';
 import { RoomPool } from '../../src/rooms/pool.js';
 import { EmbeddedRoomProvider } from '../../src/rooms/providers/embedded.js';
 import type { Store } from '../../src/store/store.js';
@@ -17,7 +17,7 @@ beforeEach(async () => {
 });
 
 const poolOn = (s: Store, target = 3) =>
-  new RoomPool({ store: s, provider: new EmbeddedRoomProvider(s, clock), clock, logger, rooms: { ...rooms, poolTargetSize: target }, readyDelayMs: 0 });
+  new RoomPool({ store: s, provider: new EmbeddedRoomProvider(s, clock), clock, logger, rooms: { ...rooms, poolTargetSize: target }, readyDelayMs: 0, onBulkRoomReady: countBulkRoom(clock) });
 
 test('refill creates rooms up to the target and no further', async () => {
   const pool = poolOn(shared.store);
@@ -175,7 +175,7 @@ test('a second process cannot open a data directory in use', async () => {
 
 test('a bulk job abandoned by a dead worker is resumed after its lease and completes exactly', async () => {
   const pool = poolOn(shared.store, 0);
-  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000 });
+  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, lookoutIntervalMs: 60_000 });
   await shared.store.query(
     `INSERT INTO bulk_job (id, requested, created, state, lease_token, lease_until, created_at, updated_at)
      VALUES ('3f1c2b7e-2d7a-4c55-9d8e-0b6f0f5f8a11', 4, 1, 'running', gen_random_uuid(), $1, $1, $1)`,
@@ -195,7 +195,7 @@ test('a bulk job whose provider keeps failing stops and reports failure', async 
   const failing = new EmbeddedRoomProvider(shared.store, clock);
   failing.create = () => Promise.reject(new Error('provider down'));
   const pool = new RoomPool({ store: shared.store, provider: failing, clock, logger, rooms: { ...rooms, poolTargetSize: 0 }, readyDelayMs: 0 });
-  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, maxConsecutiveFailures: 3 });
+  const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, lookoutIntervalMs: 60_000, maxConsecutiveFailures: 3 });
   const job = await jobs.submit(10);
   await jobs.idle();
   expect(await jobs.find(job.job_id)).toMatchObject({ status: 'failed', created: 0, failed: 3 });

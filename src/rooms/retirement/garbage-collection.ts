@@ -1,26 +1,26 @@
 import type { Logger } from 'pino';
-import type { RoomPool } from '../rooms/pool.js';
-import type { RoomProvider } from '../rooms/providers/provider.js';
+import { BackgroundLoop, SingleFlight } from '../../background.js';
+import { isPersistent } from '../persistent.js';
 import type { DeletionQueue, DueEntry } from './deletion-queue.js';
-import type { EventSink } from './sink.js';
+import type { RoomRetirement } from './retirement.js';
 
-export interface GarbageCollectionOptions {
-  queue: DeletionQueue;
-  provider: RoomProvider;
-  pool: RoomPool;
-  sink: EventSink;
-  logger: Logger;
-  persistentPrefixes: readonly string[];
+/** `GC_*`, in milliseconds. */
+export interface GarbageCollectionSettings {
+  intervalMs: number;
+  /** How long a run may hold an entry before another run may take it (a run that died). */
+  leaseMs: number;
   graceMs: number;
   batchSize: number;
-  intervalMs: number;
-  dedupRetentionMs: number;
-  leaseMs: number;
+}
+
+export interface GarbageCollectionOptions extends GarbageCollectionSettings {
+  queue: DeletionQueue;
+  retirement: RoomRetirement;
+  logger: Logger;
+  persistentPrefixes: readonly string[];
   /** Batches one run processes at most, so that a run is bounded in time. */
   maxBatches?: number;
   onReport?: (report: GarbageCollectionReport) => void;
-  /** A room this run deleted (or found gone), for caches to forget. */
-  onRoomGone?: (roomName: string) => void;
 }
 
 export interface GarbageCollectionReport {
@@ -32,43 +32,35 @@ export interface GarbageCollectionReport {
 
 /**
  * Deletes rooms whose conference ended at least the grace period ago
- * (SPEC §4): through the room provider, in bounded batches, each entry under
- * a lease so that concurrent runs share the work and a crashed run's entries
- * are retried.
+ * (SPEC §4): in bounded batches, each entry under a lease so that concurrent
+ * runs share the work and a crashed run's entries are retried.
  */
 export class GarbageCollector {
-  private running: Promise<GarbageCollectionReport> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly run = new SingleFlight(() => this.collect());
+  private readonly loop = new BackgroundLoop({
+    step: () => this.runOnce(),
+    nextDelayMs: () => this.options.intervalMs,
+    onError: (error) => this.options.logger.warn({ err: error }, 'garbage collection failed; next run retries'),
+  });
 
   constructor(private readonly options: GarbageCollectionOptions) {}
 
   /** One run; concurrent calls in this process share it. */
   runOnce(): Promise<GarbageCollectionReport> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.run.run();
   }
 
   start(): void {
-    const tick = () => {
-      this.runOnce()
-        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'garbage collection failed; next run retries'))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.options.intervalMs).unref();
-        });
-    };
-    this.timer = setTimeout(tick, this.options.intervalMs).unref();
+    void this.loop.start(this.options.intervalMs);
   }
 
   /** Stops scheduling; a run under way finishes its current entry. */
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
+    await this.run.settled();
   }
 
-  private async run(): Promise<GarbageCollectionReport> {
+  private async collect(): Promise<GarbageCollectionReport> {
     const { queue, batchSize, graceMs, maxBatches = 20 } = this.options;
     const report: GarbageCollectionReport = { deleted: 0, alreadyGone: 0, persistentKept: 0, failed: 0 };
     for (let batch = 0; batch < maxBatches; batch += 1) {
@@ -76,7 +68,6 @@ export class GarbageCollector {
       for (const entry of entries) await this.process(entry, report);
       if (entries.length < batchSize) break;
     }
-    await this.options.sink.pruneSeen(this.options.dedupRetentionMs);
     this.options.onReport?.(report);
     if (report.deleted + report.alreadyGone + report.persistentKept + report.failed > 0) {
       this.options.logger.info(report, 'garbage collection run');
@@ -85,19 +76,15 @@ export class GarbageCollector {
   }
 
   private async process(entry: DueEntry, report: GarbageCollectionReport): Promise<void> {
-    const { queue, provider, pool, persistentPrefixes, logger } = this.options;
-    if (persistentPrefixes.some((prefix) => entry.roomName.startsWith(prefix))) {
+    const { queue, retirement, persistentPrefixes, logger } = this.options;
+    if (isPersistent(entry.roomName, persistentPrefixes)) {
       report.persistentKept += 1;
       await queue.complete(entry);
       return;
     }
     try {
-      const room = await provider.findByName(entry.roomName);
-      const outcome = room === undefined ? 'gone' : await provider.delete(room.id);
+      const outcome = await retirement.retireByName(entry.roomName);
       report[outcome === 'deleted' ? 'deleted' : 'alreadyGone'] += 1;
-      this.options.onRoomGone?.(entry.roomName);
-      await pool.forget([entry.roomName]);
-      await queue.complete(entry);
     } catch (error) {
       report.failed += 1;
       logger.warn({ room: entry.roomName, attempts: entry.attempts, err: error }, 'room deletion failed; will retry');

@@ -1,8 +1,11 @@
-import { GarbageCollector } from '../../src/events/garbage-collection.js';
-import { createLogger } from '../../src/logger.js';
-import type { Conference } from '../../src/rooms/conference.js';
-import { EmbeddedRoomProvider } from '../../src/rooms/providers/embedded.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { EventSink } from '../../../src/events/sink.js';
+import { createLogger } from '../../../src/logger.js';
+import type { Conference } from '../../../src/rooms/conference.js';
+import { EmbeddedRoomProvider } from '../../../src/rooms/providers/embedded.js';
+import type { RoomProvider } from '../../../src/rooms/providers/provider.js';
+import { type GarbageCollectionOptions, GarbageCollector } from '../../../src/rooms/retirement/garbage-collection.js';
+import { RoomRetirement } from '../../../src/rooms/retirement/retirement.js';
+import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../../support/gateway.js';
 
 const GRACE_MS = 600_000;
 const shared = useGatewayPerTest({ POOL_TARGET_SIZE: '0' });
@@ -28,18 +31,16 @@ async function room(name?: string): Promise<Conference> {
 const exists = async (name: string) => (await gw.gateway.provider.findByName(name)) !== undefined;
 const depth = async () => (await gw.gateway.deletionQueue.stats()).depth;
 
-function collector(overrides: Partial<ConstructorParameters<typeof GarbageCollector>[0]> = {}): GarbageCollector {
+function collector({ provider = gw.gateway.provider, ...overrides }: Partial<GarbageCollectionOptions> & { provider?: RoomProvider } = {}): GarbageCollector {
+  const { pool, deletionQueue: queue, roomCache: cache } = gw.gateway;
   return new GarbageCollector({
-    queue: gw.gateway.deletionQueue,
-    provider: gw.gateway.provider,
-    pool: gw.gateway.pool,
-    sink: gw.gateway.sink,
+    queue,
+    retirement: new RoomRetirement({ provider, pool, cache, queue }),
     logger: createLogger('silent'),
     persistentPrefixes: ['test_', 'vkiosk_'],
     graceMs: GRACE_MS,
     batchSize: 50,
     intervalMs: 60_000,
-    dedupRetentionMs: 86_400_000,
     leaseMs: 5 * 60_000,
     ...overrides,
   });
@@ -166,15 +167,6 @@ test('a deleted room also leaves the pool', async () => {
   gw.clock.advance(GRACE_MS);
   await gw.gateway.garbageCollector.runOnce();
   expect((await gw.gateway.pool.counts()).ready).toBe(0);
-});
-
-test('de-duplication records older than the retention are pruned', async () => {
-  await start({ EVENT_DEDUP_RETENTION_HOURS: '1' });
-  await endConference('Old');
-  gw.clock.advance(3_600_001);
-  await gw.gateway.garbageCollector.runOnce();
-  const { rows } = await shared.store.query<{ n: number }>('SELECT count(*)::int AS n FROM event_seen');
-  expect(rows[0]?.n).toBe(0);
 });
 
 test('the collector runs by itself every interval', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, iso } from '../clock.js';
-import type { Queryable, Store } from '../store/store.js';
+import { type Clock, iso } from '../../clock.js';
+import type { Queryable, Store } from '../../store/store.js';
 
 export interface DueEntry {
   roomName: string;
