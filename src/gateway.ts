@@ -52,8 +52,6 @@ export interface ServiceDependencies {
   metrics?: GatewayMetrics;
 }
 
-export type GatewayDependencies = ServiceDependencies;
-
 /** The room and event domain, without HTTP: what the server and `npm run gc` share. */
 export interface Services {
   provider: RoomProvider;
@@ -71,7 +69,6 @@ export interface Gateway extends Services {
   metrics: GatewayMetrics;
   signingKeys: SigningKeys;
   tokenCache: VerifiedTokenCache<EntraPrincipal>;
-  genesysAgents: GenesysAgents;
   /** Loads signing keys, starts pool maintenance and garbage collection, resumes abandoned bulk jobs. */
   start(): Promise<void>;
   /** Stops background work after its current step; the caller closes the store. */
@@ -123,7 +120,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
 }
 
 /** The composition root: every module gets its collaborators from here. */
-export function createGateway(config: ResolvedConfig, deps: GatewayDependencies): Gateway {
+export function createGateway(config: ResolvedConfig, deps: ServiceDependencies): Gateway {
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
   const services = createServices(config, { ...deps, metrics });
@@ -192,7 +189,6 @@ export function createGateway(config: ResolvedConfig, deps: GatewayDependencies)
     metrics,
     signingKeys,
     tokenCache,
-    genesysAgents,
     async start() {
       services.pool.start();
       services.garbageCollector.start();

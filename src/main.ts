@@ -1,9 +1,10 @@
 import http, { type Server } from 'node:http';
 import type { Logger } from 'pino';
-import { ConfigError, type GatewayConfig, LOCAL_DEFAULTS, loadConfig, withDotEnv } from './config.js';
+import { ConfigError, type GatewayConfig, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
 import { type LocalGenesys, startLocalGenesys } from './local/genesys-stand-in.js';
 import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIdentityProvider } from './local/identity-provider.js';
+import { printLocalInstructions } from './local/instructions.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
 import { openStore } from './store/select.js';
@@ -132,28 +133,6 @@ function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: nu
     );
   });
   return listenOrExit(server, { host, port }, 'METRICS_PORT');
-}
-
-function printLocalInstructions(config: GatewayConfig, agentToken: string | undefined): void {
-  const base = `http://${config.http.host}:${config.http.port}`;
-  const sinkUser = config.eventSink.username === LOCAL_DEFAULTS.sinkUsername && config.eventSink.passwords[0] === LOCAL_DEFAULTS.sinkPassword ? `${LOCAL_DEFAULTS.sinkUsername}:${LOCAL_DEFAULTS.sinkPassword}` : '<EVENT_SINK_USERNAME>:<EVENT_SINK_PASSWORD>';
-  const agent = agentToken ?? '<a Genesys token>';
-  // seq and time come from the shell each time the line runs, so that it can end a second room too.
-  const ended = `{"node":"10.0.0.1","seq":'$((RANDOM * 32768 + RANDOM))',"version":2,"time":'$(date +%s)',"event":"conference_ended","data":{"name":"<name>"}}`;
-  process.stdout.write(`
-MaxConf gateway (local profile) at ${base}
-  API docs:   ${base}/docs
-  A token:    TOKEN=$(npm run -s token)
-  Create:     curl -s -X POST -H "Authorization: Bearer $TOKEN" "${base}/room/create?uuiData=3132333435362c373635343332"
-  Get:        curl -s -H "Authorization: Bearer $TOKEN" ${base}/room/<name>
-  List:       curl -si -H "Authorization: Bearer $TOKEN" "${base}/rooms?limit=10"
-  Agent:      curl -s -H "x-auth-token: ${agent}" ${base}/public/room/<name>
-  Event:      curl -s -u '${sinkUser}' -H "Content-Type: application/json" -d '${ended}' ${base}/public/event_sink
-  Health:     curl -s ${base}/public/health
-  Ready:      curl -s ${base}/public/ready
-  (<name> is the "name" of the create response.)
-
-`);
 }
 
 interface Running {
