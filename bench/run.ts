@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { CLIENT_IDS, DEFAULT_BULK_ROLE, MAXCONF_TENANT_ID } from '../src/config.js';
+import { CLIENT_IDS, DEFAULT_BULK_ROLE, MAXCONF_TENANT_ID } from '../src/auth/entra-apps.js';
 import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';

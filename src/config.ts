@@ -3,178 +3,28 @@ import net from 'node:net';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_BULK_ROLE, entraIssuers, MAXCONF_TENANT_ID, PROFILE_CLIENT_IDS } from './auth/entra-apps.js';
+import type { EntraVerifierSettings } from './auth/entra-verifier.js';
+import type { GenesysSettings } from './auth/genesys-agents.js';
+import { GENESYS_REGIONS } from './auth/genesys-regions.js';
+import type { EventSinkSettings } from './events/sink.js';
+import type { HttpServerSettings } from './http/server.js';
+import { AUTOMATIC_PARTICIPANT_CHOICES } from './rooms/automatic-participant.js';
+import type { PexipAuthSettings } from './rooms/providers/pexip-auth.js';
+import type { PexipSettings } from './rooms/providers/pexip-client.js';
+import type { RoomProviderSettings } from './rooms/providers/select.js';
+import type { GarbageCollectionSettings } from './rooms/retirement/garbage-collection.js';
+import type { RoomSettings } from './rooms/settings.js';
+import type { StoreSettings } from './store/select.js';
 
-/** The MaxConf directory and the app registrations of entra.md. */
-export const MAXCONF_TENANT_ID = '953fc14a-00c7-4452-a2fb-0a73070de7f3';
-export const CLIENT_IDS = {
-  dev: 'd802c929-6984-48f9-81d1-ff8770c65bde',
-  test: '9f0c40e1-6c03-40c1-8035-78bfcd8fed1b',
-  prod: 'a154a158-92d0-4d3c-a756-95d811001574',
-} as const;
-
-/** The app role bulk operations require outside local unless ENTRA_BULK_ROLE names another, or BULK_ROLE_OFF. */
-export const DEFAULT_BULK_ROLE = 'Rooms.Bulk';
+/** ENTRA_BULK_ROLE's value that turns the bulk role off. */
 export const BULK_ROLE_OFF = 'none';
 
 export const PROFILES = ['local', 'edge', 'test', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-const PROFILE_CLIENT_IDS: Record<Profile, string[]> = {
-  local: [CLIENT_IDS.dev],
-  edge: [CLIENT_IDS.dev],
-  test: [CLIENT_IDS.dev, CLIENT_IDS.test],
-  prod: [CLIENT_IDS.prod],
-};
-
-export interface EntraConfig {
-  tenantId: string;
-  clientIds: string[];
-  /** App ID URIs accepted as `aud` beside `{client_id}` and `api://{client_id}`. */
-  extraAudiences: string[];
-  allowedCallers: string[];
-  issuers: string[];
-  /** Undefined only in the local profile, where the local identity provider supplies it. */
-  jwksUri: string | undefined;
-  clockToleranceSeconds: number;
-  requiredRole: string | undefined;
-  /** Undefined: bulk operations need no role beyond authentication. */
-  bulkRole: string | undefined;
-  jwksRefreshIntervalSeconds: number;
-  jwksCooldownSeconds: number;
-  jwksTimeoutMs: number;
-  tokenCacheSize: number;
-  maxTokenBytes: number;
-}
-
-/**
- * Pexip's documented choices for an automatic participant: pexip/terraform-provider-pexip
- * internal/provider/resource_infinity_automatic_participant.go (stringvalidator.OneOf) and
- * pexip/go-infinity-sdk config/automatic_participant_model.go.
- */
-export const AUTOMATIC_PARTICIPANT_CHOICES = {
-  role: ['guest', 'chair'],
-  callType: ['video', 'video-only', 'audio'],
-  keepConferenceAlive: ['keep_conference_alive', 'keep_conference_alive_if_multiple', 'keep_conference_alive_never'],
-  routing: ['manual', 'routing_rule'],
-} as const;
-
-type Choice<K extends keyof typeof AUTOMATIC_PARTICIPANT_CHOICES> = (typeof AUTOMATIC_PARTICIPANT_CHOICES)[K][number];
-
-export interface AutomaticParticipantConfig {
-  alias: string;
-  role: Choice<'role'>;
-  callType: Choice<'callType'>;
-  keepConferenceAlive: Choice<'keepConferenceAlive'>;
-  routing: Choice<'routing'>;
-  /** Resource URI of the system location that places the call (or the notional source location for routing rules). */
-  systemLocation: string | undefined;
-}
-
-export interface RoomsConfig {
-  /** How long a room read may be served from memory; 0 turns the read cache off. */
-  readCacheTtlSeconds: number;
-  poolTargetSize: number;
-  poolMaintenanceIntervalSeconds: number;
-  claimLeaseSeconds: number;
-  pinLength: number;
-  tagBaseUrl: string;
-  aliasDomain: string | undefined;
-  persistentPrefixes: string[];
-  automaticParticipant: AutomaticParticipantConfig | undefined;
-}
-
-/** Genesys Cloud API domains (pexip-genesys.md B.1); requests go to https://api.<domain>. */
-export const GENESYS_REGIONS = [
-  'mypurecloud.com',
-  'use2.us-gov-pure.cloud',
-  'usw2.pure.cloud',
-  'cac1.pure.cloud',
-  'sae1.pure.cloud',
-  'mxc1.pure.cloud',
-  'mypurecloud.ie',
-  'euw2.pure.cloud',
-  'mypurecloud.de',
-  'euc2.pure.cloud',
-  'edee1.eusc-pure.cloud',
-  'mec1.pure.cloud',
-  'aps1.pure.cloud',
-  'apse1.pure.cloud',
-  'mypurecloud.com.au',
-  'mypurecloud.jp',
-  'apne2.pure.cloud',
-  'apne3.pure.cloud',
-] as const;
-
-export interface GenesysConfig {
-  /** `https://api.<region>`, or a loopback stand-in in local use and tests. Undefined only in local (the stand-in fills it in). */
-  apiBaseUrl: string | undefined;
-  allowedDivisions: string[];
-  organizationId: string | undefined;
-  cacheTtlSeconds: number;
-  rejectionCacheSeconds: number;
-  cacheSize: number;
-  timeoutMs: number;
-}
-
-export interface EventSinkConfig {
-  username: string;
-  /** The current password, then the next one during a rotation. */
-  passwords: string[];
-  bodyLimitBytes: number;
-  dedupRetentionHours: number;
-}
-
-export interface GarbageCollectionConfig {
-  intervalSeconds: number;
-  /** How long a run may hold an entry before another run may take it (a run that died). */
-  leaseSeconds: number;
-  graceSeconds: number;
-  batchSize: number;
-}
-
-export interface PexipConfig {
-  baseUrl: string;
-  auth: { kind: 'basic'; username: string; password: string } | { kind: 'oauth2'; clientId: string; privateKeyPem: string };
-  timeoutMs: number;
-  maxRetries: number;
-  /** Requests allowed in any budget window (named for Pexip's window, 60 s). */
-  requestsPerMinute: number;
-  budgetWindowSeconds: number;
-  replicationDelaySeconds: number;
-}
-
-export interface GatewayConfig {
-  profile: Profile;
-  production: boolean;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  http: {
-    host: string;
-    port: number;
-    bodyLimitBytes: number;
-    /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
-    trustProxyAddresses: string[];
-    headersTimeoutMs: number;
-    requestTimeoutMs: number;
-    keepAliveTimeoutMs: number;
-    shutdownTimeoutMs: number;
-    /** Swagger UI at /docs and the description at /openapi.yaml. */
-    docsEnabled: boolean;
-  };
-  /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
-  metrics: { host: string; port: number } | undefined;
-  store: { dataDir: string; database: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number; queryTimeoutMs: number } | undefined };
-  entra: EntraConfig;
-  rooms: RoomsConfig;
-  genesys: GenesysConfig;
-  cors: { allowedOrigins: string[]; maxAgeSeconds: number };
-  eventSink: EventSinkConfig;
-  authFailures: { limit: number; windowSeconds: number };
-  garbageCollection: GarbageCollectionConfig;
-  /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
-  roomProvider: { kind: 'embedded' } | ({ kind: 'pexip' } & PexipConfig);
-  /** Said loudly at start-up: the configuration runs, but probably not as intended. */
-  warnings: string[];
-}
+/** The gateway's configuration: each module's settings, built from the environment by `loadConfig`. */
+export type GatewayConfig = ReturnType<typeof buildConfig>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -339,7 +189,9 @@ function problemsOf(build: () => GatewayConfig): string[] {
   }
 }
 
-function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean): GatewayConfig {
+type Env = z.infer<typeof environmentSchema>;
+
+function buildConfig(env: Env, production: boolean) {
   const problems: string[] = [];
   if (env.MAXCONF_ENV === undefined && production) {
     problems.push('MAXCONF_ENV: required when NODE_ENV=production (one of edge, test, prod)');
@@ -361,115 +213,146 @@ function buildConfig(env: z.infer<typeof environmentSchema>, production: boolean
   if (sinkUsername === undefined) problems.push('EVENT_SINK_USERNAME: required outside the local profile (the user Pexip sends to the event sink)');
   if (sinkPassword === undefined) problems.push('EVENT_SINK_PASSWORD: required outside the local profile (the password Pexip sends to the event sink)');
   if (env.ROOM_PROVIDER === undefined && !local) problems.push('ROOM_PROVIDER: required outside the local profile (pexip: rooms on Pexip Infinity)');
-  const roomProvider = env.ROOM_PROVIDER === 'pexip' ? pexipConfig(env, problems) : undefined;
+  const roomProvider = env.ROOM_PROVIDER === 'pexip' ? pexipSettings(env, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
   const warnings =
     env.ROOM_PROVIDER === 'embedded' && !local
       ? [`ROOM_PROVIDER=embedded in the ${profile} profile: rooms are kept only in the gateway's store and do not exist on any conferencing node; nobody can join them`]
       : [];
 
+  const httpServer: HttpServerSettings = {
+    headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
+  };
+  const store: StoreSettings = {
+    dataDir: path.resolve(env.DATA_DIR ?? './data'),
+    database:
+      env.DATABASE_URL === undefined
+        ? undefined
+        : {
+            url: env.DATABASE_URL,
+            poolSize: env.DATABASE_POOL_SIZE ?? 10,
+            statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS ?? 5000,
+            connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS ?? 3000,
+            queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS ?? 8000,
+          },
+  };
+  const verifier: EntraVerifierSettings = {
+    tenantId,
+    clientIds,
+    extraAudiences: env.ENTRA_AUDIENCES ?? [],
+    allowedCallers: env.ENTRA_ALLOWED_CALLERS ?? clientIds,
+    issuers: env.ENTRA_ISSUERS ?? entraIssuers(tenantId),
+    clockToleranceSeconds: env.ENTRA_CLOCK_TOLERANCE_SECONDS ?? 60,
+    maxTokenBytes: 8192,
+  };
+  const rooms: RoomSettings = {
+    readCacheTtlMs: seconds(env.ROOM_CACHE_TTL_SECONDS ?? 5),
+    poolTargetSize: env.POOL_TARGET_SIZE ?? (local ? 3 : 10),
+    poolMaintenanceIntervalMs: seconds(env.POOL_MAINTENANCE_INTERVAL_SECONDS ?? 30),
+    claimLeaseMs: seconds(env.POOL_CLAIM_LEASE_SECONDS ?? 60),
+    pinLength: env.ROOM_PIN_LENGTH ?? 6,
+    tagBaseUrl: (tagBaseUrl as string).replace(/\/+$/, ''),
+    aliasDomain: env.ALIAS_DOMAIN,
+    persistentPrefixes: env.PERSISTENT_ROOM_PREFIXES ?? ['test_', 'vkiosk_'],
+    automaticParticipant: env.GENESYS_SIP_ADDRESS
+      ? {
+          alias: env.GENESYS_SIP_ADDRESS,
+          role: env.AUTOMATIC_PARTICIPANT_ROLE ?? 'guest',
+          callType: env.AUTOMATIC_PARTICIPANT_CALL_TYPE ?? 'audio',
+          keepConferenceAlive: env.AUTOMATIC_PARTICIPANT_KEEP_ALIVE ?? 'keep_conference_alive_never',
+          routing: env.AUTOMATIC_PARTICIPANT_ROUTING ?? 'manual',
+          systemLocation: env.AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION,
+        }
+      : undefined,
+  };
+  const genesys: GenesysSettings = {
+    apiBaseUrl: env.GENESYS_API_BASE_URL?.replace(/\/+$/, '') ?? (local && env.GENESYS_REGION === undefined ? undefined : `https://api.${env.GENESYS_REGION ?? 'cac1.pure.cloud'}`),
+    allowedDivisions: divisions as string[],
+    organizationId: env.GENESYS_ORGANIZATION_ID,
+    cacheTtlMs: seconds(env.GENESYS_CACHE_TTL_SECONDS ?? 60),
+    rejectionCacheMs: seconds(env.GENESYS_REJECTION_CACHE_SECONDS ?? 10),
+    cacheSize: env.GENESYS_CACHE_SIZE ?? 10_000,
+    timeoutMs: env.GENESYS_TIMEOUT_MS ?? 3000,
+  };
+  const sink: EventSinkSettings = { dedupRetentionMs: hours(env.EVENT_DEDUP_RETENTION_HOURS ?? 24) };
+  const garbageCollection: GarbageCollectionSettings = {
+    intervalMs: seconds(env.GC_INTERVAL_SECONDS ?? 600),
+    leaseMs: seconds(env.GC_LEASE_SECONDS ?? 300),
+    graceMs: seconds(env.GC_GRACE_SECONDS ?? 600),
+    batchSize: env.GC_BATCH_SIZE ?? 50,
+  };
+  const provider: RoomProviderSettings = roomProvider ?? { kind: 'embedded' };
+
   return {
     profile,
     production,
     logLevel: env.LOG_LEVEL ?? 'info',
     http: {
+      ...httpServer,
       host: env.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
       port: env.PORT ?? 8080,
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
+      /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
       trustProxyAddresses: env.TRUST_PROXY_ADDRESSES ?? [],
-      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
-      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
-      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
-      shutdownTimeoutMs: (env.SHUTDOWN_TIMEOUT_SECONDS ?? 25) * 1000,
+      shutdownTimeoutMs: seconds(env.SHUTDOWN_TIMEOUT_SECONDS ?? 25),
+      /** Swagger UI at /docs and the description at /openapi.yaml. */
       docsEnabled: env.DOCS_ENABLED ?? true,
     },
+    /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
     metrics: env.METRICS_PORT === 0 ? undefined : { host: env.METRICS_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'), port: env.METRICS_PORT ?? 9464 },
-    store: {
-      dataDir: path.resolve(env.DATA_DIR ?? './data'),
-      database:
-        env.DATABASE_URL === undefined
-          ? undefined
-          : {
-              url: env.DATABASE_URL,
-              poolSize: env.DATABASE_POOL_SIZE ?? 10,
-              statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS ?? 5000,
-              connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS ?? 3000,
-              queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS ?? 8000,
-            },
-    },
+    store,
     entra: {
-      tenantId,
-      clientIds,
-      extraAudiences: env.ENTRA_AUDIENCES ?? [],
-      allowedCallers: env.ENTRA_ALLOWED_CALLERS ?? clientIds,
-      issuers: env.ENTRA_ISSUERS ?? entraIssuers(tenantId),
+      ...verifier,
+      /** Undefined only in the local profile, where the local identity provider supplies it. */
       jwksUri,
-      clockToleranceSeconds: env.ENTRA_CLOCK_TOLERANCE_SECONDS ?? 60,
       requiredRole: env.ENTRA_REQUIRED_ROLE,
+      /** Undefined: bulk operations need no role beyond authentication. */
       bulkRole: env.ENTRA_BULK_ROLE === BULK_ROLE_OFF ? undefined : (env.ENTRA_BULK_ROLE ?? (local ? undefined : DEFAULT_BULK_ROLE)),
-      jwksRefreshIntervalSeconds: env.JWKS_REFRESH_INTERVAL_SECONDS ?? 3600,
-      jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS ?? 60,
+      jwksRefreshIntervalMs: seconds(env.JWKS_REFRESH_INTERVAL_SECONDS ?? 3600),
+      jwksCooldownMs: seconds(env.JWKS_COOLDOWN_SECONDS ?? 60),
       jwksTimeoutMs: env.JWKS_TIMEOUT_MS ?? 5000,
       tokenCacheSize: env.TOKEN_CACHE_SIZE ?? 10_000,
-      maxTokenBytes: 8192,
     },
-    rooms: {
-      readCacheTtlSeconds: env.ROOM_CACHE_TTL_SECONDS ?? 5,
-      poolTargetSize: env.POOL_TARGET_SIZE ?? (local ? 3 : 10),
-      poolMaintenanceIntervalSeconds: env.POOL_MAINTENANCE_INTERVAL_SECONDS ?? 30,
-      claimLeaseSeconds: env.POOL_CLAIM_LEASE_SECONDS ?? 60,
-      pinLength: env.ROOM_PIN_LENGTH ?? 6,
-      tagBaseUrl: (tagBaseUrl as string).replace(/\/+$/, ''),
-      aliasDomain: env.ALIAS_DOMAIN,
-      persistentPrefixes: env.PERSISTENT_ROOM_PREFIXES ?? ['test_', 'vkiosk_'],
-      automaticParticipant: env.GENESYS_SIP_ADDRESS
-        ? {
-            alias: env.GENESYS_SIP_ADDRESS,
-            role: env.AUTOMATIC_PARTICIPANT_ROLE ?? 'guest',
-            callType: env.AUTOMATIC_PARTICIPANT_CALL_TYPE ?? 'audio',
-            keepConferenceAlive: env.AUTOMATIC_PARTICIPANT_KEEP_ALIVE ?? 'keep_conference_alive_never',
-            routing: env.AUTOMATIC_PARTICIPANT_ROUTING ?? 'manual',
-            systemLocation: env.AUTOMATIC_PARTICIPANT_SYSTEM_LOCATION,
-          }
-        : undefined,
-    },
-    genesys: {
-      apiBaseUrl: env.GENESYS_API_BASE_URL?.replace(/\/+$/, '') ?? (local && env.GENESYS_REGION === undefined ? undefined : `https://api.${env.GENESYS_REGION ?? 'cac1.pure.cloud'}`),
-      allowedDivisions: divisions as string[],
-      organizationId: env.GENESYS_ORGANIZATION_ID,
-      cacheTtlSeconds: env.GENESYS_CACHE_TTL_SECONDS ?? 60,
-      rejectionCacheSeconds: env.GENESYS_REJECTION_CACHE_SECONDS ?? 10,
-      cacheSize: env.GENESYS_CACHE_SIZE ?? 10_000,
-      timeoutMs: env.GENESYS_TIMEOUT_MS ?? 3000,
-    },
+    rooms,
+    genesys,
+    /** Access-Control-Max-Age is in seconds. */
     cors: { allowedOrigins: env.CORS_ALLOWED_ORIGINS ?? [], maxAgeSeconds: env.CORS_MAX_AGE_SECONDS ?? 600 },
     eventSink: {
+      ...sink,
       username: sinkUsername as string,
+      /** The current password, then the next one during a rotation. */
       passwords: [sinkPassword as string, ...(env.EVENT_SINK_PASSWORD_NEXT ? [env.EVENT_SINK_PASSWORD_NEXT] : [])],
       bodyLimitBytes: env.EVENT_SINK_BODY_LIMIT_BYTES ?? 8 * 1024 * 1024,
-      dedupRetentionHours: env.EVENT_DEDUP_RETENTION_HOURS ?? 24,
     },
-    authFailures: { limit: env.AUTH_FAILURE_LIMIT ?? 20, windowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS ?? 60 },
-    garbageCollection: {
-      intervalSeconds: env.GC_INTERVAL_SECONDS ?? 600,
-      leaseSeconds: env.GC_LEASE_SECONDS ?? 300,
-      graceSeconds: env.GC_GRACE_SECONDS ?? 600,
-      batchSize: env.GC_BATCH_SIZE ?? 50,
-    },
-    roomProvider: roomProvider ?? { kind: 'embedded' },
+    authFailures: { limit: env.AUTH_FAILURE_LIMIT ?? 20, windowMs: seconds(env.AUTH_FAILURE_WINDOW_SECONDS ?? 60) },
+    garbageCollection,
+    /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
+    roomProvider: provider,
+    /** Said loudly at start-up: the configuration runs, but probably not as intended. */
     warnings,
   };
 }
 
+/** The environment speaks seconds and hours; every module takes milliseconds. */
+function seconds(value: number): number {
+  return value * 1000;
+}
+
+function hours(value: number): number {
+  return value * 3_600_000;
+}
+
 /** The Pexip settings; each one missing for the chosen authentication is named. */
-function pexipConfig(env: z.infer<typeof environmentSchema>, problems: string[]): ({ kind: 'pexip' } & PexipConfig) | undefined {
+function pexipSettings(env: Env, problems: string[]): RoomProviderSettings | undefined {
   const need = (name: string, value: string | undefined, why: string) => {
     if (value === undefined) problems.push(`${name}: required with ROOM_PROVIDER=pexip${why}`);
     return value;
   };
   const baseUrl = need('PEXIP_BASE_URL', env.PEXIP_BASE_URL, ' (the Management Node, e.g. https://pexip-manager.example.gov)');
   const kind = env.PEXIP_AUTH ?? 'basic';
-  let auth: PexipConfig['auth'] | undefined;
+  let auth: PexipAuthSettings['auth'] | undefined;
   if (kind === 'basic') {
     const username = need('PEXIP_USERNAME', env.PEXIP_USERNAME, ' and PEXIP_AUTH=basic');
     const password = need('PEXIP_PASSWORD', env.PEXIP_PASSWORD, ' and PEXIP_AUTH=basic');
@@ -480,19 +363,19 @@ function pexipConfig(env: z.infer<typeof environmentSchema>, problems: string[])
     if (clientId !== undefined && privateKeyPem !== undefined) auth = { kind, clientId, privateKeyPem };
   }
   if (baseUrl === undefined || auth === undefined) return undefined;
-  return {
-    kind: 'pexip',
+  const pexip: PexipSettings = {
     baseUrl: baseUrl.replace(/\/+$/, ''),
     auth,
     timeoutMs: env.PEXIP_TIMEOUT_MS ?? 10_000,
     maxRetries: env.PEXIP_MAX_RETRIES ?? 3,
     requestsPerMinute: env.PEXIP_REQUESTS_PER_MINUTE ?? 900,
-    budgetWindowSeconds: env.PEXIP_BUDGET_WINDOW_SECONDS ?? 60,
-    replicationDelaySeconds: env.PEXIP_REPLICATION_DELAY_SECONDS ?? 90,
+    budgetWindowMs: seconds(env.PEXIP_BUDGET_WINDOW_SECONDS ?? 60),
+    replicationDelayMs: seconds(env.PEXIP_REPLICATION_DELAY_SECONDS ?? 90),
   };
+  return { kind: 'pexip', ...pexip };
 }
 
-function readPrivateKey(env: z.infer<typeof environmentSchema>, problems: string[]): string | undefined {
+function readPrivateKey(env: Env, problems: string[]): string | undefined {
   if (env.PEXIP_OAUTH_PRIVATE_KEY !== undefined) return env.PEXIP_OAUTH_PRIVATE_KEY.replace(/\\n/g, '\n');
   if (env.PEXIP_OAUTH_PRIVATE_KEY_FILE === undefined) {
     problems.push('PEXIP_OAUTH_PRIVATE_KEY: required with ROOM_PROVIDER=pexip and PEXIP_AUTH=oauth2 (or PEXIP_OAUTH_PRIVATE_KEY_FILE)');
@@ -506,11 +389,6 @@ function readPrivateKey(env: z.infer<typeof environmentSchema>, problems: string
     problems.push('PEXIP_OAUTH_PRIVATE_KEY_FILE: the file cannot be read');
   }
   return undefined;
-}
-
-/** The v1 and v2 issuers of a tenant (entra.md "Token versions"). */
-export function entraIssuers(tenantId: string): string[] {
-  return [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
 }
 
 /** Names the variable (and, in a list, the entry) without echoing its value, which may be a secret. */

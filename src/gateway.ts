@@ -78,8 +78,8 @@ export interface Gateway extends Services {
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
-  const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalSeconds * 1000;
+  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
   const pool = new RoomPool({
     store,
     provider: backgroundProvider,
@@ -91,10 +91,10 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     onBulkRoomReady: countBulkRoom(clock),
   });
   const deletionQueue = new DeletionQueue(store, clock);
-  const cache = new RoomReadCache(config.rooms.readCacheTtlSeconds * 1000, 10_000, clock);
+  const cache = new RoomReadCache(config.rooms.readCacheTtlMs, 10_000, clock);
   const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ provider: roomProvider, pool, cache, queue: deletionQueue });
   const rooms = new RoomService({ provider, pool, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
-  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseSeconds * 1000, lookoutIntervalMs: maintenanceIntervalMs });
+  const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseMs, lookoutIntervalMs: maintenanceIntervalMs });
   const database = config.store.database;
   const sink = new EventSink({
     store,
@@ -102,18 +102,14 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     clock,
     logger: logger.child({ component: 'event-sink' }),
     commitDeadlineMs: database && database.connectTimeoutMs + database.queryTimeoutMs,
-    dedupRetentionMs: config.eventSink.dedupRetentionHours * 3_600_000,
+    dedupRetentionMs: config.eventSink.dedupRetentionMs,
   });
-  const { garbageCollection: gc } = config;
   const garbageCollector = new GarbageCollector({
+    ...config.garbageCollection,
     queue: deletionQueue,
     retirement: retirement(backgroundProvider),
     logger: logger.child({ component: 'garbage-collection' }),
     persistentPrefixes: config.rooms.persistentPrefixes,
-    graceMs: gc.graceSeconds * 1000,
-    batchSize: gc.batchSize,
-    intervalMs: gc.intervalSeconds * 1000,
-    leaseMs: gc.leaseSeconds * 1000,
     onReport: (report) => metrics.garbageCollected({ ...report }),
   });
   return { provider, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
@@ -124,15 +120,15 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const { store, logger, clock } = deps;
   const metrics = deps.metrics ?? new GatewayMetrics();
   const services = createServices(config, { ...deps, metrics });
-  const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowSeconds * 1000, clock);
+  const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowMs, clock);
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
     fetch: metrics.instrumentFetch(deps.fetch, 'jwks'),
     clock,
     logger: logger.child({ component: 'signing-keys' }),
     timeoutMs: config.entra.jwksTimeoutMs,
-    cooldownMs: config.entra.jwksCooldownSeconds * 1000,
-    refreshIntervalMs: config.entra.jwksRefreshIntervalSeconds * 1000,
+    cooldownMs: config.entra.jwksCooldownMs,
+    refreshIntervalMs: config.entra.jwksRefreshIntervalMs,
     onRecovered: () => failures.forgive('entra'),
   });
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);

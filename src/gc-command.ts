@@ -13,12 +13,12 @@ import { openStore } from './store/select.js';
 async function garbageCollectOnce(): Promise<void> {
   const config = loadConfig(withDotEnv(process.env));
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config, logger);
+  const store = await openStore(config.store, logger);
   try {
     const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
-    const graceMs = config.garbageCollection.graceSeconds * 1000;
-    process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), config.garbageCollection.graceSeconds)}\n`);
+    const { graceMs } = config.garbageCollection;
+    process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
   } finally {
     await store.close();
   }

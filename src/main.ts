@@ -63,7 +63,7 @@ function readConfig(): GatewayConfig {
 /** A database that cannot be reached at start-up is a configuration or network problem: one line naming where, no stack. */
 async function openStoreOrExit(config: GatewayConfig, logger: Logger): Promise<Store> {
   try {
-    return await openStore(config, logger);
+    return await openStore(config.store, logger);
   } catch (error) {
     const database = config.store.database;
     if (database === undefined || !(error instanceof StoreUnavailableError)) throw error;

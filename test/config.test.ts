@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { CLIENT_IDS, ConfigError, environmentSchema, loadConfig, MAXCONF_TENANT_ID } from '../src/config.js';
+import { ConfigError, environmentSchema, loadConfig } from '../src/config.js';
+import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../src/auth/entra-apps.js';
 import { readEnvExample, withConfigTable } from '../src/config-reference.js';
 
 /** What every deployed profile must set. */
@@ -118,14 +119,14 @@ describe('profiles', () => {
         clockToleranceSeconds: 30,
         requiredRole: 'Rooms.Use',
         bulkRole: 'Rooms.Bulk',
-        jwksRefreshIntervalSeconds: 7200,
-        jwksCooldownSeconds: 120,
+        jwksRefreshIntervalMs: 7_200_000,
+        jwksCooldownMs: 120_000,
         jwksTimeoutMs: 2500,
         tokenCacheSize: 50,
       },
       rooms: {
         poolTargetSize: 25,
-        claimLeaseSeconds: 30,
+        claimLeaseMs: 30_000,
         pinLength: 8,
         tagBaseUrl: 'https://idim.example.gov/session',
         aliasDomain: 'video.example.gov',
@@ -143,15 +144,15 @@ describe('profiles', () => {
         apiBaseUrl: 'https://api.mypurecloud.ie',
         allowedDivisions: ['div-a', 'div-b'],
         organizationId: 'org-1',
-        cacheTtlSeconds: 30,
-        rejectionCacheSeconds: 5,
+        cacheTtlMs: 30_000,
+        rejectionCacheMs: 5000,
         cacheSize: 100,
         timeoutMs: 1500,
       },
       cors: { allowedOrigins: ['https://widget.example.gov', 'http://localhost:5173'], maxAgeSeconds: 300 },
-      eventSink: { username: 'pexip-nodes', passwords: ['current:password:with:colons', 'the-next-password-1'], bodyLimitBytes: 1048576, dedupRetentionHours: 48 },
-      authFailures: { limit: 5, windowSeconds: 120 },
-      garbageCollection: { intervalSeconds: 300, graceSeconds: 900, batchSize: 25 },
+      eventSink: { username: 'pexip-nodes', passwords: ['current:password:with:colons', 'the-next-password-1'], bodyLimitBytes: 1048576, dedupRetentionMs: 48 * 3_600_000 },
+      authFailures: { limit: 5, windowMs: 120_000 },
+      garbageCollection: { intervalMs: 300_000, graceMs: 900_000, batchSize: 25 },
     });
   });
 });
@@ -273,8 +274,8 @@ describe('bad configuration', () => {
       timeoutMs: 10_000,
       maxRetries: 3,
       requestsPerMinute: 900,
-      budgetWindowSeconds: 60,
-      replicationDelaySeconds: 90,
+      budgetWindowMs: 60_000,
+      replicationDelayMs: 90_000,
     });
   });
 

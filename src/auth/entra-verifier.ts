@@ -1,6 +1,5 @@
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
-import type { EntraConfig } from '../config.js';
 import { InvalidToken, type BearerFailureReason } from './bearer-errors.js';
 import { inspectCompactJws } from './compact-jws.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -23,7 +22,19 @@ export interface EntraVerifier {
   verify(token: string): Promise<EntraPrincipal>;
 }
 
-type Settings = Pick<EntraConfig, 'tenantId' | 'clientIds' | 'extraAudiences' | 'allowedCallers' | 'issuers' | 'clockToleranceSeconds' | 'maxTokenBytes'>;
+/** What a token must match (`ENTRA_*`); the clock tolerance in seconds, as jose takes it. */
+export interface EntraVerifierSettings {
+  tenantId: string;
+  clientIds: string[];
+  /** App ID URIs accepted as `aud` beside `{client_id}` and `api://{client_id}`. */
+  extraAudiences: string[];
+  allowedCallers: string[];
+  issuers: string[];
+  clockToleranceSeconds: number;
+  maxTokenBytes: number;
+}
+
+type Settings = EntraVerifierSettings;
 
 /**
  * Validates Entra ID access tokens (SPEC §5, jwt-validation.md §1–4): RS256

@@ -3,7 +3,6 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import type { GenesysConfig } from '../config.js';
 
 export interface GenesysAgent {
   userId: string;
@@ -36,6 +35,18 @@ const userMe = z.object({
  * SHA-256 of the token, concurrent checks of one token share one call, and
  * an outage is "unavailable" — never "rejected".
  */
+/** `GENESYS_*`, in milliseconds. */
+export interface GenesysSettings {
+  /** `https://api.<region>`, or a loopback stand-in in local use and tests. Undefined only in local (the stand-in fills it in). */
+  apiBaseUrl: string | undefined;
+  allowedDivisions: string[];
+  organizationId: string | undefined;
+  cacheTtlMs: number;
+  rejectionCacheMs: number;
+  cacheSize: number;
+  timeoutMs: number;
+}
+
 export class GenesysAgents {
   private readonly cache: LRUCache<string, Cached> | undefined;
   private readonly inFlight = new Map<string, Promise<Lookup>>();
@@ -43,7 +54,7 @@ export class GenesysAgents {
   cacheHits = 0;
 
   constructor(
-    private readonly config: GenesysConfig & { apiBaseUrl: string },
+    private readonly config: GenesysSettings & { apiBaseUrl: string },
     private readonly fetch: typeof globalThis.fetch,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -80,8 +91,8 @@ export class GenesysAgents {
   }
 
   private remember(key: string, lookup: Lookup): void {
-    const seconds = lookup.outcome === 'user' ? this.config.cacheTtlSeconds : lookup.outcome === 'rejected' ? this.config.rejectionCacheSeconds : 0;
-    if (seconds > 0) this.cache?.set(key, { lookup, expiresAt: this.clock.now() + seconds * 1000 });
+    const ttlMs = lookup.outcome === 'user' ? this.config.cacheTtlMs : lookup.outcome === 'rejected' ? this.config.rejectionCacheMs : 0;
+    if (ttlMs > 0) this.cache?.set(key, { lookup, expiresAt: this.clock.now() + ttlMs });
   }
 
   private async callUsersMe(token: string): Promise<Lookup> {

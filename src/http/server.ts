@@ -1,14 +1,20 @@
 import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GatewayConfig } from '../config.js';
 import { HttpProblem } from './problem.js';
+
+/** `HTTP_*_TIMEOUT_MS`. */
+export interface HttpServerSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
 
 /**
  * The gateway's HTTP server. Requests Node's parser refuses before they reach
  * the app, and expectations it cannot meet, are answered with problem+json
  * too, rather than Node's empty defaults.
  */
-export function createHttpServer(app: RequestListener, { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs }: GatewayConfig['http']): Server {
+export function createHttpServer(app: RequestListener, { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs }: HttpServerSettings): Server {
   const server = http.createServer(
     {
       headersTimeout: headersTimeoutMs,

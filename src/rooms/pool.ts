@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import { type Clock, iso } from '../clock.js';
-import type { RoomsConfig } from '../config.js';
 import type { Queryable, Store } from '../store/store.js';
 import type { Conference } from './conference.js';
 import { newRoom } from './new-room.js';
 import { RoomAlreadyExists, type RoomProvider } from './providers/provider.js';
+import type { RoomSettings } from './settings.js';
 
 export interface PoolClaim {
   roomName: string;
@@ -28,10 +28,10 @@ export interface RoomPoolOptions {
   provider: RoomProvider;
   clock: Clock;
   logger: Logger;
-  rooms: RoomsConfig;
+  rooms: RoomSettings;
   /** How long a new room waits before it may be handed out (Pexip replication). */
   readyDelayMs: number;
-  /** How often the background loop reconciles and refills. */
+  /** How often the background loop reconciles and refills; defaults to the setting (tests lengthen it). */
   maintenanceIntervalMs?: number;
   /** Counts a room created for a bulk job towards it, in the transaction that makes the room ready. */
   onBulkRoomReady?: (tx: Queryable, bulkJobId: string) => Promise<void>;
@@ -50,14 +50,14 @@ export class RoomPool {
   private readonly refilling = new SingleFlight(() => this.fillToTarget());
   private readonly maintenance = new BackgroundLoop({
     step: () => this.maintain(),
-    nextDelayMs: () => this.options.maintenanceIntervalMs ?? 30_000,
+    nextDelayMs: () => this.options.maintenanceIntervalMs ?? this.options.rooms.poolMaintenanceIntervalMs,
     onError: (error) => this.options.logger.warn({ err: error }, 'pool maintenance failed; will retry'),
   });
   private stopped = false;
   private readonly leaseMs: number;
 
   constructor(private readonly options: RoomPoolOptions) {
-    this.leaseMs = options.rooms.claimLeaseSeconds * 1000;
+    this.leaseMs = options.rooms.claimLeaseMs;
   }
 
   async claim(): Promise<PoolClaim | undefined> {

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { RoomsConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
@@ -8,6 +7,7 @@ import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
 import { RoomNotFound, type RoomProvider } from './providers/provider.js';
 import type { RoomRetirement } from './retirement/retirement.js';
+import type { RoomSettings } from './settings.js';
 import { MAX_TAG_LENGTH, maxUuiDataForTag, tagFromUuiData } from './tag.js';
 
 export interface RoomServiceOptions {
@@ -15,7 +15,7 @@ export interface RoomServiceOptions {
   pool: RoomPool;
   cache: RoomReadCache;
   retirement: RoomRetirement;
-  rooms: RoomsConfig;
+  rooms: RoomSettings;
   logger: Logger;
 }
 

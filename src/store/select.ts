@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config.js';
 import { openEmbeddedStore } from './embedded.js';
-import { openPostgresStore } from './postgres.js';
+import { openPostgresStore, type PostgresOptions } from './postgres.js';
 import { migrate } from './schema.js';
 import type { Store } from './store.js';
 
 /** PostgreSQL when `DATABASE_URL` is set (several replicas), else the embedded store under `DATA_DIR`; migrated. */
-export async function openStore(config: GatewayConfig, logger: Logger): Promise<Store> {
-  const { database, dataDir } = config.store;
+/** `DATA_DIR` and `DATABASE_*`. */
+export interface StoreSettings {
+  dataDir: string;
+  database: (Omit<PostgresOptions, 'connectionString'> & { url: string }) | undefined;
+}
+
+export async function openStore({ database, dataDir }: StoreSettings, logger: Logger): Promise<Store> {
   const store = database
     ? await openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }))
     : await openEmbeddedStore(dataDir);

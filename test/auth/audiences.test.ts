@@ -1,4 +1,5 @@
-import { CLIENT_IDS, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { CLIENT_IDS } from '../../src/auth/entra-apps.js';
 import { useGatewayPerTest } from '../support/gateway.js';
 
 /**

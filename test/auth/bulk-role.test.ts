@@ -1,4 +1,5 @@
-import { BULK_ROLE_OFF, DEFAULT_BULK_ROLE, loadConfig } from '../../src/config.js';
+import { BULK_ROLE_OFF, loadConfig } from '../../src/config.js';
+import { DEFAULT_BULK_ROLE } from '../../src/auth/entra-apps.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { useGatewayPerTest } from '../support/gateway.js';
 

@@ -1,7 +1,7 @@
 import { constants, createHmac, createPublicKey, createSign, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../../src/config.js';
+import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../../src/auth/entra-apps.js';
 import { mintToken, newIssuerKey, signRaw, type EntraStandIn } from '../stand-ins/entra.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../../src/config.js';
+import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../../src/auth/entra-apps.js';
 import { signRaw } from '../stand-ins/entra.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { useGatewayPerTest, type TestGateway } from '../support/gateway.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_BULK_ROLE } from '../../src/config.js';
+import { DEFAULT_BULK_ROLE } from '../../src/auth/entra-apps.js';
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';

@@ -1,9 +1,9 @@
-import { CollectionDeleteRefused, PexipClient } from '../../src/rooms/providers/pexip-client.js';
+import { CollectionDeleteRefused, PexipClient, type PexipSettings } from '../../src/rooms/providers/pexip-client.js';
 import { pexipAuth } from '../../src/rooms/providers/pexip-auth.js';
 import { InProcessBudget } from '../../src/rooms/providers/request-budget.js';
 import type { NewRoom } from '../../src/rooms/providers/provider.js';
 import { createLogger } from '../../src/logger.js';
-import { loadConfig, type PexipConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
 import { pexipOAuthProvider, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
@@ -61,7 +61,7 @@ describe('the collection-DELETE guard', () => {
     const { pexip, provider } = await start();
     await provider.create(room('Survivor1'));
     await provider.create(room('Survivor2'));
-    const config = loadConfig({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'gateway-api', PEXIP_PASSWORD: 'pexip:api:password' }).roomProvider as PexipConfig & { kind: 'pexip' };
+    const config = loadConfig({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: 'gateway-api', PEXIP_PASSWORD: 'pexip:api:password' }).roomProvider as PexipSettings & { kind: 'pexip' };
     const client = new PexipClient(config, pexipAuth(config, fetch, gw.clock), new InProcessBudget({ perWindow: 100, windowMs: 60_000 }, gw.clock, async () => undefined), fetch, async () => undefined, createLogger('silent'), gw.clock);
     for (const path of ['/api/admin/configuration/v1/conference/', '/api/admin/configuration/v1/conference/?name=x', '/api/admin/configuration/v1/conference/7', '/api/admin/configuration/v1/conference/../']) {
       await expect(client.request('DELETE', path, { idempotent: true, priority: 'interactive' })).rejects.toBeInstanceOf(CollectionDeleteRefused);

@@ -1,7 +1,7 @@
 import { createSign, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import { LoopbackServer } from './loopback-server.js';
-import { MAXCONF_TENANT_ID, CLIENT_IDS } from '../../src/config.js';
+import { CLIENT_IDS, MAXCONF_TENANT_ID } from '../../src/auth/entra-apps.js';
 
 /** One RSA key pair as an issuer holds it. */
 export interface IssuerKey {

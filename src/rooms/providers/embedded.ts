@@ -1,5 +1,5 @@
 import { type Clock, iso } from '../../clock.js';
-import type { AutomaticParticipantConfig } from '../../config.js';
+import type { AutomaticParticipantSettings } from '../automatic-participant.js';
 import type { Queryable, Store } from '../../store/store.js';
 import { type AutomaticParticipant, type Conference, type RoomChanges, conferenceUri, pexipTimestamp } from '../conference.js';
 import { automaticParticipantFields, type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
@@ -101,7 +101,7 @@ const PEXIP_DEFAULTS = {
   system_location: null,
 } satisfies Partial<Conference>;
 
-async function newAutomaticParticipant(tx: Queryable, participant: AutomaticParticipantConfig, creationTime: string): Promise<AutomaticParticipant> {
+async function newAutomaticParticipant(tx: Queryable, participant: AutomaticParticipantSettings, creationTime: string): Promise<AutomaticParticipant> {
   const id = await nextId(tx, 'embedded_automatic_participant_id_seq');
   return {
     ...automaticParticipantFields(participant),

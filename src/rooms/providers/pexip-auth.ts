@@ -1,7 +1,13 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock } from '../../clock.js';
-import type { PexipConfig } from '../../config.js';
+
+/** How the gateway signs in to the Management API (`PEXIP_AUTH` and its credentials). */
+export interface PexipAuthSettings {
+  baseUrl: string;
+  auth: { kind: 'basic'; username: string; password: string } | { kind: 'oauth2'; clientId: string; privateKeyPem: string };
+  timeoutMs: number;
+}
 
 export interface PexipAuth {
   /** The Authorization header value for the next request. */
@@ -10,7 +16,7 @@ export interface PexipAuth {
   invalidate(): void;
 }
 
-export function pexipAuth(config: PexipConfig, fetch: typeof globalThis.fetch, clock: Clock): PexipAuth {
+export function pexipAuth(config: PexipAuthSettings, fetch: typeof globalThis.fetch, clock: Clock): PexipAuth {
   if (config.auth.kind === 'basic') {
     const header = `Basic ${Buffer.from(`${config.auth.username}:${config.auth.password}`).toString('base64')}`;
     return { header: async () => header, invalidate: () => undefined };

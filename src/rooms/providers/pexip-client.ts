@@ -1,9 +1,18 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
-import type { PexipConfig } from '../../config.js';
-import { type PexipAuth, PexipTokenRefused } from './pexip-auth.js';
+import { type PexipAuth, type PexipAuthSettings, PexipTokenRefused } from './pexip-auth.js';
 import { ProviderUnavailable } from './provider.js';
 import type { BudgetPriority, RequestBudget } from './request-budget.js';
+
+/** `PEXIP_*`, in milliseconds. */
+export interface PexipSettings extends PexipAuthSettings {
+  maxRetries: number;
+  /** Requests allowed in any budget window (named for Pexip's window, 60 s). */
+  requestsPerMinute: number;
+  budgetWindowMs: number;
+  /** How long a new room waits before the pool hands it out (Pexip replicates to its nodes in about 90 s). */
+  replicationDelayMs: number;
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -46,7 +55,7 @@ export class CollectionDeleteRefused extends Error {
  */
 export class PexipClient {
   constructor(
-    private readonly config: PexipConfig,
+    private readonly config: PexipSettings,
     private readonly auth: PexipAuth,
     private readonly budget: RequestBudget,
     private readonly fetch: typeof globalThis.fetch,

@@ -1,4 +1,4 @@
-import type { AutomaticParticipantConfig } from '../../config.js';
+import type { AutomaticParticipantSettings } from '../automatic-participant.js';
 import type { Conference, RoomChanges } from '../conference.js';
 
 export interface NewRoom {
@@ -8,7 +8,7 @@ export interface NewRoom {
   tag: string;
   /** The room's dial strings: its name, and `name@<alias domain>` when configured. */
   aliases: string[];
-  automaticParticipant: AutomaticParticipantConfig | undefined;
+  automaticParticipant: AutomaticParticipantSettings | undefined;
 }
 
 /** The VMR fields a new room sets, in Pexip's names (both providers store exactly these). */
@@ -17,7 +17,7 @@ export function vmrFields(room: NewRoom) {
 }
 
 /** The automatic participant's fields, in Pexip's names (pexip/go-infinity-sdk config/automatic_participant_model.go). */
-export function automaticParticipantFields(participant: AutomaticParticipantConfig) {
+export function automaticParticipantFields(participant: AutomaticParticipantSettings) {
   return {
     alias: participant.alias,
     description: 'Dials the Genesys queue when the conference starts',

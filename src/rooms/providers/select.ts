@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
-import type { GatewayConfig } from '../../config.js';
 import type { Store } from '../../store/store.js';
 import { EmbeddedRoomProvider } from './embedded.js';
 import { PexipRoomProvider } from './pexip.js';
 import { pexipAuth } from './pexip-auth.js';
-import { PexipClient } from './pexip-client.js';
+import { PexipClient, type PexipSettings } from './pexip-client.js';
 import type { RoomProvider } from './provider.js';
 import { type BudgetLimits, InProcessBudget, PostgresBudget, type RequestBudget } from './request-budget.js';
 
@@ -27,20 +26,22 @@ export interface SelectedProvider {
   readyDelayMs: number;
 }
 
+/** `ROOM_PROVIDER` and, for Pexip, its settings. */
+export type RoomProviderSettings = { kind: 'embedded' } | ({ kind: 'pexip' } & PexipSettings);
+
 /** `ROOM_PROVIDER`: the gateway's own store (local use, tests) or Pexip's Management API. */
-export function selectRoomProvider(config: GatewayConfig, deps: ProviderDependencies): SelectedProvider {
-  const selected = config.roomProvider;
+export function selectRoomProvider(selected: RoomProviderSettings, deps: ProviderDependencies): SelectedProvider {
   if (selected.kind === 'embedded') {
     const provider = new EmbeddedRoomProvider(deps.store, deps.clock);
     return { provider, backgroundProvider: provider, readyDelayMs: 0 };
   }
   const logger = deps.logger.child({ component: 'pexip' });
-  const budget = requestBudget({ perWindow: selected.requestsPerMinute, windowMs: selected.budgetWindowSeconds * 1000 }, deps);
+  const budget = requestBudget({ perWindow: selected.requestsPerMinute, windowMs: selected.budgetWindowMs }, deps);
   const client = new PexipClient(selected, pexipAuth(selected, deps.fetch, deps.clock), budget, deps.fetch, deps.sleep, logger, deps.clock);
   return {
     provider: new PexipRoomProvider(client, logger, 'interactive'),
     backgroundProvider: new PexipRoomProvider(client, logger, 'background'),
-    readyDelayMs: selected.replicationDelaySeconds * 1000,
+    readyDelayMs: selected.replicationDelayMs,
   };
 }
 

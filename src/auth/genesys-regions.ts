@@ -1,0 +1,21 @@
+/** Genesys Cloud API domains (pexip-genesys.md B.1); requests go to https://api.<domain>. */
+export const GENESYS_REGIONS = [
+  'mypurecloud.com',
+  'use2.us-gov-pure.cloud',
+  'usw2.pure.cloud',
+  'cac1.pure.cloud',
+  'sae1.pure.cloud',
+  'mxc1.pure.cloud',
+  'mypurecloud.ie',
+  'euw2.pure.cloud',
+  'mypurecloud.de',
+  'euc2.pure.cloud',
+  'edee1.eusc-pure.cloud',
+  'mec1.pure.cloud',
+  'aps1.pure.cloud',
+  'apse1.pure.cloud',
+  'mypurecloud.com.au',
+  'mypurecloud.jp',
+  'apne2.pure.cloud',
+  'apne3.pure.cloud',
+] as const;
