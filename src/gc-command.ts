@@ -2,7 +2,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
 import { createLogger } from './logger.js';
-import { openStore } from './store/select.js';
+import { openStore } from './store/open-store.js';
 
 /**
  * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With

@@ -7,7 +7,7 @@ import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIden
 import { printLocalInstructions } from './local/instructions.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
-import { openStore } from './store/select.js';
+import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
 

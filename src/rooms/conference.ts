@@ -94,6 +94,7 @@ export function pinConflict(room: Pick<Conference, 'pin' | 'guest_pin' | 'allow_
 }
 
 export const CONFERENCE_COLLECTION = '/api/admin/configuration/v1/conference/';
+export const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 
 /** Pexip's timestamps: UTC with microseconds and no zone, e.g. `2017-05-11T22:02:05.848612` (HL727/Meeting conferencecenter/tests/mock_data/pexip.py). */
 export function pexipTimestamp(ms: number): string {

@@ -1,10 +1,8 @@
 import { type Clock, iso } from '../../clock.js';
 import type { AutomaticParticipantSettings } from '../automatic-participant.js';
 import type { Queryable, Store } from '../../store/store.js';
-import { type AutomaticParticipant, type Conference, type RoomChanges, conferenceUri, pexipTimestamp } from '../conference.js';
+import { AUTOMATIC_PARTICIPANT_COLLECTION, type AutomaticParticipant, type Conference, type RoomChanges, conferenceUri, pexipTimestamp } from '../conference.js';
 import { automaticParticipantFields, type NewRoom, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
-
-const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 const UNIQUE_VIOLATION = '23505';
 
 /**

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
-import { CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
+import { AUTOMATIC_PARTICIPANT_COLLECTION, CONFERENCE_COLLECTION, type Conference, type RoomChanges, conferenceUri } from '../conference.js';
 import type { PexipClient, PexipResponse } from './pexip-client.js';
 import { automaticParticipantFields, type NewRoom, ProviderUnavailable, type RoomListQuery, type RoomPage, type RoomProvider, RoomAlreadyExists, RoomNotFound, vmrFields } from './provider.js';
 import type { BudgetPriority } from './request-budget.js';
-
-const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 /** Page size asked of Pexip when walking a list (tastypie's default is 20). */
 const PAGE = 500;
 

@@ -49,5 +49,3 @@ export function selectRoomProvider(selected: RoomProviderSettings, deps: Provide
 function requestBudget(limits: BudgetLimits, { store, clock, sleep }: ProviderDependencies): RequestBudget {
   return store.kind === 'postgres' ? new PostgresBudget(store, limits, clock, sleep) : new InProcessBudget(limits, clock, sleep);
 }
-
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
