@@ -12,10 +12,10 @@ import type { HttpServerSettings } from './http/server.js';
 import { AUTOMATIC_PARTICIPANT_CHOICES } from './rooms/automatic-participant.js';
 import type { PexipAuthSettings } from './rooms/providers/pexip-auth.js';
 import type { PexipSettings } from './rooms/providers/pexip-client.js';
-import type { RoomProviderSettings } from './rooms/providers/select.js';
+import type { RoomProviderSettings } from './rooms/providers/select-provider.js';
 import type { GarbageCollectionSettings } from './rooms/retirement/garbage-collection.js';
 import type { RoomSettings } from './rooms/settings.js';
-import type { StoreSettings } from './store/select.js';
+import type { StoreSettings } from './store/open-store.js';
 
 /** ENTRA_BULK_ROLE's value that turns the bulk role off. */
 export const BULK_ROLE_OFF = 'none';

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { parseRetryAfter } from '../retry-after.js';
+import { TtlCache } from '../ttl-cache.js';
 
 export interface GenesysAgent {
   userId: string;
@@ -18,10 +19,8 @@ export type AgentVerdict =
 
 type Lookup = { outcome: 'user'; agent: GenesysAgent } | Exclude<AgentVerdict, { outcome: 'allowed' } | { outcome: 'forbidden'; reason: 'division' | 'organization' }>;
 
-interface Cached {
-  lookup: Lookup;
-  expiresAt: number;
-}
+/** The longest wait passed on from Genesys to the caller. */
+const RETRY_AFTER_MAX_MS = 3_600_000;
 
 const userMe = z.object({
   id: z.string().min(1),
@@ -48,7 +47,7 @@ export interface GenesysSettings {
 }
 
 export class GenesysAgents {
-  private readonly cache: LRUCache<string, Cached> | undefined;
+  private readonly cache: TtlCache<string, Lookup>;
   private readonly inFlight = new Map<string, Promise<Lookup>>();
   calls = 0;
   cacheHits = 0;
@@ -59,7 +58,7 @@ export class GenesysAgents {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.cache = config.cacheSize > 0 ? new LRUCache({ max: config.cacheSize }) : undefined;
+    this.cache = new TtlCache(config.cacheSize, clock);
   }
 
   async check(token: string): Promise<AgentVerdict> {
@@ -75,10 +74,10 @@ export class GenesysAgents {
   }
 
   private async lookup(key: string, token: string): Promise<Lookup> {
-    const cached = this.cache?.get(key);
-    if (cached !== undefined && cached.expiresAt > this.clock.now()) {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
       this.cacheHits += 1;
-      return cached.lookup;
+      return cached;
     }
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
@@ -92,7 +91,7 @@ export class GenesysAgents {
 
   private remember(key: string, lookup: Lookup): void {
     const ttlMs = lookup.outcome === 'user' ? this.config.cacheTtlMs : lookup.outcome === 'rejected' ? this.config.rejectionCacheMs : 0;
-    if (ttlMs > 0) this.cache?.set(key, { lookup, expiresAt: this.clock.now() + ttlMs });
+    this.cache.set(key, lookup, ttlMs);
   }
 
   private async callUsersMe(token: string): Promise<Lookup> {
@@ -122,13 +121,13 @@ export class GenesysAgents {
     await response.body?.cancel().catch(() => undefined);
     if (response.status === 401) return { outcome: 'rejected' };
     if (response.status === 403) return { outcome: 'forbidden', reason: 'genesys' };
-    if (response.status === 429) return { outcome: 'unavailable', retryAfterSeconds: retryAfter(response.headers.get('retry-after')), cause: 'rate-limited' };
+    if (response.status === 429) return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'rate-limited' };
     this.logger.warn({ status: response.status }, 'Genesys users/me answered with an error');
-    return { outcome: 'unavailable', retryAfterSeconds: retryAfter(response.headers.get('retry-after')), cause: 'upstream-error' };
+    return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'upstream-error' };
   }
-}
 
-function retryAfter(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,6}$/.test(header.trim())) return undefined;
-  return Math.min(Number(header.trim()), 3600);
+  private retryAfterSeconds(response: Response): number | undefined {
+    const ms = parseRetryAfter(response.headers.get('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
+    return ms === undefined ? undefined : Math.ceil(ms / 1000);
+  }
 }

@@ -1,12 +1,11 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { TtlCache } from '../ttl-cache.js';
 
 interface Entry<Principal> {
   principal: Principal;
   kid: string;
   key: KeyObject;
-  expiresAt: number;
 }
 
 /**
@@ -16,12 +15,12 @@ interface Entry<Principal> {
  * signed it is still in the tenant's key set.
  */
 export class VerifiedTokenCache<Principal> {
-  private readonly entries: LRUCache<string, Entry<Principal>> | undefined;
+  private readonly entries: TtlCache<string, Entry<Principal>>;
   hits = 0;
   misses = 0;
 
   constructor(maxEntries: number, private readonly clock: Clock) {
-    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+    this.entries = new TtlCache(maxEntries, clock);
   }
 
   static keyOf(token: string): string {
@@ -29,13 +28,13 @@ export class VerifiedTokenCache<Principal> {
   }
 
   get(cacheKey: string, currentKey: (kid: string) => KeyObject | undefined): Principal | undefined {
-    const entry = this.entries?.get(cacheKey);
+    const entry = this.entries.get(cacheKey);
     if (entry === undefined) {
       this.misses += 1;
       return undefined;
     }
-    if (entry.expiresAt <= this.clock.now() || currentKey(entry.kid) !== entry.key) {
-      this.entries?.delete(cacheKey);
+    if (currentKey(entry.kid) !== entry.key) {
+      this.entries.delete(cacheKey);
       this.misses += 1;
       return undefined;
     }
@@ -43,11 +42,12 @@ export class VerifiedTokenCache<Principal> {
     return entry.principal;
   }
 
-  set(cacheKey: string, entry: Entry<Principal>): void {
-    if (entry.expiresAt > this.clock.now()) this.entries?.set(cacheKey, entry);
+  /** Kept until `expiresAt` (the token's `exp`, in milliseconds). */
+  set(cacheKey: string, { expiresAt, ...entry }: Entry<Principal> & { expiresAt: number }): void {
+    this.entries.set(cacheKey, entry, expiresAt - this.clock.now());
   }
 
   get size(): number {
-    return this.entries?.size ?? 0;
+    return this.entries.size;
   }
 }

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { TtlCache } from '../ttl-cache.js';
 import type { Conference } from './conference.js';
 
 /**
@@ -9,25 +9,21 @@ import type { Conference } from './conference.js';
  * the TTL. A TTL of 0 turns it off.
  */
 export class RoomReadCache {
-  private readonly entries: LRUCache<string, { conference: Conference; expiresAt: number }> | undefined;
+  private readonly entries: TtlCache<string, Conference>;
 
-  constructor(private readonly ttlMs: number, maxEntries: number, private readonly clock: Clock) {
-    this.entries = ttlMs > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+  constructor(private readonly ttlMs: number, maxEntries: number, clock: Clock) {
+    this.entries = new TtlCache(ttlMs > 0 ? maxEntries : 0, clock);
   }
 
   get(name: string): Conference | undefined {
-    const entry = this.entries?.get(name);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.clock.now()) return entry.conference;
-    this.entries?.delete(name);
-    return undefined;
+    return this.entries.get(name);
   }
 
   set(conference: Conference): void {
-    this.entries?.set(conference.name, { conference, expiresAt: this.clock.now() + this.ttlMs });
+    this.entries.set(conference.name, conference, this.ttlMs);
   }
 
   forget(names: readonly string[]): void {
-    for (const name of names) this.entries?.delete(name);
+    for (const name of names) this.entries.delete(name);
   }
 }

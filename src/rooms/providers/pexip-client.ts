@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import { parseRetryAfter } from '../../retry-after.js';
 import { type PexipAuth, type PexipAuthSettings, PexipTokenRefused } from './pexip-auth.js';
 import { ProviderUnavailable } from './provider.js';
 import type { BudgetPriority, RequestBudget } from './request-budget.js';
@@ -108,7 +109,7 @@ export class PexipClient {
     return {
       kind: 'answer',
       response: { status: response.status, location: response.headers.get('location'), body: parseJson(text) },
-      retryAfterMs: retryAfter(response.headers.get('retry-after'), this.clock),
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.clock, RETRY_AFTER_MAX_MS),
     };
   }
 
@@ -126,14 +127,6 @@ type Attempt = { kind: 'answer'; response: PexipResponse; retryAfterMs: number |
 function backoff(attempt: number): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
   return Math.round(Math.random() * ceiling);
-}
-
-/** Seconds or an HTTP date, capped. */
-function retryAfter(header: string | null, clock: Clock): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - clock.now();
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS) : undefined;
 }
 
 function parseJson(text: string): unknown {
