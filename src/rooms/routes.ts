@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { type Request, Router, type RequestHandler } from 'express';
 import { requireRole } from '../auth/entra-strategy.js';
 import { jsonBody, resource } from '../http/middleware.js';
 import { HttpProblem, notFound, validate } from '../http/problem.js';
@@ -7,7 +7,7 @@ import {
   bulkCreateBody,
   bulkJobParams,
   createRoomBody,
-  createRoomInput,
+  createRoomQuery,
   deleteRoomsQuery,
   getRoomQuery,
   listRoomsQuery,
@@ -32,12 +32,9 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
   const bulk = requireRole(bulkRole);
 
   const create: RequestHandler = async (req, res) => {
-    const fromBody = req.method === 'POST' ? validate(createRoomBody, req.body ?? {}, 'body').uuiData : undefined;
-    const query = req.query as Record<string, unknown>;
-    const location = query.uuiData !== undefined || fromBody === undefined ? 'query' : 'body';
-    const { uuiData } = validate(createRoomInput, { uuiData: query.uuiData ?? fromBody }, location);
+    const { uuiData, from } = uuiDataOf(req);
     if (req.method === 'GET') res.setHeader('Deprecation', 'true');
-    res.json(await service.createForSession(uuiData));
+    res.json(await service.createForSession(uuiData, from));
   };
   resource(router, '/room/create', { post: [authenticate, ...body, create], get: [authenticate, create] });
 
@@ -46,7 +43,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
       authenticate,
       async (req, res) => {
         const { room_name } = validate(roomNameParams, req.params, 'path');
-        const { constrained_attributes = true } = validate(getRoomQuery, req.query, 'query');
+        const { constrained_attributes } = validate(getRoomQuery, req.query, 'query');
         res.json(await service.get(room_name, constrained_attributes));
       },
     ],
@@ -75,7 +72,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
       authenticate,
       async (req, res) => {
         const query = validate(listRoomsQuery, req.query, 'query');
-        const listing = await service.list(query.name_prefix, query.limit ?? 100, query.offset ?? 0, query.constrained_attributes ?? true);
+        const listing = await service.list(query.name_prefix, query.limit, query.offset, query.constrained_attributes);
         res.setHeader('X-Total-Count', String(listing.total));
         res.json(listing.rooms);
       },
@@ -118,6 +115,17 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
   });
 
   return router;
+}
+
+/**
+ * `uuiData` from the query string, or from a JSON body when the query has
+ * none, validated once where it came from; a body is checked even when the
+ * query's value is used.
+ */
+function uuiDataOf(req: Request): { uuiData: string; from: 'query' | 'body' } {
+  const fromBody = req.method === 'POST' ? validate(createRoomBody, req.body ?? {}, 'body').uuiData : undefined;
+  if (fromBody !== undefined && (req.query as Record<string, unknown>).uuiData === undefined) return { uuiData: fromBody, from: 'body' };
+  return { uuiData: validate(createRoomQuery, req.query, 'query').uuiData, from: 'query' };
 }
 
 function missingBody(expected: string): HttpProblem {

@@ -27,15 +27,17 @@ export const uuiData = text('uuiData', UUI_DATA_FORMAT)
     if (value.length % 2 !== 0) ctx.addIssue({ code: 'custom', message: 'uuiData must have an even number of hex digits (two per byte)' });
   });
 
-/** `uuiData` in the query string, or in a JSON body when the query has none. */
-export const createRoomInput = z.object({ uuiData });
+/** `uuiData` in the query string; the route reads the body's only when the query has none. */
+export const createRoomQuery = z.object({ uuiData }).loose();
 
 export const createRoomBody = z.strictObject(
   { uuiData: uuiData.optional() },
   { error: 'send a JSON object {"uuiData": "<hex>"}, or no body and uuiData in the query' },
 );
 
-export const getRoomQuery = z.object({ constrained_attributes: booleanFlag('constrained_attributes').optional() }).loose();
+const constrainedAttributes = booleanFlag('constrained_attributes').default(true);
+
+export const getRoomQuery = z.object({ constrained_attributes: constrainedAttributes }).loose();
 
 const namePrefix = text('name_prefix', ROOM_NAME_FORMAT, { pattern: ROOM_NAME });
 
@@ -47,10 +49,10 @@ const integerText = (field: string, min: number, max: number) =>
 
 export const listRoomsQuery = z
   .object({
-    constrained_attributes: booleanFlag('constrained_attributes').optional(),
+    constrained_attributes: constrainedAttributes,
     name_prefix: namePrefix.optional(),
-    limit: integerText('limit', 1, 500).optional(),
-    offset: integerText('offset', 0, 100_000_000).optional(),
+    limit: integerText('limit', 1, 500).default(100),
+    offset: integerText('offset', 0, 100_000_000).default(0),
   })
   .loose();
 

@@ -35,8 +35,9 @@ export class RoomService {
   constructor(private readonly options: RoomServiceOptions) {}
 
   /** Hands out a pooled room tagged for the verification session, or creates one when the pool is empty. */
-  async createForSession(uuiData: string): Promise<ConstrainedConference> {
-    const tag = this.tagFor(uuiData);
+  /** `from`: where the caller sent uuiData, for the error that names it. */
+  async createForSession(uuiData: string, from: 'query' | 'body'): Promise<ConstrainedConference> {
+    const tag = this.tagFor(uuiData, from);
     try {
       for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
         const claim = await this.options.pool.claim();
@@ -139,13 +140,13 @@ export class RoomService {
     return conference;
   }
 
-  private tagFor(uuiData: string): string {
+  private tagFor(uuiData: string, from: 'query' | 'body'): string {
     const { tagBaseUrl } = this.options.rooms;
     const tag = tagFromUuiData(uuiData, tagBaseUrl);
     if (tag.length > MAX_TAG_LENGTH) {
       const fits = maxUuiDataForTag(tagBaseUrl);
       throw new HttpProblem(400, 'invalid-request', 'Bad Request', `uuiData is too long for a room tag: with this deployment's tag base URL at most ${fits} hex characters fit.`, {
-        errors: [{ in: 'query', field: 'uuiData', message: `at most ${fits} hex characters` }],
+        errors: [{ in: from, field: 'uuiData', message: `at most ${fits} hex characters` }],
       });
     }
     return tag;
