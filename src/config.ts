@@ -16,6 +16,7 @@ import type { RoomProviderSettings } from './rooms/providers/select-provider.js'
 import type { GarbageCollectionSettings } from './rooms/retirement/garbage-collection.js';
 import type { RoomSettings } from './rooms/settings.js';
 import type { StoreSettings } from './store/open-store.js';
+import { SAMPLERS, type TracingConfig } from './tracing/tracing.js';
 
 /** ENTRA_BULK_ROLE's value that turns the bulk role off. */
 export const BULK_ROLE_OFF = 'none';
@@ -46,6 +47,9 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
 const flag = z.enum(['true', 'false'], 'must be true or false').transform((value) => value === 'true');
 const sinkPassword = z.string().min(12, 'must be at least 12 characters').max(512);
+const otlpUrl = z.string().url().refine((raw) => ['http:', 'https:'].includes(parseUrl(raw)?.protocol ?? ''), 'must be an http:// or https:// URL');
+/** The JSON encoding is the only one the gateway's exporter speaks (OTLP/HTTP, port 4318 on a Collector). */
+const otlpProtocol = z.enum(['http/json'], 'must be http/json (the gateway exports OTLP/HTTP with JSON; not grpc or http/protobuf)');
 const pexipChoice = <const T extends readonly [string, ...string[]]>(choices: T) =>
   z.enum(choices, { error: `must be one of Pexip's choices: ${choices.join(', ')}` });
 
@@ -138,6 +142,14 @@ export const environmentSchema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: integer(100, 600_000).optional(),
   POOL_MAINTENANCE_INTERVAL_SECONDS: integer(1, 3600).optional(),
   GC_LEASE_SECONDS: integer(1, 3600).optional(),
+  OTEL_SDK_DISABLED: flag.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_SERVICE_NAME: optionalText,
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
 });
 
 /** Variables a deployment may still set that would now be ignored silently, and what replaces them. */
@@ -330,8 +342,26 @@ function buildConfig(env: Env, production: boolean) {
     garbageCollection,
     /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
     roomProvider: provider,
+    /** OpenTelemetry traces; undefined (off) when no OTLP endpoint is set. */
+    tracing: tracingConfig(env),
     /** Said loudly at start-up: the configuration runs, but probably not as intended. */
     warnings,
+  };
+}
+
+/**
+ * On when an OTLP endpoint is set, as the OpenTelemetry SDKs read it: the
+ * traces endpoint as it is, else the general one with `/v1/traces` appended.
+ */
+function tracingConfig(env: Env): TracingConfig | undefined {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`);
+  if (tracesUrl === undefined || env.OTEL_SDK_DISABLED === true) return undefined;
+  return {
+    tracesUrl,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'maxconf-gateway',
+    sampler: env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
   };
 }
 

@@ -31,7 +31,10 @@ import { GarbageCollector } from './rooms/retirement/garbage-collection.js';
 import { RoomRetirement } from './rooms/retirement/retirement.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, type Upstream } from './metrics.js';
+import { tracedFetch } from './tracing/fetch.js';
+import { tracedStore } from './tracing/store.js';
+import type { Tracing } from './tracing/tracing.js';
 
 /** A configuration whose upstream URLs are known (the local profile fills them in at start-up). */
 export type ResolvedConfig = GatewayConfig & {
@@ -50,6 +53,8 @@ export interface ServiceDependencies {
   poolMaintenanceIntervalMs?: number;
   /** Defaults to a registry of this gateway's own. */
   metrics?: GatewayMetrics;
+  /** Spans and W3C trace context; undefined (off) unless an exporter is configured. */
+  tracing?: Tracing;
 }
 
 /** The room and event domain, without HTTP: what the server and `npm run gc` share. */
@@ -75,10 +80,16 @@ export interface Gateway extends Services {
   stop(): Promise<void>;
 }
 
+/** The fetch an upstream's client gets: measured, and traced when tracing is on. */
+function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstream: Upstream): typeof globalThis.fetch {
+  return tracedFetch(metrics.instrumentFetch(deps.fetch, upstream), deps.tracing, upstream);
+}
+
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
-  const { store, logger, clock } = deps;
+  const { logger, clock } = deps;
+  const store = tracedStore(deps.store, deps.tracing);
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: metrics.instrumentFetch(deps.fetch, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: upstreamFetch(deps, metrics, 'pexip'), sleep: deps.sleep ?? realSleep });
   const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
   const pool = new RoomPool({
     store,
@@ -123,7 +134,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowMs, clock);
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
-    fetch: metrics.instrumentFetch(deps.fetch, 'jwks'),
+    fetch: upstreamFetch(deps, metrics, 'jwks'),
     clock,
     logger: logger.child({ component: 'signing-keys' }),
     timeoutMs: config.entra.jwksTimeoutMs,
@@ -133,7 +144,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   });
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
-  const genesysAgents = new GenesysAgents(config.genesys, metrics.instrumentFetch(deps.fetch, 'genesys'), clock, logger.child({ component: 'genesys' }));
+  const genesysAgents = new GenesysAgents(config.genesys, upstreamFetch(deps, metrics, 'genesys'), clock, logger.child({ component: 'genesys' }));
 
   const passport = new Passport();
   passport.use(new GenesysTokenStrategy(genesysAgents));
@@ -176,7 +187,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
       }),
       ...(config.http.docsEnabled ? [docsRoutes()] : []),
     ],
-    { logger, metrics, trustProxyAddresses: config.http.trustProxyAddresses },
+    { logger, metrics, trustProxyAddresses: config.http.trustProxyAddresses, tracing: deps.tracing },
   );
 
   return {

@@ -23,10 +23,12 @@ export function stdoutDestination(): StdoutDestination {
   return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: FLUSH_INTERVAL_MS });
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** `mixin`: fields every line gets from where it was written (the active trace's ids, when tracing is on). */
+export function createLogger(level: string, destination?: DestinationStream, mixin?: () => object): Logger {
   return pino(
     {
       level,
+      ...(mixin === undefined ? {} : { mixin }),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { service: 'maxconf-gateway' },
       serializers: { err: errorFields },

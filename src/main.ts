@@ -10,11 +10,14 @@ import { createLogger, type StdoutDestination, stdoutDestination } from './logge
 import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
+import { activeTraceFields } from './tracing/tracing.js';
+import type { RunningTracing } from './tracing/setup.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
   const destination = stdoutDestination();
-  const logger = createLogger(config.logLevel, destination);
+  const tracing = await startTracing(config);
+  const logger = createLogger(config.logLevel, destination, tracing && activeTraceFields);
   exitOnFatalError(logger, destination);
   warnLoudly(config.warnings, logger);
   const local = await startLocalStandIns(config);
@@ -26,13 +29,13 @@ async function main(): Promise<void> {
 
   const store = await openStoreOrExit(config, logger);
 
-  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch });
+  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
   logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
 /**
@@ -46,6 +49,13 @@ function exitOnFatalError(logger: Logger, destination: StdoutDestination): void 
     destination.flushSync();
     process.exit(1);
   });
+}
+
+/** The SDK is loaded only when an exporter is configured: off, nothing of it runs or is even imported. */
+async function startTracing(config: GatewayConfig): Promise<RunningTracing | undefined> {
+  if (config.tracing === undefined) return undefined;
+  const { startTracing: start } = await import('./tracing/setup.js');
+  return start(config.tracing);
 }
 
 function readConfig(): GatewayConfig {
@@ -143,6 +153,7 @@ interface Running {
   local: LocalStandIns;
   logger: Logger;
   destination: StdoutDestination;
+  tracing: RunningTracing | undefined;
   shutdownTimeoutMs: number;
 }
 
@@ -173,7 +184,7 @@ function stopOnSignals(running: Running): void {
   process.on('SIGINT', stop);
 }
 
-async function shutdown({ server, metricsServer, gateway, store, local, logger, shutdownTimeoutMs }: Running): Promise<void> {
+async function shutdown({ server, metricsServer, gateway, store, local, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
   const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go idle as their last response is sent; close them as they do.
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
@@ -192,6 +203,8 @@ async function shutdown({ server, metricsServer, gateway, store, local, logger, 
   await gateway.stop();
   await store.close();
   await Promise.all([local.identity?.close(), local.genesys?.close()]);
+  // Spans still buffered are exported before outbound connections close (the exporter has its own).
+  await tracing?.shutdown();
   await closeOutboundConnections();
   logger.info('stopped');
 }

@@ -4,20 +4,25 @@ import { problemHandler } from './errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { requestId, securityHeaders, singleHeaders, unknownRoute } from './middleware.js';
 import { requestLog } from './request-log.js';
+import { traceContext } from './trace-context.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 export interface AppOptions {
   logger: Logger;
   metrics: GatewayMetrics;
   /** Proxies (addresses, ranges or Express's names) whose X-Forwarded-For we believe; empty trusts none. */
   trustProxyAddresses: string[];
+  /** Undefined: tracing is off. */
+  tracing?: Tracing;
 }
 
 /** Wires the routers into one Express app with the cross-cutting behaviour every route shares. */
-export function buildApp(routers: Router[], { logger, metrics, trustProxyAddresses }: AppOptions): Express {
+export function buildApp(routers: Router[], { logger, metrics, trustProxyAddresses, tracing }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', trustProxyAddresses.length > 0 ? trustProxyAddresses : false);
+  if (tracing !== undefined) app.use(traceContext(tracing));
   app.use(requestId);
   app.use(requestLog(logger, metrics));
   app.use(securityHeaders());

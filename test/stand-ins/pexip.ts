@@ -51,9 +51,10 @@ export class PexipStandIn extends LoopbackServer {
   /**
    * Every request as it arrived (`at`: epoch ms). Pexip limits the Management
    * API per Management Node to 1,000 requests per 60 s (pexip-genesys.md A.1,
-   * citing https://docs.pexip.com/api_manage/using.htm); tests count windows over these.
+   * citing https://docs.pexip.com/api_manage/using.htm); tests count windows over these. The headers show
+   * what reached Pexip (W3C `traceparent`, for instance).
    */
-  readonly calls: { method: string; path: string; body: string; at: number }[] = [];
+  readonly calls: { method: string; path: string; body: string; at: number; headers: http.IncomingHttpHeaders }[] = [];
   readonly faults: PexipFault[] = [];
   latencyMs = 0;
   /** Latency for particular requests (overrides latencyMs when it returns a number). */
@@ -143,7 +144,7 @@ export class PexipStandIn extends LoopbackServer {
     const at = Date.now();
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
-    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body, at });
+    this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body, at, headers: req.headers });
     const delay = this.latencyFor?.(req.method ?? 'GET', url.pathname) ?? this.latencyMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay).unref());
     if (url.pathname === '/oauth/token/') return this.token(body, res);

@@ -1,0 +1,59 @@
+import { context, defaultTextMapGetter, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Tracing } from '../tracing/tracing.js';
+import { routeTemplate } from './middleware.js';
+
+/**
+ * Each request is a server span that continues the caller's W3C trace
+ * (`traceparent`, `tracestate`; a new trace without them) and is the active
+ * span for everything that serves it: upstream calls, store statements and
+ * log lines, the request's own line included (the request's and response's
+ * listeners are bound to the span's context). Named by route template once routing is done
+ * (`GET /room/:room_name`), never by raw path.
+ */
+export function traceContext({ tracer, propagator }: Tracing): RequestHandler {
+  return (req, res, next) => {
+    const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const span = tracer.startSpan(
+      req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: req.method,
+          [ATTR_URL_PATH]: req.path,
+          [ATTR_URL_SCHEME]: req.protocol,
+          [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
+          ...(req.ip === undefined ? {} : { [ATTR_CLIENT_ADDRESS]: req.ip }),
+          ...(req.headers['user-agent'] === undefined ? {} : { [ATTR_USER_AGENT_ORIGINAL]: req.headers['user-agent'] }),
+        },
+      },
+      parent,
+    );
+    const active = trace.setSpan(parent, span);
+    // Body parsing resumes from the request's events, and the request line is written from the response's.
+    context.bind(active, req);
+    context.bind(active, res);
+    res.once('close', () => endServerSpan(span, req, res));
+    context.with(active, next);
+  };
+}
+
+function endServerSpan(span: Span, req: Request, res: Response): void {
+  const route = routeTemplate(req);
+  if (route !== 'unmatched') span.updateName(`${req.method} ${route}`).setAttribute(ATTR_HTTP_ROUTE, route);
+  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode);
+  if (typeof res.locals.requestId === 'string') span.setAttribute('maxconf.request_id', res.locals.requestId);
+  if (!res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR }).setAttribute('error.type', 'aborted');
+  else if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR }).setAttribute('error.type', String(res.statusCode));
+  span.end();
+}
