@@ -289,6 +289,39 @@ describe('bad configuration', () => {
   });
 });
 
+describe('tracing (OpenTelemetry)', () => {
+  test('off unless an OTLP endpoint is set', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'named', OTEL_TRACES_SAMPLER: 'always_on' }).tracing).toBeUndefined();
+  });
+
+  test("the general endpoint gets OTLP's /v1/traces; the traces endpoint is used as it is and wins", () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'maxconf-gateway',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    const both = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otlp.example.gov/traces' };
+    expect(loadConfig(both).tracing?.tracesUrl).toBe('https://otlp.example.gov/traces');
+  });
+
+  test('OTEL_SDK_DISABLED=true turns it off whatever the endpoints say', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+  });
+
+  test('sampler, ratio and service name come from the standard variables', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_SERVICE_NAME: 'gateway-west' };
+    expect(loadConfig(env).tracing).toMatchObject({ sampler: 'parentbased_traceidratio', samplerRatio: 0.25, serviceName: 'gateway-west' });
+  });
+
+  test('a protocol the exporter does not speak, an unknown sampler or a ratio out of range is refused at start-up', () => {
+    const problems = problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '2' });
+    expect(problems.map((p) => p.slice(0, p.indexOf(':')))).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG']);
+    expect(problems[1]).toMatch(/must be http\/json/);
+  });
+});
+
 describe('configuration reference', () => {
   const read = (file: string) => fs.readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
   const documented = () => readEnvExample(read('.env.example'));

@@ -1,10 +1,11 @@
+import os from 'node:os';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type Sampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { Tracing, TracingConfig } from './tracing.js';
 
 /** How long shutdown waits for the last spans to be exported. */
@@ -21,11 +22,12 @@ export interface RunningTracing extends Tracing {
  * global state OpenTelemetry's context API needs, an AsyncLocalStorage
  * context manager (installed here, at start-up, and removed at shutdown).
  * The provider is not registered globally: the gateway's modules get the
- * tracer from the composition root.
+ * tracer from the composition root. The host name (a pod's name) tells
+ * replicas apart (Application Insights' role instance).
  */
 export function startTracing(config: TracingConfig): RunningTracing {
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_INSTANCE_ID]: os.hostname() }),
     sampler: samplerOf(config),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
   });
