@@ -6,6 +6,7 @@ import pg from 'pg';
 import { CLIENT_IDS, DEFAULT_BULK_ROLE, MAXCONF_TENANT_ID } from '../src/auth/entra-apps.js';
 import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
+import { OtlpCollectorStandIn } from '../test/stand-ins/otlp-collector.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
 import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline, deployedNodeOptions, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
 
@@ -21,6 +22,8 @@ const selected = (scenario: number) => only === undefined || only.includes(scena
 /** `--profile=DIR`: every gateway started writes a CPU profile there (`node --cpu-prof`). */
 const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
 const startGateway = (env: Record<string, string>) => startProfiledGateway(env, profileDir && path.resolve(profileDir));
+/** `--tracing`: every gateway exports its spans to a loopback OTLP/HTTP receiver, to see what tracing on costs; nothing written. */
+const tracing = process.argv.includes('--tracing');
 const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 1 : 3;
 /** Alternating rounds per throughput comparison (median kept). */
@@ -49,7 +52,9 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 async function main(): Promise<void> {
   const entra = await new EntraStandIn().start();
   const genesys = await new GenesysStandIn().start();
+  const collector = tracing ? await new OtlpCollectorStandIn(false).start() : undefined;
   const env = (extra: Record<string, string> = {}) => ({
+    ...(collector === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: collector.baseUrl }),
     ENTRA_JWKS_URI: entra.jwksUri,
     ROOM_TAG_BASE_URL: 'https://idim.example.gov/verification',
     GENESYS_API_BASE_URL: genesys.baseUrl,
@@ -72,9 +77,10 @@ async function main(): Promise<void> {
     if (selected(7)) await bulkAtLimit(entra, env);
     if (selected(8)) await platformScale(entra, env);
   } finally {
-    await Promise.all([entra.stop(), genesys.stop()]);
+    await Promise.all([entra.stop(), genesys.stop(), collector?.stop()]);
   }
-  if (only === undefined) writeResults();
+  if (collector !== undefined) process.stdout.write(`  (tracing on: ${fmt(collector.received)} spans received over OTLP/HTTP)\n`);
+  if (only === undefined && !tracing) writeResults();
 }
 
 type Env = (extra?: Record<string, string>) => Record<string, string>;

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
-  logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind }, 'gateway listening');
+  logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
   stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });

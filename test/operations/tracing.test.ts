@@ -106,6 +106,7 @@ test('a create continues the caller\'s trace: server span, Pexip and store spans
 
   const line = jsonLines(gateway.stdout()).find((entry) => entry.req?.id === 'traced-create');
   expect(line).toMatchObject({ trace_id: traceId, span_id: server!.spanId, res: { statusCode: 200 } });
+  expect(jsonLines(gateway.stdout()).find((entry) => entry.msg === 'gateway listening')).toMatchObject({ tracing: 'on' });
 }, PROCESS_TEST_MS);
 
 test('without a traceparent the request starts a trace of its own, and Pexip\'s calls join it', async () => {
@@ -132,4 +133,5 @@ test('with no exporter configured nothing is sent, no traceparent goes upstream,
   const line = jsonLines(gateway.stdout()).find((entry) => entry.req?.id === 'untraced');
   expect(line).toBeDefined();
   expect(line).not.toHaveProperty('trace_id');
+  expect(jsonLines(gateway.stdout()).find((entry) => entry.msg === 'gateway listening')).toMatchObject({ tracing: 'off' });
 }, PROCESS_TEST_MS);
