@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { context } from '@opentelemetry/api';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { repeatedHeader } from '../auth/repeated-header.js';
@@ -52,7 +53,10 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? parseJsonBody(req.body) : undefined;
     next();
   };
-  return [requireJson, express.raw({ limit: limitBytes, type: JSON_TYPES }), parse];
+  const read = express.raw({ limit: limitBytes, type: JSON_TYPES });
+  // The body's last chunk resumes the chain: bound, it goes on in the request's trace context (identity when tracing is off).
+  const readInContext: RequestHandler = (req, res, next) => read(req, res, context.bind(context.active(), next));
+  return [requireJson, readInContext, parse];
 }
 
 function isUtf8Charset(contentType: string | undefined): boolean {

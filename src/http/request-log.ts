@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
@@ -17,7 +18,8 @@ const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
 export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    res.once('close', () => {
+    // In the request's trace context (its ids in the line) when tracing is on; without it, bind is the identity.
+    res.once('close', context.bind(context.active(), () => {
       const responseTime = performance.now() - started;
       const route = routeTemplate(req);
       metrics.requestDone(req.method, route, res.statusCode, responseTime / 1000);
@@ -34,7 +36,7 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHand
       if (!res.writableFinished) logger.warn(line, 'request aborted before the response was sent');
       else if (res.statusCode >= 500) logger.error(line, 'request completed');
       else logger.info(line, 'request completed');
-    });
+    }));
     next();
   };
 }
