@@ -1,24 +1,23 @@
-import type { Express, Response } from 'express';
-import { Passport } from 'passport';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { SinkBasicStrategy } from './auth/basic-strategy.js';
 import { createEntraVerifier, type EntraPrincipal } from './auth/entra-verifier.js';
-import { entraAuthentication } from './auth/entra-strategy.js';
+import { EntraStrategy } from './auth/entra-strategy.js';
+import { EventSinkStrategy } from './auth/event-sink-strategy.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { GenesysAgents } from './auth/genesys-agents.js';
-import { GenesysTokenStrategy } from './auth/genesys-strategy.js';
-import { passportGuard } from './auth/passport-guard.js';
+import { GenesysAgentStrategy } from './auth/genesys-strategy.js';
 import { SigningKeys } from './auth/signing-keys.js';
+import type { Strategy } from './auth/strategy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import { type Clock, realSleep } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { eventRoutes } from './events/routes.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
+import { authenticated } from './http/authenticate.js';
 import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
-import { noteAuthFailure } from './http/request-log.js';
 import { BulkJobs, countBulkRoom } from './rooms/bulk-jobs.js';
 import { RoomPool } from './rooms/pool.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
@@ -145,14 +144,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
   const genesysAgents = new GenesysAgents(config.genesys, upstreamFetch(deps, metrics, 'genesys'), clock, logger.child({ component: 'genesys' }));
-
-  const passport = new Passport();
-  passport.use(new GenesysTokenStrategy(genesysAgents));
-  passport.use(new SinkBasicStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
-  const failed = (strategy: string) => (res: Response, reason: string) => {
-    metrics.authFailure(strategy, reason);
-    noteAuthFailure(res, { strategy, reason });
-  };
+  const guard = (strategy: Strategy) => authenticated(strategy, { failures, metrics });
   metrics.watch({
     poolCounts: () => services.pool.counts(),
     queueStats: () => services.deletionQueue.stats(),
@@ -168,16 +160,20 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
       roomRoutes({
         service: services.rooms,
         bulkJobs: services.bulkJobs,
-        authenticate: entraAuthentication(verifier, { requiredRole: config.entra.requiredRole, failures, onFailure: failed('entra') }),
+        authenticate: guard(new EntraStrategy(verifier, config.entra.requiredRole)),
         bulkRole: config.entra.bulkRole,
         bodyLimitBytes: config.http.bodyLimitBytes,
       }),
       publicRoomRoutes({
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
-        authenticate: passportGuard(passport, 'x-auth-token', failures, failed('genesys')),
+        authenticate: guard(new GenesysAgentStrategy(genesysAgents)),
       }),
-      eventRoutes({ sink: services.sink, authenticate: passportGuard(passport, 'event-sink-basic', failures, failed('event-sink')), bodyLimitBytes: config.eventSink.bodyLimitBytes }),
+      eventRoutes({
+        sink: services.sink,
+        authenticate: guard(new EventSinkStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords })),
+        bodyLimitBytes: config.eventSink.bodyLimitBytes,
+      }),
       probeRoutes(clock, {
         store: async () => {
           await store.ping();

@@ -1,9 +1,9 @@
+import { AuthenticationFailure } from './failures.js';
+
 /**
  * RFC 6750 §3 errors, one class per error code. `reason` is a stable code for
  * logs and metrics; `description` is a fixed sentence safe to show a caller.
  */
-export const BEARER_REALM = 'maxconf';
-
 export type BearerFailureReason =
   | 'credentials_missing'
   | 'invalid_request'
@@ -27,53 +27,43 @@ export type BearerFailureReason =
   | 'app_token_required'
   | 'role_missing';
 
-export abstract class BearerError extends Error {
-  abstract readonly status: 400 | 401 | 403;
+export abstract class BearerError extends AuthenticationFailure {
+  /** RFC 6750's error code; none when the request had no credentials at all. */
   abstract readonly errorCode: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined;
 
-  constructor(readonly reason: BearerFailureReason, readonly description: string) {
-    super(description);
-    this.name = new.target.name;
-  }
-
-  /** The `WWW-Authenticate` value; only RFC 6750's allowed characters reach the quoted strings. */
-  challenge(): string {
-    const parts = [`Bearer realm="${BEARER_REALM}"`];
-    if (this.errorCode !== undefined) {
-      parts.push(`error="${this.errorCode}"`, `error_description="${quoteSafe(this.description)}"`);
-    }
-    return parts.join(', ');
+  constructor(override readonly reason: BearerFailureReason, description: string) {
+    super(reason, description);
   }
 }
 
 /** No credentials at all: the bare challenge, no error code (RFC 6750 §3.1). */
 export class CredentialsMissing extends BearerError {
-  readonly status = 401;
   readonly errorCode = undefined;
+  readonly counted = false;
   constructor() {
     super('credentials_missing', 'Send an Entra ID access token in the Authorization header: Authorization: Bearer <token>.');
   }
 }
 
 export class InvalidRequest extends BearerError {
-  readonly status = 400;
   readonly errorCode = 'invalid_request';
+  readonly counted = false;
   constructor(description: string) {
     super('invalid_request', description);
   }
 }
 
 export class InvalidToken extends BearerError {
-  readonly status = 401;
   readonly errorCode = 'invalid_token';
+  readonly counted = true;
   constructor(reason: BearerFailureReason) {
     super(reason, INVALID_TOKEN_DESCRIPTIONS[reason] ?? 'The access token is not valid.');
   }
 }
 
 export class InsufficientScope extends BearerError {
-  readonly status = 403;
   readonly errorCode = 'insufficient_scope';
+  readonly counted = false;
   constructor(reason: 'app_token_required' | 'role_missing', description: string) {
     super(reason, description);
   }
@@ -98,7 +88,3 @@ const INVALID_TOKEN_DESCRIPTIONS: Partial<Record<BearerFailureReason, string>> =
   wrong_tenant: 'The access token was not issued by the expected tenant.',
   caller_not_allowed: 'The calling application is not allowed to use this API.',
 };
-
-function quoteSafe(text: string): string {
-  return text.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
-}

@@ -7,8 +7,9 @@ import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Who called, as an Entra access token proves it. */
 export interface EntraPrincipal {
+  kind: 'entra-app';
   /** The calling application: `azp` (v2) or `appid` (v1). */
-  caller: string;
+  id: string;
   objectId: string | undefined;
   tenantId: string;
   version: '1.0' | '2.0';
@@ -89,7 +90,8 @@ export function createEntraVerifier(settings: Settings, keys: SigningKeys, cache
     if (typeof caller !== 'string' || !allowedCallers.has(caller)) throw new InvalidToken('caller_not_allowed');
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
     return {
-      caller,
+      kind: 'entra-app',
+      id: caller,
       objectId: typeof claims.oid === 'string' ? claims.oid : undefined,
       tenantId: settings.tenantId,
       version,

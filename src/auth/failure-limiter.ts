@@ -1,36 +1,35 @@
-import type { Request } from 'express';
 import { LRUCache } from 'lru-cache';
-import { HttpProblem } from '../http/problem.js';
 import type { Clock } from '../clock.js';
+import { AuthenticationFailure } from './failures.js';
 
 interface Window {
   startedAt: number;
   failures: number;
 }
 
+/** A client that kept failing to authenticate, refused until its window ends. */
+export class TooManyFailures extends AuthenticationFailure {
+  readonly counted = false;
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', `Too many failed authentications from this client; retry after ${retryAfterSeconds} seconds.`);
+  }
+}
+
 /**
  * Counts failed authentications per client and strategy in a fixed window;
- * a client over the limit is refused (429) until its window ends, before its
- * credentials are even looked at.
+ * a client over the limit is refused (TooManyFailures) until its window ends,
+ * before its credentials are even looked at.
  */
 export class FailureLimiter {
   private readonly windows = new LRUCache<string, Window>({ max: 50_000 });
 
   constructor(private readonly limit: number, private readonly windowMs: number, private readonly clock: Clock) {}
 
-  /**
-   * The key of this strategy's client, once it may try again; a client over
-   * the limit gets 429 with Retry-After (`onRefused` counts it).
-   */
-  admit(strategy: string, req: Request, onRefused: () => void): string {
-    const client = `${strategy}:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+  /** The key of this strategy's client at `address`, once it may try again; throws TooManyFailures before that. */
+  admit(strategy: string, address: string): string {
+    const client = `${strategy}:${address}`;
     const wait = this.retryAfterSeconds(client);
-    if (wait > 0) {
-      onRefused();
-      throw new HttpProblem(429, 'too-many-failures', 'Too Many Requests', `Too many failed authentications from this client; retry after ${wait} seconds.`, {
-        headers: { 'Retry-After': String(wait) },
-      });
-    }
+    if (wait > 0) throw new TooManyFailures(wait);
     return client;
   }
 

@@ -1,61 +1,56 @@
-import type { Request } from 'express';
-import { Strategy } from 'passport-strategy';
-import { HttpProblem } from '../http/problem.js';
-import type { GenesysAgent, GenesysAgents } from './genesys-agents.js';
-import { repeatedHeader } from './repeated-header.js';
+import { AuthenticationFailure, CredentialsRefused } from './failures.js';
+import type { GenesysAgents } from './genesys-agents.js';
+import { type CredentialSource, type Strategy, credentialHeader } from './strategy.js';
 
-export interface AgentCaller extends GenesysAgent {
+export interface AgentCaller {
   kind: 'genesys-agent';
+  /** The agent's Genesys user id. */
+  id: string;
 }
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/;
-const CHALLENGE = 'X-Auth-Token realm="genesys"';
+
+/** A known agent that may not look rooms up. */
+export class AgentForbidden extends AuthenticationFailure {
+  readonly counted = false;
+  constructor(readonly why: 'division' | 'organization' | 'genesys') {
+    super('forbidden', FORBIDDEN[why]);
+  }
+}
+
+/** Genesys Cloud could not say whether the token is good: our outage, never the caller's failure. */
+export class GenesysUnavailable extends AuthenticationFailure {
+  readonly counted = false;
+  constructor(readonly retryAfterSeconds: number | undefined) {
+    super('genesys-unavailable', 'Genesys Cloud could not confirm the token right now; retry shortly.');
+  }
+}
 
 /**
- * The agent's Genesys Cloud token in `x-auth-token`, checked with Genesys.
- * Genesys 401 → 401; outside the allowed divisions or organization → 403;
- * Genesys unreachable, slow, rate-limited or failing → 503.
+ * Genesys Cloud agents, by the token in `x-auth-token`, checked with Genesys:
+ * refused by Genesys → CredentialsRefused; outside the allowed divisions or
+ * organization → AgentForbidden; Genesys unreachable, slow, rate-limited or
+ * failing → GenesysUnavailable.
  */
-export class GenesysTokenStrategy extends Strategy {
-  name = 'x-auth-token';
+export class GenesysAgentStrategy implements Strategy {
+  readonly name = 'genesys';
 
-  constructor(private readonly agents: GenesysAgents) {
-    super();
-  }
+  constructor(private readonly agents: GenesysAgents) {}
 
-  override authenticate(req: Request): void {
-    const repeated = repeatedHeader(req, 'x-auth-token');
-    if (repeated !== undefined) {
-      this.fail(repeated, 400);
-      return;
+  async authenticate(source: CredentialSource): Promise<AgentCaller> {
+    const token = credentialHeader(source, 'x-auth-token');
+    if (token === undefined || !TOKEN.test(token)) throw new CredentialsRefused(this.name, 'Send the agent\'s Genesys Cloud access token in the x-auth-token header.');
+    const verdict = await this.agents.check(token);
+    switch (verdict.outcome) {
+      case 'allowed':
+        return { kind: 'genesys-agent', id: verdict.agent.userId };
+      case 'rejected':
+        throw new CredentialsRefused(this.name, 'Genesys Cloud did not accept the token; sign in again.');
+      case 'forbidden':
+        throw new AgentForbidden(verdict.reason);
+      case 'unavailable':
+        throw new GenesysUnavailable(verdict.retryAfterSeconds);
     }
-    const token = req.headers['x-auth-token'];
-    if (typeof token !== 'string' || !TOKEN.test(token)) {
-      this.fail(unauthorized('Send the agent\'s Genesys Cloud access token in the x-auth-token header.'), 401);
-      return;
-    }
-    this.agents.check(token).then(
-      (verdict) => {
-        switch (verdict.outcome) {
-          case 'allowed':
-            this.success({ kind: 'genesys-agent', ...verdict.agent } satisfies AgentCaller);
-            return;
-          case 'rejected':
-            this.fail(unauthorized('Genesys Cloud did not accept the token; sign in again.'), 401);
-            return;
-          case 'forbidden':
-            this.fail(new HttpProblem(403, 'forbidden', 'Forbidden', FORBIDDEN[verdict.reason]), 403);
-            return;
-          case 'unavailable':
-            this.error(
-              new HttpProblem(503, 'genesys-unavailable', 'Service Unavailable', 'Genesys Cloud could not confirm the token right now; retry shortly.', {
-                headers: verdict.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(verdict.retryAfterSeconds) },
-              }),
-            );
-        }
-      },
-      (error: unknown) => this.error(error as Error),
-    );
   }
 }
 
@@ -64,7 +59,3 @@ const FORBIDDEN = {
   organization: 'This agent does not belong to the organization this gateway serves.',
   genesys: 'Genesys Cloud does not let this token read its user.',
 } as const;
-
-function unauthorized(detail: string): HttpProblem {
-  return new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'WWW-Authenticate': CHALLENGE } });
-}

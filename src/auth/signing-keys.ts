@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
+import { AuthenticationFailure } from './failures.js';
 
 export interface SigningKeysOptions {
   jwksUri: string;
@@ -24,10 +25,10 @@ export type FetchOutcome = 'ok' | 'error' | 'timeout';
  * could not be fetched and the token names a key we do not hold. Our outage,
  * never the caller's failure.
  */
-export class SigningKeysUnavailable extends Error {
+export class SigningKeysUnavailable extends AuthenticationFailure {
+  readonly counted = false;
   constructor(readonly retryAfterSeconds: number) {
-    super('the signing keys are unavailable');
-    this.name = 'SigningKeysUnavailable';
+    super('signing_keys_unavailable', `The gateway cannot verify access tokens right now (Entra ID signing keys unavailable); retry after ${retryAfterSeconds} seconds.`);
   }
 }
 

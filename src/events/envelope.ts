@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
-import { type FieldError, validate } from '../http/problem.js';
+import { type FieldError, validate } from '../validation.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -94,7 +94,7 @@ export interface ReadEnvelope {
 
 /**
  * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
- * single event throws a 400 problem naming the fields. In a bulk envelope each inner event
+ * single event throws InvalidInput naming the fields. In a bulk envelope each inner event
  * stands alone: an invalid one is returned as a rejection, so that the valid ones are
  * processed and Pexip is never asked to resend a batch that can never succeed.
  */

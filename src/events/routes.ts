@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { jsonBody, resource } from '../http/middleware.js';
-import { HttpProblem } from '../http/problem.js';
+import { InvalidInput } from '../validation.js';
 import { readEnvelope } from './envelope.js';
 import type { EventSink } from './sink.js';
 
@@ -19,9 +19,7 @@ export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesO
       ...jsonBody(bodyLimitBytes),
       async (req, res) => {
         if (req.body === undefined) {
-          throw new HttpProblem(400, 'invalid-request', 'Bad Request', 'Send a Pexip event envelope as the JSON body.', {
-            errors: [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }],
-          });
+          throw new InvalidInput('Send a Pexip event envelope as the JSON body.', [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }]);
         }
         res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body))) });
       },

@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
-import { repeatedHeader } from '../auth/repeated-header.js';
 import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
-import { HttpProblem, notFound } from './problem.js';
+import { HttpProblem, notFound, repeatedHeader } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -87,15 +86,14 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 }
 
 /**
- * Headers that must appear once, as credentials must (repeatedHeader): Node
- * keeps the first of several, so a repeat is refused rather than read in part.
+ * Headers that must appear once, as credentials must: Node keeps the first of
+ * several, so a repeat is refused rather than read in part.
  * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with several, is a 400.
  */
 export function singleHeaders(names: string[]): RequestHandler {
   return (req, _res, next) => {
     for (const name of names) {
-      const repeated = repeatedHeader(req, name);
-      if (repeated !== undefined) throw repeated;
+      if ((req.headersDistinct[name]?.length ?? 0) > 1) throw repeatedHeader(name);
     }
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
       throw new HttpProblem(400, 'missing-header', 'Bad Request', 'Send the Host header: every HTTP/1.1 request must have one.', {

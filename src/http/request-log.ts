@@ -52,10 +52,6 @@ export function noteAuthFailure(res: Response, failure: AuthFailure): void {
 }
 
 /** The Entra calling application, the Genesys user, or the event-sink user — identities, not secrets. */
-function callerOf(req: Request): Record<string, string> | undefined {
-  if (req.entra !== undefined) return { kind: 'entra-app', id: req.entra.caller };
-  const user = req.user as { kind?: string; userId?: string; username?: string } | undefined;
-  if (user?.kind === 'genesys-agent' && user.userId) return { kind: 'genesys-agent', id: user.userId };
-  if (user?.kind === 'event-sink' && user.username) return { kind: 'event-sink', id: user.username };
-  return undefined;
+function callerOf({ caller }: Request): { kind: string; id: string } | undefined {
+  return caller === undefined ? undefined : { kind: caller.kind, id: caller.id };
 }

@@ -93,6 +93,14 @@ export function pinConflict(room: Pick<Conference, 'pin' | 'guest_pin' | 'allow_
   return undefined;
 }
 
+/** Changes that would leave a room as Pexip refuses it (pinConflict); the changes always come in a request body. */
+export class RoomChangeConflict extends Error {
+  constructor(readonly field: string, readonly description: string) {
+    super(description);
+    this.name = 'RoomChangeConflict';
+  }
+}
+
 export const CONFERENCE_COLLECTION = '/api/admin/configuration/v1/conference/';
 export const AUTOMATIC_PARTICIPANT_COLLECTION = '/api/admin/configuration/v1/automatic_participant/';
 

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { resource } from '../http/middleware.js';
-import { validate } from '../http/problem.js';
+import { validate } from '../validation.js';
 import { roomNameParams } from './schemas.js';
 import type { RoomService } from './service.js';
 

@@ -1,7 +1,8 @@
 import { type Request, Router, type RequestHandler } from 'express';
-import { requireRole } from '../auth/entra-strategy.js';
+import { requireRole } from '../http/authenticate.js';
 import { jsonBody, resource } from '../http/middleware.js';
-import { HttpProblem, notFound, validate } from '../http/problem.js';
+import { HttpProblem, notFound } from '../http/problem.js';
+import { validate } from '../validation.js';
 import type { BulkJobs } from './bulk-jobs.js';
 import {
   bulkCreateBody,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { HttpProblem } from '../http/problem.js';
-import { type Conference, type ConstrainedConference, type RoomChanges, constrain, pinConflict } from './conference.js';
+import { InvalidInput } from '../validation.js';
+import { type Conference, type ConstrainedConference, type RoomChanges, RoomChangeConflict, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
 import { isPersistent } from './persistent.js';
 import type { PoolClaim, RoomPool } from './pool.js';
@@ -63,7 +63,7 @@ export class RoomService {
   async update(name: string, changes: RoomChanges): Promise<void> {
     const conference = await this.find(name);
     const conflict = pinConflict({ ...conference, ...changes });
-    if (conflict) throw new HttpProblem(409, 'room-change-conflict', 'Conflict', `${conflict.message} Change the request and send it again.`, { errors: [{ in: 'body', ...conflict }] });
+    if (conflict) throw new RoomChangeConflict(conflict.field, conflict.message);
     await this.options.provider.update(conference.id, changes);
     this.options.cache.forget([name]);
   }
@@ -145,9 +145,9 @@ export class RoomService {
     const tag = tagFromUuiData(uuiData, tagBaseUrl);
     if (tag.length > MAX_TAG_LENGTH) {
       const fits = maxUuiDataForTag(tagBaseUrl);
-      throw new HttpProblem(400, 'invalid-request', 'Bad Request', `uuiData is too long for a room tag: with this deployment's tag base URL at most ${fits} hex characters fit.`, {
-        errors: [{ in: from, field: 'uuiData', message: `at most ${fits} hex characters` }],
-      });
+      throw new InvalidInput(`uuiData is too long for a room tag: with this deployment's tag base URL at most ${fits} hex characters fit.`, [
+        { in: from, field: 'uuiData', message: `at most ${fits} hex characters` },
+      ]);
     }
     return tag;
   }

@@ -87,7 +87,7 @@ export class PexipClient {
 
   private async attempt(method: HttpMethod, path: string, options: RequestOptions): Promise<Attempt> {
     if (!(await this.budget.take(options.priority, BUDGET_WAIT_MS[options.priority]))) {
-      throw new ProviderUnavailable(503, 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
+      throw new ProviderUnavailable('unavailable', 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
     }
     let response: Response;
     try {
@@ -101,7 +101,7 @@ export class PexipClient {
     } catch (error) {
       if (error instanceof PexipTokenRefused) {
         this.logger.error({ status: error.status }, 'Pexip refused the OAuth2 client assertion');
-        throw new ProviderUnavailable(502, undefined, 'Pexip refused the gateway\'s credentials.');
+        throw new ProviderUnavailable('bad-answer', undefined, 'Pexip refused the gateway\'s credentials.');
       }
       return { kind: 'failure', cause: (error as Error).name === 'TimeoutError' ? 'timeout' : 'network' };
     }
@@ -116,9 +116,9 @@ export class PexipClient {
   private unavailable(outcome: Attempt, retryAfterMs: number | undefined): ProviderUnavailable {
     const seconds = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
     if (outcome.kind === 'failure') {
-      return new ProviderUnavailable(503, seconds, outcome.cause === 'timeout' ? 'Pexip did not answer in time; retry shortly.' : 'Pexip cannot be reached; retry shortly.');
+      return new ProviderUnavailable('unavailable', seconds, outcome.cause === 'timeout' ? 'Pexip did not answer in time; retry shortly.' : 'Pexip cannot be reached; retry shortly.');
     }
-    return new ProviderUnavailable(outcome.response.status === 429 || outcome.response.status === 503 ? 503 : 502, seconds, `Pexip answered ${outcome.response.status}; retry shortly.`);
+    return new ProviderUnavailable(outcome.response.status === 429 || outcome.response.status === 503 ? 'unavailable' : 'bad-answer', seconds, `Pexip answered ${outcome.response.status}; retry shortly.`);
   }
 }
 

@@ -30,7 +30,7 @@ export class PexipRoomProvider implements RoomProvider {
     const id = await this.createConference(room);
     if (room.automaticParticipant) await this.addAutomaticParticipant(id, room);
     const conference = await this.byId(id);
-    if (conference === undefined) throw new ProviderUnavailable(502, undefined, 'Pexip lost a room it had just created; retry.');
+    if (conference === undefined) throw new ProviderUnavailable('bad-answer', undefined, 'Pexip lost a room it had just created; retry.');
     return conference;
   }
 
@@ -118,7 +118,7 @@ export class PexipRoomProvider implements RoomProvider {
     const response = expectStatus(await this.client.request('GET', path, { idempotent: true, priority: this.priority }), [200], 'list rooms');
     const body = response.body as Partial<ListEnvelope> | undefined;
     if (!Array.isArray(body?.objects) || typeof body?.meta?.total_count !== 'number') {
-      throw new ProviderUnavailable(502, undefined, 'Pexip answered a list request with something that is not a list.');
+      throw new ProviderUnavailable('bad-answer', undefined, 'Pexip answered a list request with something that is not a list.');
     }
     return body as ListEnvelope;
   }
@@ -127,12 +127,12 @@ export class PexipRoomProvider implements RoomProvider {
 function expectStatus(response: PexipResponse, expected: number[], what: string): PexipResponse {
   if (expected.includes(response.status)) return response;
   const detail = response.status === 401 || response.status === 403 ? `Pexip refused the gateway's credentials when asked to ${what}.` : `Pexip answered ${response.status} when asked to ${what}.`;
-  throw new ProviderUnavailable(502, undefined, detail);
+  throw new ProviderUnavailable('bad-answer', undefined, detail);
 }
 
 function idFromLocation(response: PexipResponse): number {
   const id = Number(/\/(\d+)\/?$/.exec(new URL(response.location ?? '', 'http://pexip').pathname)?.[1]);
-  if (!Number.isInteger(id) || id <= 0) throw new ProviderUnavailable(502, undefined, 'Pexip created a room without saying where (no Location header).');
+  if (!Number.isInteger(id) || id <= 0) throw new ProviderUnavailable('bad-answer', undefined, 'Pexip created a room without saying where (no Location header).');
   return id;
 }
 

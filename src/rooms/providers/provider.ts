@@ -70,9 +70,13 @@ export class RoomAlreadyExists extends Error {
   }
 }
 
-/** The room platform could not be reached or kept failing; callers answer 503 (or 502 for a bad answer). */
+/**
+ * The room platform cannot serve the request: it is unreachable, slow,
+ * overloaded or out of our request budget (`unavailable`), or it answered
+ * something the gateway cannot use (`bad-answer`).
+ */
 export class ProviderUnavailable extends Error {
-  constructor(readonly status: 502 | 503, readonly retryAfterSeconds: number | undefined, detail: string) {
+  constructor(readonly kind: 'unavailable' | 'bad-answer', readonly retryAfterSeconds: number | undefined, detail: string) {
     super(detail);
     this.name = 'ProviderUnavailable';
   }

@@ -1,0 +1,32 @@
+import type { IncomingMessage } from 'node:http';
+import type { EntraPrincipal } from './entra-verifier.js';
+import type { AgentCaller } from './genesys-strategy.js';
+import type { SinkCaller } from './event-sink-strategy.js';
+import { RepeatedCredentials } from './failures.js';
+
+/** Who called: `kind` and `id` are identities, never secrets, and may be logged. */
+export type Caller = EntraPrincipal | AgentCaller | SinkCaller;
+
+/** What a strategy reads of a request: every header as sent, and the parsed query when there is one. */
+export interface CredentialSource {
+  headersDistinct: IncomingMessage['headersDistinct'];
+  query?: unknown;
+}
+
+/**
+ * The one shape of the gateway's three ways in (Entra bearer tokens, Genesys
+ * agents' tokens, the event sink's Basic credentials): the caller the
+ * request's credentials prove, or an AuthenticationFailure.
+ */
+export interface Strategy {
+  /** What it authenticates; the label of its failures in logs and metrics. */
+  readonly name: 'entra' | 'genesys' | 'event-sink';
+  authenticate(source: CredentialSource): Promise<Caller>;
+}
+
+/** The one value of a credential header, or undefined; several copies are refused. */
+export function credentialHeader(source: CredentialSource, name: string): string | undefined {
+  const values = source.headersDistinct[name];
+  if (values !== undefined && values.length > 1) throw new RepeatedCredentials(name);
+  return values?.[0];
+}

@@ -1,0 +1,54 @@
+import type { RequestHandler } from 'express';
+import { CredentialsMissing } from '../auth/bearer-errors.js';
+import { assertRole } from '../auth/entra-strategy.js';
+import type { FailureLimiter } from '../auth/failure-limiter.js';
+import { AuthenticationFailure } from '../auth/failures.js';
+import type { Caller, Strategy } from '../auth/strategy.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { noteAuthFailure } from './request-log.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Who called, once a strategy has authenticated the request. */
+    caller?: Caller;
+  }
+}
+
+export interface GuardOptions {
+  failures: FailureLimiter;
+  metrics: GatewayMetrics;
+}
+
+/**
+ * Puts a strategy in front of a route: a client that keeps failing is refused
+ * before its credentials are looked at again; a failure is counted and noted
+ * for the request's log line by its reason, counted against the client when
+ * the credentials themselves were refused, and answered by http/errors.ts.
+ */
+export function authenticated(strategy: Strategy, { failures, metrics }: GuardOptions): RequestHandler {
+  return async (req, res, next) => {
+    let client: string | undefined;
+    try {
+      client = failures.admit(strategy.name, req.ip ?? req.socket.remoteAddress ?? 'unknown');
+      req.caller = await strategy.authenticate(req);
+    } catch (error) {
+      const failure = error instanceof AuthenticationFailure ? error : undefined;
+      metrics.authFailure(strategy.name, failure?.reason ?? 'error');
+      noteAuthFailure(res, { strategy: strategy.name, reason: failure?.reason ?? 'error' });
+      if (client !== undefined && failure?.counted) failures.recordFailure(client);
+      throw error;
+    }
+    next();
+  };
+}
+
+/** Guards an operation that needs an Entra app role on top of authentication (bulk operations). */
+export function requireRole(role: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    if (role !== undefined) {
+      if (req.caller?.kind !== 'entra-app') throw new CredentialsMissing();
+      assertRole(req.caller, role);
+    }
+    next();
+  };
+}

@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+
+/** Where a value came from in the caller's request. */
+export type InputLocation = 'path' | 'query' | 'body' | 'header';
+
+export interface FieldError {
+  in: InputLocation;
+  /** The field, as the caller spelled it (dots for nested fields). */
+  field: string;
+  message: string;
+}
+
+/** Input that cannot be used as sent; `description` is safe to show the caller and names the fields. */
+export class InvalidInput extends Error {
+  constructor(readonly description: string, readonly errors: FieldError[]) {
+    super(description);
+    this.name = new.target.name;
+  }
+}
+
+/** Input with fields this API does not know (SPEC §2 PATCH). */
+export class UnknownFields extends InvalidInput {}
+
+/** Parses `input` with a zod schema or throws InvalidInput (UnknownFields when that is what is wrong) naming every bad field. */
+export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, location: InputLocation): z.infer<Schema> {
+  const result = schema.safeParse(input, { error: plainWords });
+  if (result.success) return result.data;
+  const errors = result.error.issues.flatMap((issue) => fieldErrors(issue, location));
+  const summary = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  if (result.error.issues.some((issue) => issue.code === 'unrecognized_keys')) {
+    throw new UnknownFields(`Remove the fields this endpoint does not accept. ${summary}`, errors);
+  }
+  throw new InvalidInput(`Fix the request and send it again. ${summary}`, errors);
+}
+
+/**
+ * Words for a check that its schema left without a message, so that no
+ * validator's own phrasing reaches a caller; the field is named beside it.
+ */
+function plainWords(issue: z.core.$ZodRawIssue): string {
+  const unit = (origin: unknown) => (origin === 'string' ? ' characters long' : origin === 'array' ? ' items long' : '');
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required' : `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+    case 'too_small':
+      return `must be at least ${issue.minimum}${unit(issue.origin)}`;
+    case 'too_big':
+      return `must be at most ${issue.maximum}${unit(issue.origin)}`;
+    default:
+      return 'has a value this endpoint does not accept; see /docs for its format';
+  }
+}
+
+function fieldErrors(issue: z.core.$ZodIssue, location: InputLocation): FieldError[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ in: location, field: [...issue.path, key].join('.'), message: 'is not a field this endpoint accepts' }));
+  }
+  return [{ in: location, field: issue.path.join('.') || '(whole)', message: issue.message }];
+}
