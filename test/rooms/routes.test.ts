@@ -106,6 +106,15 @@ describe('POST /room/create', () => {
     const res = await gw.http.post(`/room/create?uuiData=${'ab'.repeat(200)}`).set(auth());
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/at most \d+ hex characters fit/);
+    expect(res.body.errors).toEqual([expect.objectContaining({ in: 'query', field: 'uuiData' })]);
+  });
+
+  test('uuiData too long in the body → 400 naming the body as where it was', async () => {
+    await start();
+    const res = await gw.http.post('/room/create').set(auth()).send({ uuiData: 'ab'.repeat(200) });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(/at most \d+ hex characters fit/);
+    expect(res.body.errors).toEqual([expect.objectContaining({ in: 'body', field: 'uuiData' })]);
   });
 
   test('uuiData given twice in the query → 400', async () => {
