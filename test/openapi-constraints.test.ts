@@ -16,7 +16,7 @@ import {
   listRoomsQuery,
   roomChangesBody,
   roomNameParams,
-} from '../src/rooms/schemas.js';
+} from '../src/http/routes/room-schemas.js';
 import { maxUuiDataForTag } from '../src/rooms/tag.js';
 import { startTestGateway, TAG_BASE_URL, type TestGateway } from './support/gateway.js';
 import { SchemaArbitraries, type SchemaNode } from './support/json-schema-arbitrary.js';

@@ -1,16 +1,11 @@
 import { CredentialsRefused } from './failures.js';
 import { secretsEqual } from './secrets.js';
-import { type CredentialSource, type Strategy, credentialHeader } from './strategy.js';
+import { type CredentialSource, credentialHeader, type SinkCaller, type Strategy } from './strategy.js';
 
 export interface SinkCredentials {
   username: string;
   /** The current password and, during a rotation, the next one. */
   passwords: readonly string[];
-}
-
-export interface SinkCaller {
-  kind: 'event-sink';
-  id: string;
 }
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;

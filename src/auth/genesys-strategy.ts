@@ -1,12 +1,6 @@
 import { AuthenticationFailure, CredentialsRefused } from './failures.js';
 import type { GenesysAgents } from './genesys-agents.js';
-import { type CredentialSource, type Strategy, credentialHeader } from './strategy.js';
-
-export interface AgentCaller {
-  kind: 'genesys-agent';
-  /** The agent's Genesys user id. */
-  id: string;
-}
+import { type AgentCaller, type CredentialSource, credentialHeader, type Strategy } from './strategy.js';
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/;
 

@@ -1,8 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { EntraPrincipal } from './entra-verifier.js';
-import type { AgentCaller } from './genesys-strategy.js';
-import type { SinkCaller } from './event-sink-strategy.js';
 import { RepeatedCredentials } from './failures.js';
+
+export interface AgentCaller {
+  kind: 'genesys-agent';
+  /** The agent's Genesys user id. */
+  id: string;
+}
+
+export interface SinkCaller {
+  kind: 'event-sink';
+  id: string;
+}
 
 /** Who called: `kind` and `id` are identities, never secrets, and may be logged. */
 export type Caller = EntraPrincipal | AgentCaller | SinkCaller;

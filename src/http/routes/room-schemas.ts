@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { requiredMessage, text, trueOrFalse, wholeNumber } from '../http/fields.js';
-import { MAX_TAG_LENGTH, MAX_UUI_DATA_LENGTH } from './tag.js';
+import { requiredMessage, text, trueOrFalse, wholeNumber } from '../fields.js';
+import { MAX_TAG_LENGTH, MAX_UUI_DATA_LENGTH } from '../../rooms/tag.js';
 
 /** Room names in paths are opaque: 1–100 of A-Z a-z 0-9 _ - (SPEC §2). */
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,100}$/;

@@ -1,8 +1,8 @@
 import { Router, type RequestHandler } from 'express';
-import { jsonBody, resource } from '../http/middleware.js';
-import { InvalidInput } from '../validation.js';
-import { readEnvelope } from './envelope.js';
-import type { EventSink } from './sink.js';
+import { jsonBody, resource } from '../middleware.js';
+import { InvalidInput } from '../../validation.js';
+import { readEnvelope } from '../../events/envelope.js';
+import type { EventSink } from '../../events/sink.js';
 
 export interface EventRoutesOptions {
   sink: EventSink;

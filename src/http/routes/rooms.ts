@@ -1,9 +1,9 @@
 import { type Request, Router, type RequestHandler } from 'express';
-import { requireRole } from '../http/authenticate.js';
-import { jsonBody, resource } from '../http/middleware.js';
-import { HttpProblem, notFound } from '../http/problem.js';
-import { validate } from '../validation.js';
-import type { BulkJobs } from './bulk-jobs.js';
+import { requireRole } from '../authenticate.js';
+import { jsonBody, resource } from '../middleware.js';
+import { HttpProblem, notFound } from '../problem.js';
+import { validate } from '../../validation.js';
+import type { BulkJobs } from '../../rooms/bulk-jobs.js';
 import {
   bulkCreateBody,
   bulkJobParams,
@@ -14,8 +14,8 @@ import {
   listRoomsQuery,
   roomChangesBody,
   roomNameParams,
-} from './schemas.js';
-import type { RoomService } from './service.js';
+} from './room-schemas.js';
+import type { RoomService } from '../../rooms/service.js';
 
 export interface RoomRoutesOptions {
   service: RoomService;

@@ -1,8 +1,8 @@
 import { Router, type RequestHandler } from 'express';
-import { resource } from '../http/middleware.js';
-import { validate } from '../validation.js';
-import { roomNameParams } from './schemas.js';
-import type { RoomService } from './service.js';
+import { resource } from '../middleware.js';
+import { validate } from '../../validation.js';
+import { roomNameParams } from './room-schemas.js';
+import type { RoomService } from '../../rooms/service.js';
 
 export interface PublicRoomRoutesOptions {
   service: RoomService;
