@@ -141,3 +141,33 @@ test('the compose file uses only documented variables for its three replicas on 
     expect(Number.parseInt(service.stop_grace_period ?? '0', 10)).toBeGreaterThan(config.http.shutdownTimeoutMs / 1000);
   }
 });
+
+test("the gateway's spans reach the Collector of deploy/otel-collector, whose traces pipeline exports OTLP/HTTP to Application Insights", () => {
+  const collector = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, 'deploy/otel-collector')], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+  const of = (kind: string) => collector.filter((m) => m.kind === kind);
+  expect(collector.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Secret', 'Service']);
+
+  const tracesUrl = new URL(loadConfig(podEnvironment()).tracing?.tracesUrl ?? 'http://tracing-off');
+  const service = of('Service')[0] as Manifest & { spec: { ports: { port: number; targetPort: string }[] } };
+  expect(tracesUrl.hostname).toBe(service.metadata.name);
+  expect(tracesUrl.pathname).toBe('/v1/traces');
+  const servicePort = service.spec.ports.find((p) => p.port === Number(tracesUrl.port));
+  expect(servicePort).toBeDefined();
+
+  const collectorPod = (of('Deployment')[0] as Manifest & { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+  const [otelcol] = collectorPod.containers;
+  const containerPort = otelcol!.ports.find((p) => p.name === servicePort!.targetPort)?.containerPort;
+  const pipelineConfig = parse((of('ConfigMap')[0] as Manifest & { data: Record<string, string> }).data['config.yaml']!) as {
+    receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+    exporters: { azuremonitor: { connection_string: string } };
+    service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+  };
+  expect(pipelineConfig.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${containerPort}`);
+  expect(pipelineConfig.service.pipelines.traces).toEqual(expect.objectContaining({ receivers: ['otlp'], exporters: ['azuremonitor'] }));
+  expect(pipelineConfig.exporters.azuremonitor.connection_string).toBe('${env:APPLICATIONINSIGHTS_CONNECTION_STRING}');
+  const secret = of('Secret')[0] as Manifest & { stringData: Record<string, string> };
+  expect(Object.keys(secret.stringData)).toEqual(['APPLICATIONINSIGHTS_CONNECTION_STRING']);
+  expect(otelcol!.envFrom?.map((s) => s.secretRef?.name)).toEqual([secret.metadata.name]);
+  expect(otelcol!.securityContext).toEqual(expect.objectContaining({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }));
+  expect(collectorPod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true }));
+});
