@@ -24,6 +24,7 @@ export class TtlCache<K extends NonNullable<unknown>, V extends NonNullable<unkn
    */
   set(key: K, value: V, ttlMs: number): void {
     if (ttlMs > 1) this.entries?.set(key, value, { ttl: Math.ceil(ttlMs) - 1 });
+    else this.entries?.delete(key);
   }
 
   delete(key: K): void {

@@ -148,22 +148,33 @@ async function initdb(pgdata: string): Promise<void> {
   await (await PGlite.create(pgdata)).close();
 }
 
-/** A lock file holding our PID; a lock left by a process that is gone is taken over. */
+/**
+ * A lock file holding our PID and when this process started; a lock left by a
+ * process that is gone is taken over. The start time tells a lock of ours from
+ * one left by an earlier process with the same PID: in a container the gateway
+ * is PID 1 at every restart, and its data directory outlives a crash.
+ */
 function lockDirectory(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockFile = path.join(dataDir, 'gateway.lock');
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      fs.writeFileSync(lockFile, lockOwner(), { flag: 'wx' });
       return () => fs.rmSync(lockFile, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(fs.readFileSync(lockFile, 'utf8'));
-      if (isAlive(holder)) throw new Error(`the data directory ${dataDir} is in use by process ${holder}`);
+      const held = fs.readFileSync(lockFile, 'utf8');
+      const holder = Number(held.split(' ', 1)[0]);
+      const earlierSelf = holder === process.pid && held !== lockOwner();
+      if (!earlierSelf && isAlive(holder)) throw new Error(`the data directory ${dataDir} is in use by process ${holder}`);
       fs.rmSync(lockFile, { force: true });
     }
   }
   throw new Error(`could not lock the data directory ${dataDir}`);
+}
+
+function lockOwner(): string {
+  return `${process.pid} ${performance.timeOrigin}`;
 }
 
 function isAlive(pid: number): boolean {

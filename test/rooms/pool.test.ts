@@ -173,6 +173,22 @@ test('a second process cannot open a data directory in use', async () => {
   }
 });
 
+test("a lock left by an earlier process with this process's PID is taken over (a container's PID 1 after a crash); this process's own lock is not", async () => {
+  const dir = temporaryDirectory('pid-reuse');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/gateway.lock`, `${process.pid} ${performance.timeOrigin - 60_000}`);
+    const store = await openTestStore(dir);
+    try {
+      await expect(openTestStore(dir)).rejects.toThrow(`in use by process ${process.pid}`);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a bulk job abandoned by a dead worker is resumed after its lease and completes exactly', async () => {
   const pool = poolOn(shared.store, 0);
   const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, lookoutIntervalMs: 60_000 });
