@@ -33,6 +33,8 @@ export interface LoadResult {
   errors: number;
   non2xx: number;
   statuses: Record<string, number>;
+  /** Closed loop: the requests of the warm-up before the measurement. */
+  warmupTotal?: number;
 }
 
 /** A load (autocannon, or paced requests) from a process of its own. */
@@ -53,16 +55,20 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** A baseline app that prints its port on stdout. */
-export function startBaseline(file: string, env: Record<string, string>): Promise<Started> {
+/** A baseline app that prints its port on stdout; with `profileDir`, a V8 CPU profile is written there at exit. */
+export function startBaseline(file: string, env: Record<string, string>, profileDir?: string): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...cpuProfile(profileDir), path.join(ROOT, file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout?.once('data', (chunk: Buffer) => {
       const port = Number(chunk.toString().trim());
       resolve({ child, port, stop: () => stopChild(child) });
     });
     child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
   });
+}
+
+function cpuProfile(profileDir: string | undefined): string[] {
+  return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 }
 
 /** The Node.js options the container image runs the gateway with (its `ENV NODE_OPTIONS`). */
@@ -78,8 +84,7 @@ export function deployedNodeOptions(): string {
 export async function startGateway(env: Record<string, string>, profileDir?: string): Promise<Started> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
-  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/main.js')], {
+  const child = spawn(process.execPath, [...cpuProfile(profileDir), path.join(ROOT, 'dist/main.js')], {
     env: deployedEnvironment({ PORT: String(port), DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -93,7 +93,7 @@ if (spec.paced) {
   }
   result = await paced(spec.amount, rate, (i) => ({ ...(spec.headers ?? {}), ...(spec.headerSets?.[i % spec.headerSets.length] ?? {}) }));
 } else {
-  if (spec.warmup) await closedLoop(spec.warmup);
-  result = await closedLoop(spec, spec.headerSets);
+  const warmup = spec.warmup ? await closedLoop(spec.warmup) : undefined;
+  result = { ...(await closedLoop(spec, spec.headerSets)), warmupTotal: warmup?.total ?? 0 };
 }
 process.stdout.write(JSON.stringify(result));

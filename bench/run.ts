@@ -8,7 +8,8 @@ import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.j
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { OtlpCollectorStandIn } from '../test/stand-ins/otlp-collector.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
-import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline, deployedNodeOptions, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
+import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeOptions, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
+import { perRequestReport } from './profile-report.js';
 
 /**
  * `npm run bench`: every scenario of the benchmark issue, each against a
@@ -19,9 +20,14 @@ import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBas
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
 const selected = (scenario: number) => only === undefined || only.includes(scenario);
-/** `--profile=DIR`: every gateway started writes a CPU profile there (`node --cpu-prof`). */
+/**
+ * `--profile=DIR`: every gateway and baseline started writes a CPU profile there (`node --cpu-prof`), and
+ * scenarios 1 and 2 print the gateway's CPU time per request beside the observability floor's.
+ */
 const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
-const startGateway = (env: Record<string, string>) => startProfiledGateway(env, profileDir && path.resolve(profileDir));
+const profiles = profileDir && path.resolve(profileDir);
+const startGateway = (env: Record<string, string>) => startProfiledGateway(env, profiles);
+const startBaseline = (file: string, env: Record<string, string>) => startProfiledBaseline(file, env, profiles);
 /** `--tracing`: every gateway exports its spans to a loopback OTLP/HTTP receiver, to see what tracing on costs; nothing written. */
 const tracing = process.argv.includes('--tracing');
 const DURATION = quick ? 2 : 10;
@@ -85,20 +91,38 @@ async function main(): Promise<void> {
 
 type Env = (extra?: Record<string, string>) => Record<string, string>;
 
+/** A target's median round, and every request it served over the rounds (warm-ups included). */
+interface Compared extends LoadResult {
+  served: number;
+}
+
 /**
  * Throughput of each target, measured in turn ROUNDS times; each keeps its
  * median round. On a shared 2-core machine the load drifts over minutes:
  * alternating spreads the drift over every target instead of one.
  */
-async function compare(targets: { url: string; headers: Record<string, string> }[]): Promise<LoadResult[]> {
+async function compare(targets: { url: string; headers: Record<string, string> }[]): Promise<Compared[]> {
   const rounds: LoadResult[][] = targets.map(() => []);
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [i, { url, headers }] of targets.entries()) {
       rounds[i]?.push(await load({ url, headers, connections: 50, duration: DURATION, warmup: { headers, duration: WARMUP } }));
     }
   }
-  return rounds.map((results) => [...results].sort((x, y) => x.rps - y.rps)[Math.floor(results.length / 2)] as LoadResult);
+  return rounds.map((results) => ({
+    ...([...results].sort((x, y) => x.rps - y.rps)[Math.floor(results.length / 2)] as LoadResult),
+    served: results.reduce((sum, result) => sum + result.total + (result.warmupTotal ?? 0), 0),
+  }));
 }
+
+/** With `--profile`: once both have exited, where the gateway's CPU time per request goes beside the floor's. */
+function printProfile(scenario: string, gateway: Started, gatewayResult: Compared, floor: Started, floorResult: Compared): void {
+  if (profiles === undefined) return;
+  const table = perRequestReport(profiles, { label: 'gateway', pid: gateway.child.pid as number, requests: gatewayResult.served }, { label: 'floor', pid: floor.child.pid as number, requests: floorResult.served });
+  fs.writeFileSync(path.join(profiles, `scenario-${scenario}.md`), `${table}\n`);
+  process.stdout.write(`${table}\n`);
+}
+
+const FLOOR = 'bare Express + request id, helmet, one log line';
 
 async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   process.stdout.write('1. Protected read\n');
@@ -115,18 +139,19 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
     AUDIENCE: CLIENT_IDS.dev,
     JWKS_URI: entra.jwksUri,
   });
+  let results: Compared[] = [];
   try {
-    const [bareResult, ours, auth0Result, observedResult] = (await compare(
-      [bare.port, gateway.port, auth0.port, observed.port].map((port) => ({ url: `http://127.0.0.1:${port}/room/${created.name}`, headers: auth })),
-    )) as [LoadResult, LoadResult, LoadResult, LoadResult];
-    const ratioA = ours.rps / bareResult.rps;
-    const ratioB = ours.rps / auth0Result.rps;
-    record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ratioA, 2)}×`, goal: '≥ 0.90×', met: ratioA >= 0.9 });
-    record({ scenario: '1 protected read', measure: 'gateway req/s (context)', value: fmt(ours.rps), baseline: `bare Express + request id, helmet, one log line ${fmt(observedResult.rps)} req/s (p99 ${observedResult.p99} ms)`, ratio: `${fmt(ours.rps / observedResult.rps, 2)}×`, goal: '—', met: undefined });
-    record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioB, 2)}×`, goal: '≥ 1.5×', met: ratioB >= 1.5 });
+    results = await compare([bare.port, gateway.port, auth0.port, observed.port].map((port) => ({ url: `http://127.0.0.1:${port}/room/${created.name}`, headers: auth })));
+    const [bareResult, ours, auth0Result, floorResult] = results as [Compared, Compared, Compared, Compared];
+    const ratioFloor = ours.rps / floorResult.rps;
+    const ratioAuth0 = ours.rps / auth0Result.rps;
+    record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s (p99 ${floorResult.p99} ms)`, ratio: `${fmt(ratioFloor, 2)}×`, goal: '≥ 0.90×', met: ratioFloor >= 0.9 });
+    record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioAuth0, 2)}×`, goal: '≥ 1.5×', met: ratioAuth0 >= 1.5 });
+    record({ scenario: '1 protected read', measure: 'gateway req/s (context)', value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ours.rps / bareResult.rps, 2)}×`, goal: '—', met: undefined });
   } finally {
     await Promise.all([gateway.stop(), bare.stop(), observed.stop(), auth0.stop()]);
   }
+  if (results.length > 0) printProfile('1', gateway, results[1] as Compared, observed, results[3] as Compared);
 }
 
 async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env): Promise<void> {
@@ -144,13 +169,21 @@ async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env
     record({ scenario: '2 public room', measure: `Genesys calls for 200 concurrent requests with one new token (${statuses.filter((s) => s === 200).length} × 200)`, value: String(calls), baseline: '—', ratio: '—', goal: '1', met: calls === 1 });
     const roomJson = await (await fetch(url, { headers: { 'x-auth-token': agent } })).text();
     const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
+    const floor = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
+    let results: Compared[] = [];
     try {
       const headers = { 'x-auth-token': agent };
-      const [bareResult, ours] = (await compare([{ url: `http://127.0.0.1:${bare.port}/public/room/${created.name}`, headers }, { url, headers }])) as [LoadResult, LoadResult];
-      const ratio = ours.rps / bareResult.rps;
-      record({ scenario: '2 public room', measure: `steady req/s, cached token (p99 ${ours.p99} ms)`, value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s`, ratio: `${fmt(ratio, 2)}×`, goal: '≥ 0.85×', met: ratio >= 0.85 });
+      results = await compare([bare.port, floor.port, gateway.port].map((port) => ({ url: `http://127.0.0.1:${port}/public/room/${created.name}`, headers })));
+      const [bareResult, floorResult, ours] = results as [Compared, Compared, Compared];
+      const ratio = ours.rps / floorResult.rps;
+      record({ scenario: '2 public room', measure: `steady req/s, cached token (p99 ${ours.p99} ms)`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s`, ratio: `${fmt(ratio, 2)}×`, goal: '≥ 0.85×', met: ratio >= 0.85 });
+      record({ scenario: '2 public room', measure: 'steady req/s (context)', value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s`, ratio: `${fmt(ours.rps / bareResult.rps, 2)}×`, goal: '—', met: undefined });
     } finally {
-      await bare.stop();
+      await Promise.all([bare.stop(), floor.stop()]);
+    }
+    if (results.length > 0) {
+      await gateway.stop();
+      printProfile('2', gateway, results[2] as Compared, floor, results[1] as Compared);
     }
   } finally {
     genesys.latencyMs = 0;

@@ -46,12 +46,23 @@ export function createLogger(level: string, destination?: DestinationStream, mix
  */
 export function scrub(value: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const clean = scrub(item, depth + 1);
+      if (clean !== item) (copy ??= [...value])[i] = clean;
+    });
+    return copy ?? value;
+  }
   const prototype = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== null) return value;
-  const clean: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) clean[key] = SECRET_KEYS.test(key) ? '[redacted]' : scrub(item, depth + 1);
-  return clean;
+  // Copied only when something is replaced: a clean line (nearly every line) allocates nothing here.
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const clean = SECRET_KEYS.test(key) ? '[redacted]' : scrub(item, depth + 1);
+    if (clean !== item) (copy ??= { ...value })[key] = clean;
+  }
+  return copy ?? value;
 }
 
 /** Database errors: what identifies the failure, never the statement, its values, `where`, `detail` or `hint`. */

@@ -1,7 +1,7 @@
 import { CredentialsMissing, InvalidRequest } from './bearer-errors.js';
 
 export interface BearerTokenSources {
-  /** Every Authorization header of the request (`headersDistinct`): Node itself keeps only the first. */
+  /** Every Authorization header of the request: Node's `headers` keeps only the first. */
   authorization: readonly string[] | undefined;
   /** Whether the request also carries an `access_token` query or body parameter. */
   accessTokenParameter: boolean;

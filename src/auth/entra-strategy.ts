@@ -2,6 +2,7 @@ import { InsufficientScope } from './bearer-errors.js';
 import { extractBearerToken } from './bearer-token.js';
 import type { EntraPrincipal, EntraVerifier } from './entra-verifier.js';
 import type { CredentialSource, Strategy } from './strategy.js';
+import { headerValues } from '../raw-headers.js';
 
 /**
  * Applications, by their Entra ID access token: private routes accept
@@ -15,7 +16,7 @@ export class EntraStrategy implements Strategy {
   constructor(private readonly verifier: EntraVerifier, private readonly requiredRole: string | undefined) {}
 
   async authenticate(source: CredentialSource): Promise<EntraPrincipal> {
-    const token = extractBearerToken({ authorization: source.headersDistinct.authorization, accessTokenParameter: hasAccessTokenParameter(source) });
+    const token = extractBearerToken({ authorization: headerValues(source.rawHeaders, 'authorization'), accessTokenParameter: hasAccessTokenParameter(source) });
     const principal = await this.verifier.verify(token);
     if (principal.delegated) {
       throw new InsufficientScope('app_token_required', 'This API accepts application tokens (client credentials) only.');

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
 import type { EntraPrincipal } from './entra-verifier.js';
 import { RepeatedCredentials } from './failures.js';
+import { headerValues } from '../raw-headers.js';
 
 export interface AgentCaller {
   kind: 'genesys-agent';
@@ -18,7 +18,7 @@ export type Caller = EntraPrincipal | AgentCaller | SinkCaller;
 
 /** What a strategy reads of a request: every header as sent, and the parsed query when there is one. */
 export interface CredentialSource {
-  headersDistinct: IncomingMessage['headersDistinct'];
+  rawHeaders: readonly string[];
   query?: unknown;
 }
 
@@ -35,7 +35,7 @@ export interface Strategy {
 
 /** The one value of a credential header, or undefined; several copies are refused. */
 export function credentialHeader(source: CredentialSource, name: string): string | undefined {
-  const values = source.headersDistinct[name];
-  if (values !== undefined && values.length > 1) throw new RepeatedCredentials(name);
-  return values?.[0];
+  const values = headerValues(source.rawHeaders, name);
+  if (values.length > 1) throw new RepeatedCredentials(name);
+  return values[0];
 }

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { TtlCache } from '../ttl-cache.js';
 
@@ -24,7 +24,7 @@ export class VerifiedTokenCache<Principal> {
   }
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    return hash('sha256', token, 'base64url');
   }
 
   get(cacheKey: string, currentKey: (kid: string) => KeyObject | undefined): Principal | undefined {

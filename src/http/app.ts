@@ -1,8 +1,8 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { problemHandler } from './errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { requestId, securityHeaders, singleHeaders, unknownRoute } from './middleware.js';
+import { clientAddress, everyRequest, requestId, securityHeaders, singleHeaders, unknownRoute, type Routes } from './middleware.js';
 import { requestLog } from './request-log.js';
 import { traceContext } from './trace-context.js';
 import type { Tracing } from '../tracing/tracing.js';
@@ -16,18 +16,15 @@ export interface AppOptions {
   tracing?: Tracing;
 }
 
-/** Wires the routers into one Express app with the cross-cutting behaviour every route shares. */
-export function buildApp(routers: Router[], { logger, metrics, trustProxyAddresses, tracing }: AppOptions): Express {
+/** Wires the routes into one Express app with the cross-cutting behaviour every route shares. */
+export function buildApp(routes: Routes[], { logger, metrics, trustProxyAddresses, tracing }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', trustProxyAddresses.length > 0 ? trustProxyAddresses : false);
   if (tracing !== undefined) app.use(traceContext(tracing));
-  app.use(requestId);
-  app.use(requestLog(logger, metrics));
-  app.use(securityHeaders());
-  app.use(singleHeaders(['host', 'content-type']));
-  for (const router of routers) app.use(router);
+  app.use(everyRequest([clientAddress, requestId, requestLog(logger, metrics), securityHeaders(), singleHeaders(['host', 'content-type'])]));
+  for (const register of routes) register(app);
   app.use(unknownRoute);
   app.use(problemHandler(logger));
   return app;

@@ -29,7 +29,7 @@ export function authenticated(strategy: Strategy, { failures, metrics }: GuardOp
   return async (req, res, next) => {
     let client: string | undefined;
     try {
-      client = failures.admit(strategy.name, req.ip ?? req.socket.remoteAddress ?? 'unknown');
+      client = failures.admit(strategy.name, req.clientAddress);
       req.caller = await strategy.authenticate(req);
     } catch (error) {
       const failure = error instanceof AuthenticationFailure ? error : undefined;

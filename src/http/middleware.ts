@@ -1,20 +1,45 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type IRouter, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound, repeatedHeader } from './problem.js';
+import { headerValues } from '../raw-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** What every request goes through before routing; it throws an HttpProblem to refuse the request. */
+export type RequestHook = (req: Request, res: Response) => void;
+
+/**
+ * The hooks as one middleware: each Express layer costs a dispatch on every
+ * request, and these run on all of them (bench/README.md).
+ */
+export function everyRequest(hooks: RequestHook[]): RequestHandler {
+  return (req, res, next) => {
+    for (const hook of hooks) hook(req, res);
+    next();
+  };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The client's address as `trust proxy` makes it, worked out once (Express's `req.ip` parses X-Forwarded-For on each read). */
+    clientAddress: string;
+  }
+}
+
+export const clientAddress: RequestHook = (req) => {
+  req.clientAddress = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+};
+
 /** Every response carries an `x-request-id`: the caller's when well-formed, else a new one. */
-export const requestId: RequestHandler = (req, res, next) => {
+export const requestId: RequestHook = (req, res) => {
   const given = req.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   res.locals.requestId = id;
   res.setHeader('x-request-id', id);
-  next();
 };
 
 /**
@@ -22,13 +47,12 @@ export const requestId: RequestHandler = (req, res, next) => {
  * on the request, and setting them from a list costs a fraction of running
  * helmet's dozen middlewares on every request.
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(): RequestHook {
   const headers: [string, string][] = [];
   const recorder = { setHeader: (name: string, value: unknown) => headers.push([name, String(value)]), removeHeader: () => undefined };
   helmet()({} as Request, recorder as unknown as Response, () => undefined);
-  return (_req, res, next) => {
+  return (_req, res) => {
     for (const [name, value] of headers) res.setHeader(name, value);
-    next();
   };
 }
 
@@ -90,19 +114,21 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
  * several, so a repeat is refused rather than read in part.
  * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with several, is a 400.
  */
-export function singleHeaders(names: string[]): RequestHandler {
-  return (req, _res, next) => {
+export function singleHeaders(names: string[]): RequestHook {
+  return (req) => {
     for (const name of names) {
-      if ((req.headersDistinct[name]?.length ?? 0) > 1) throw repeatedHeader(name);
+      if (headerValues(req.rawHeaders, name).length > 1) throw repeatedHeader(name);
     }
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
       throw new HttpProblem(400, 'missing-header', 'Bad Request', 'Send the Host header: every HTTP/1.1 request must have one.', {
         errors: [{ in: 'header', field: 'host', message: 'is required in HTTP/1.1' }],
       });
     }
-    next();
   };
 }
+
+/** A module's routes, registered on the app's one router (a nested Router costs a dispatch of its own on every request). */
+export type Routes = (router: IRouter) => void;
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 export type MethodHandlers = Partial<Record<Method, RequestHandler[]>>;
@@ -112,7 +138,7 @@ export type MethodHandlers = Partial<Record<Method, RequestHandler[]>>;
  * the number of methods), answers OPTIONS with `Allow`, and any other method
  * with 405 and `Allow`.
  */
-export function resource(router: Router, path: string, handlers: MethodHandlers): void {
+export function resource(router: IRouter, path: string, handlers: MethodHandlers): void {
   const methods = Object.keys(handlers).map((m) => m.toUpperCase());
   const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
   const route = router.route(path);

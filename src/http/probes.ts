@@ -1,6 +1,5 @@
-import { Router } from 'express';
 import { type Clock, iso } from '../clock.js';
-import { resource } from './middleware.js';
+import { resource, type Routes } from './middleware.js';
 
 export type ReadinessCheck = () => Promise<boolean> | boolean;
 
@@ -10,24 +9,24 @@ const CHECK_TIMEOUT_MS = 2000;
 export const PROBE_PATHS = { health: '/public/health', ready: '/public/ready' } as const;
 
 /** Liveness (cheap, touches nothing) and readiness (every named check passes) — SPEC §2. */
-export function probeRoutes(clock: Clock, checks: Record<string, ReadinessCheck>): Router {
-  const router = Router();
-  resource(router, PROBE_PATHS.health, {
-    get: [(_req, res) => void res.json({ status: 'alive', timestamp: iso(clock.now()) })],
-  });
-  resource(router, PROBE_PATHS.ready, {
-    get: [
-      async (_req, res) => {
-        const names = Object.keys(checks);
-        const outcomes = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));
-        const results = Object.fromEntries(names.map((name, i) => [name, outcomes[i] ? 'ok' : 'fail']));
-        const ready = outcomes.every(Boolean);
-        res.status(ready ? 200 : 503).setHeader('Cache-Control', 'no-store');
-        res.json({ status: ready ? 'ready' : 'not_ready', checks: results });
-      },
-    ],
-  });
-  return router;
+export function probeRoutes(clock: Clock, checks: Record<string, ReadinessCheck>): Routes {
+  return (router) => {
+    resource(router, PROBE_PATHS.health, {
+      get: [(_req, res) => void res.json({ status: 'alive', timestamp: iso(clock.now()) })],
+    });
+    resource(router, PROBE_PATHS.ready, {
+      get: [
+        async (_req, res) => {
+          const names = Object.keys(checks);
+          const outcomes = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));
+          const results = Object.fromEntries(names.map((name, i) => [name, outcomes[i] ? 'ok' : 'fail']));
+          const ready = outcomes.every(Boolean);
+          res.status(ready ? 200 : 503).setHeader('Cache-Control', 'no-store');
+          res.json({ status: ready ? 'ready' : 'not_ready', checks: results });
+        },
+      ],
+    });
+  };
 }
 
 async function runCheck(check: ReadinessCheck): Promise<boolean> {

@@ -1,8 +1,8 @@
 import { context } from '@opentelemetry/api';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
-import { routeTemplate } from './middleware.js';
+import { routeTemplate, type RequestHook } from './middleware.js';
 import { PROBE_PATHS } from './probes.js';
 
 const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
@@ -15,8 +15,8 @@ const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
  * request-duration metric. One listener per request and no child logger:
  * this runs on every request, so it is kept to the work the line needs.
  */
-export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHandler {
-  return (req, res, next) => {
+export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHook {
+  return (req, res) => {
     const started = performance.now();
     // In the request's trace context (its ids in the line) when tracing is on; without it, bind is the identity.
     res.once('close', context.bind(context.active(), () => {
@@ -26,7 +26,7 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHand
       const path = req.originalUrl.split('?', 1)[0] as string;
       if (QUIET_PATHS.has(path)) return;
       const line = {
-        req: { id: res.locals.requestId as string, method: req.method, path, remoteAddress: req.ip },
+        req: { id: res.locals.requestId as string, method: req.method, path, remoteAddress: req.clientAddress },
         res: { statusCode: res.statusCode },
         responseTime: Math.round(responseTime * 1000) / 1000,
         route,
@@ -37,7 +37,6 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHand
       else if (res.statusCode >= 500) logger.error(line, 'request completed');
       else logger.info(line, 'request completed');
     }));
-    next();
   };
 }
 

@@ -4,13 +4,13 @@ import { openPostgresStore, type PostgresOptions } from './postgres.js';
 import { migrate } from './schema.js';
 import type { Store } from './store.js';
 
-/** PostgreSQL when `DATABASE_URL` is set (several replicas), else the embedded store under `DATA_DIR`; migrated. */
 /** `DATA_DIR` and `DATABASE_*`. */
 export interface StoreSettings {
   dataDir: string;
   database: (Omit<PostgresOptions, 'connectionString'> & { url: string }) | undefined;
 }
 
+/** PostgreSQL when `DATABASE_URL` is set (several replicas), else the embedded store under `DATA_DIR`; migrated. */
 export async function openStore({ database, dataDir }: StoreSettings, logger: Logger): Promise<Store> {
   const store = database
     ? await openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }))

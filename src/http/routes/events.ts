@@ -1,5 +1,5 @@
-import { Router, type RequestHandler } from 'express';
-import { jsonBody, resource } from '../middleware.js';
+import type { RequestHandler } from 'express';
+import { jsonBody, resource, type Routes } from '../middleware.js';
 import { InvalidInput } from '../../validation.js';
 import { readEnvelope } from '../../events/envelope.js';
 import type { EventSink } from '../../events/sink.js';
@@ -11,19 +11,19 @@ export interface EventRoutesOptions {
 }
 
 /** `POST /public/event_sink`: Pexip's event envelopes, single or `eventsink_bulk` (SPEC §4). */
-export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesOptions): Router {
-  const router = Router();
-  resource(router, '/public/event_sink', {
-    post: [
-      authenticate,
-      ...jsonBody(bodyLimitBytes),
-      async (req, res) => {
-        if (req.body === undefined) {
-          throw new InvalidInput('Send a Pexip event envelope as the JSON body.', [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }]);
-        }
-        res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body))) });
-      },
-    ],
-  });
-  return router;
+export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesOptions): Routes {
+  return (router) => {
+    resource(router, '/public/event_sink', {
+      post: [
+        authenticate,
+        ...jsonBody(bodyLimitBytes),
+        async (req, res) => {
+          if (req.body === undefined) {
+            throw new InvalidInput('Send a Pexip event envelope as the JSON body.', [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }]);
+          }
+          res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body))) });
+        },
+      ],
+    });
+  };
 }

@@ -1,5 +1,5 @@
-import { Router, type RequestHandler } from 'express';
-import { resource } from '../middleware.js';
+import type { RequestHandler } from 'express';
+import { resource, type Routes } from '../middleware.js';
 import { validate } from '../../validation.js';
 import { roomNameParams } from './room-schemas.js';
 import type { RoomService } from '../../rooms/service.js';
@@ -12,18 +12,18 @@ export interface PublicRoomRoutesOptions {
 }
 
 /** `GET /public/room/{room_name}`: the agent's widget looks the room up; the agent is the host, so the PIN is included. */
-export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRoutesOptions): Router {
-  const router = Router();
-  router.use('/public/room', cors);
-  resource(router, '/public/room/:room_name', {
-    get: [
-      authenticate,
-      async (req, res) => {
-        const { room_name } = validate(roomNameParams, req.params, 'path');
-        res.setHeader('Cache-Control', 'no-store');
-        res.json(await service.get(room_name, true));
-      },
-    ],
-  });
-  return router;
+export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRoutesOptions): Routes {
+  return (router) => {
+    router.use('/public/room', cors);
+    resource(router, '/public/room/:room_name', {
+      get: [
+        authenticate,
+        async (req, res) => {
+          const { room_name } = validate(roomNameParams, req.params, 'path');
+          res.setHeader('Cache-Control', 'no-store');
+          res.json(await service.get(room_name, true));
+        },
+      ],
+    });
+  };
 }

@@ -1,6 +1,6 @@
-import { type Request, Router, type RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { requireRole } from '../authenticate.js';
-import { jsonBody, resource } from '../middleware.js';
+import { jsonBody, resource, type Routes } from '../middleware.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { validate } from '../../validation.js';
 import type { BulkJobs } from '../../rooms/bulk-jobs.js';
@@ -27,95 +27,95 @@ export interface RoomRoutesOptions {
 }
 
 /** The private room routes of SPEC §2. */
-export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes }: RoomRoutesOptions): Router {
-  const router = Router();
-  const body = jsonBody(bodyLimitBytes);
-  const bulk = requireRole(bulkRole);
+export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes }: RoomRoutesOptions): Routes {
+  return (router) => {
+    const body = jsonBody(bodyLimitBytes);
+    const bulk = requireRole(bulkRole);
 
-  const create: RequestHandler = async (req, res) => {
-    const { uuiData, from } = uuiDataOf(req);
-    if (req.method === 'GET') res.setHeader('Deprecation', 'true');
-    res.json(await service.createForSession(uuiData, from));
+    const create: RequestHandler = async (req, res) => {
+      const { uuiData, from } = uuiDataOf(req);
+      if (req.method === 'GET') res.setHeader('Deprecation', 'true');
+      res.json(await service.createForSession(uuiData, from));
+    };
+    resource(router, '/room/create', { post: [authenticate, ...body, create], get: [authenticate, create] });
+
+    resource(router, '/room/:room_name', {
+      get: [
+        authenticate,
+        async (req, res) => {
+          const { room_name } = validate(roomNameParams, req.params, 'path');
+          const { constrained_attributes } = validate(getRoomQuery, req.query, 'query');
+          res.json(await service.get(room_name, constrained_attributes));
+        },
+      ],
+      patch: [
+        authenticate,
+        ...body,
+        async (req, res) => {
+          const { room_name } = validate(roomNameParams, req.params, 'path');
+          if (req.body === undefined) throw missingBody('a JSON object with the fields to change');
+          await service.update(room_name, validate(roomChangesBody, req.body, 'body'));
+          res.status(202).end();
+        },
+      ],
+      delete: [
+        authenticate,
+        async (req, res) => {
+          const { room_name } = validate(roomNameParams, req.params, 'path');
+          await service.delete(room_name);
+          res.status(204).end();
+        },
+      ],
+    });
+
+    resource(router, '/rooms', {
+      get: [
+        authenticate,
+        async (req, res) => {
+          const query = validate(listRoomsQuery, req.query, 'query');
+          const listing = await service.list(query.name_prefix, query.limit, query.offset, query.constrained_attributes);
+          res.setHeader('X-Total-Count', String(listing.total));
+          res.json(listing.rooms);
+        },
+      ],
+      delete: [
+        authenticate,
+        bulk,
+        async (req, res) => {
+          const { name_prefix } = validate(deleteRoomsQuery, req.query, 'query');
+          res.json({ deleted: await service.deleteByPrefix(name_prefix) });
+        },
+      ],
+    });
+
+    resource(router, '/rooms/bulk', {
+      post: [
+        authenticate,
+        bulk,
+        ...body,
+        async (req, res) => {
+          if (req.body === undefined) throw missingBody('{"count": n} with n from 1 to 500');
+          const { count } = validate(bulkCreateBody, req.body, 'body');
+          const job = await bulkJobs.submit(count);
+          res.status(202).setHeader('Location', `/rooms/bulk/${job.job_id}`);
+          res.json({ job_id: job.job_id, count: job.count });
+        },
+      ],
+    });
+
+    resource(router, '/rooms/bulk/:job_id', {
+      get: [
+        authenticate,
+        async (req, res) => {
+          const { job_id } = validate(bulkJobParams, req.params, 'path');
+          const job = await bulkJobs.find(job_id);
+          if (job === undefined) throw notFound(`No bulk job ${job_id} exists.`);
+          res.json(job);
+        },
+      ],
+    });
+
   };
-  resource(router, '/room/create', { post: [authenticate, ...body, create], get: [authenticate, create] });
-
-  resource(router, '/room/:room_name', {
-    get: [
-      authenticate,
-      async (req, res) => {
-        const { room_name } = validate(roomNameParams, req.params, 'path');
-        const { constrained_attributes } = validate(getRoomQuery, req.query, 'query');
-        res.json(await service.get(room_name, constrained_attributes));
-      },
-    ],
-    patch: [
-      authenticate,
-      ...body,
-      async (req, res) => {
-        const { room_name } = validate(roomNameParams, req.params, 'path');
-        if (req.body === undefined) throw missingBody('a JSON object with the fields to change');
-        await service.update(room_name, validate(roomChangesBody, req.body, 'body'));
-        res.status(202).end();
-      },
-    ],
-    delete: [
-      authenticate,
-      async (req, res) => {
-        const { room_name } = validate(roomNameParams, req.params, 'path');
-        await service.delete(room_name);
-        res.status(204).end();
-      },
-    ],
-  });
-
-  resource(router, '/rooms', {
-    get: [
-      authenticate,
-      async (req, res) => {
-        const query = validate(listRoomsQuery, req.query, 'query');
-        const listing = await service.list(query.name_prefix, query.limit, query.offset, query.constrained_attributes);
-        res.setHeader('X-Total-Count', String(listing.total));
-        res.json(listing.rooms);
-      },
-    ],
-    delete: [
-      authenticate,
-      bulk,
-      async (req, res) => {
-        const { name_prefix } = validate(deleteRoomsQuery, req.query, 'query');
-        res.json({ deleted: await service.deleteByPrefix(name_prefix) });
-      },
-    ],
-  });
-
-  resource(router, '/rooms/bulk', {
-    post: [
-      authenticate,
-      bulk,
-      ...body,
-      async (req, res) => {
-        if (req.body === undefined) throw missingBody('{"count": n} with n from 1 to 500');
-        const { count } = validate(bulkCreateBody, req.body, 'body');
-        const job = await bulkJobs.submit(count);
-        res.status(202).setHeader('Location', `/rooms/bulk/${job.job_id}`);
-        res.json({ job_id: job.job_id, count: job.count });
-      },
-    ],
-  });
-
-  resource(router, '/rooms/bulk/:job_id', {
-    get: [
-      authenticate,
-      async (req, res) => {
-        const { job_id } = validate(bulkJobParams, req.params, 'path');
-        const job = await bulkJobs.find(job_id);
-        if (job === undefined) throw notFound(`No bulk job ${job_id} exists.`);
-        res.json(job);
-      },
-    ],
-  });
-
-  return router;
 }
 
 /**
