@@ -52,6 +52,8 @@ export function load(spec: LoadSpec): Promise<LoadResult> {
 export interface Started {
   child: ChildProcess;
   port: number;
+  /** The gateway: from its spawn until `/public/ready` first answered 200. */
+  readyMs?: number;
   stop(): Promise<void>;
 }
 
@@ -88,14 +90,15 @@ export async function startGateway(env: Record<string, string>, profileDir?: str
     env: deployedEnvironment({ PORT: String(port), DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const started = performance.now();
   const deadline = Date.now() + 60_000;
   for (;;) {
     const ready = await fetch(`http://127.0.0.1:${port}/public/ready`).then((r) => r.status === 200, () => false);
     if (ready) break;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('the gateway did not become ready');
-    await sleep(100);
+    await sleep(25);
   }
-  return { child, port, stop: async () => {
+  return { child, port, readyMs: performance.now() - started, stop: async () => {
     await stopChild(child);
     fs.rmSync(dataDir, { recursive: true, force: true });
   } };

@@ -334,6 +334,8 @@ async function soakOne(store: string, entra: EntraStandIn, genesys: GenesysStand
     const growth = (rssEnd - rssStart) / rssStart;
     const mb = (b: number) => fmt(b / 1024 / 1024, 1);
     record({ scenario: `6 soak (${store})`, measure: `RSS start → end (MB), ${fmt(total / SOAK_SECONDS)} req/s`, value: `${mb(rssStart)} → ${mb(rssEnd)}`, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: '≤ 150 MB, growth ≤ 10 %', met: rssEnd <= 150 * 1024 * 1024 && growth <= 0.1 });
+    const readySeconds = (gateway.readyMs as number) / 1000;
+    record({ scenario: `6 soak (${store})`, measure: 'start-up: `node dist/main.js` until /public/ready answers 200 (s), new data directory', value: fmt(readySeconds, 2), baseline: '—', ratio: '—', goal: '< 3 s', met: readySeconds < 3 });
     record({ scenario: `6 soak (${store})`, measure: 'errors (network, timeouts, non-2xx)', value: String(errors), baseline: '—', ratio: '—', goal: '0', met: errors === 0 });
   } finally {
     await gateway.stop();
