@@ -23,7 +23,7 @@ export function docsRoutes(): Routes {
     const assets = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
     resource(router, '/openapi.yaml', { get: [(_req, res) => void res.type('application/yaml').send(spec)] });
     resource(router, '/docs', { get: [(_req, res) => void res.type('html').send(SWAGGER_PAGE)] });
-    router.get('/docs/init.js', (_req, res) => void res.type('application/javascript').send(SWAGGER_INIT));
+    resource(router, '/docs/init.js', { get: [(_req, res) => void res.type('application/javascript').send(SWAGGER_INIT)] });
     router.use('/docs', express.static(assets, { index: false, fallthrough: true }));
   };
 }

@@ -34,8 +34,8 @@ export const notFound = (detail: string) => new HttpProblem(404, 'not-found', 'N
 /**
  * A header the client sent more than once (credentials, Host, Content-Type).
  * Node keeps only the first of repeated `Authorization` headers and joins
- * repeated custom ones with ", ", so repeats are only visible in
- * `headersDistinct`; which copy a proxy or we would believe is ambiguous.
+ * repeated custom ones with ", ", so repeats are only visible in the raw
+ * header list; which copy a proxy or we would believe is ambiguous.
  */
 export function repeatedHeader(name: string): HttpProblem {
   return new HttpProblem(400, 'repeated-header', 'Bad Request', `Send exactly one ${name} header; this request has several.`, {

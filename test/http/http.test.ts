@@ -43,6 +43,17 @@ describe('problem+json for every error', () => {
     expect(res.headers.allow).toBe('GET, DELETE, HEAD, OPTIONS');
   });
 
+  test.each([
+    ['/public/room/abc', 'GET, HEAD, OPTIONS'],
+    ['/public/health', 'GET, HEAD, OPTIONS'],
+    ['/docs/init.js', 'GET, HEAD, OPTIONS'],
+    ['/openapi.yaml', 'GET, HEAD, OPTIONS'],
+  ])('OPTIONS %s answers with Allow, whichever module registered the route', async (path, allow) => {
+    const res = await gw.http.options(path);
+    expect(res.status).toBe(204);
+    expect(res.headers.allow).toBe(allow);
+  });
+
   test('malformed JSON → 400 naming the problem', async () => {
     const res = await gw.http.post('/rooms/bulk').set(gw.bearer()).set('Content-Type', 'application/json').send('{"count": 3,');
     expect(res.status).toBe(400);
