@@ -160,6 +160,8 @@ async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env
   const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
   const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
   const url = `http://127.0.0.1:${gateway.port}/public/room/${created.name}`;
+  let results: Compared[] = [];
+  let floor: Started | undefined;
   try {
     genesys.latencyMs = 100;
     const agent = genesys.agent(`bench-agent-${randomUUID()}`);
@@ -169,8 +171,7 @@ async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env
     record({ scenario: '2 public room', measure: `Genesys calls for 200 concurrent requests with one new token (${statuses.filter((s) => s === 200).length} × 200)`, value: String(calls), baseline: '—', ratio: '—', goal: '1', met: calls === 1 });
     const roomJson = await (await fetch(url, { headers: { 'x-auth-token': agent } })).text();
     const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
-    const floor = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
-    let results: Compared[] = [];
+    floor = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
     try {
       const headers = { 'x-auth-token': agent };
       results = await compare([bare.port, floor.port, gateway.port].map((port) => ({ url: `http://127.0.0.1:${port}/public/room/${created.name}`, headers })));
@@ -179,16 +180,13 @@ async function publicRoom(entra: EntraStandIn, genesys: GenesysStandIn, env: Env
       record({ scenario: '2 public room', measure: `steady req/s, cached token (p99 ${ours.p99} ms)`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s`, ratio: `${fmt(ratio, 2)}×`, goal: '≥ 0.85×', met: ratio >= 0.85 });
       record({ scenario: '2 public room', measure: 'steady req/s (context)', value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s`, ratio: `${fmt(ours.rps / bareResult.rps, 2)}×`, goal: '—', met: undefined });
     } finally {
-      await Promise.all([bare.stop(), floor.stop()]);
-    }
-    if (results.length > 0) {
-      await gateway.stop();
-      printProfile('2', gateway, results[2] as Compared, floor, results[1] as Compared);
+      await Promise.all([bare.stop(), floor?.stop()]);
     }
   } finally {
     genesys.latencyMs = 0;
     await gateway.stop();
   }
+  if (floor !== undefined && results.length > 0) printProfile('2', gateway, results[2] as Compared, floor, results[1] as Compared);
 }
 
 async function create(entra: EntraStandIn, env: Env): Promise<void> {

@@ -50,7 +50,7 @@ export function scrub(value: unknown, depth: number): unknown {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const clean = scrub(item, depth + 1);
-      if (clean !== item) (copy ??= [...value])[i] = clean;
+      if (!Object.is(clean, item)) (copy ??= [...value])[i] = clean;
     });
     return copy ?? value;
   }
@@ -60,7 +60,7 @@ export function scrub(value: unknown, depth: number): unknown {
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
     const clean = SECRET_KEYS.test(key) ? '[redacted]' : scrub(item, depth + 1);
-    if (clean !== item) (copy ??= { ...value })[key] = clean;
+    if (!Object.is(clean, item)) (copy ??= { ...value })[key] = clean;
   }
   return copy ?? value;
 }

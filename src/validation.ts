@@ -23,7 +23,7 @@ export class UnknownFields extends InvalidInput {}
 
 /** Parses `input` with a zod schema or throws InvalidInput (UnknownFields when that is what is wrong) naming every bad field. */
 export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, location: InputLocation): z.infer<Schema> {
-  // Parse options cost zod its compiled fast path (ten times slower, bench/README.md): the words are only needed for a refusal.
+  // With parse options each parse took ten times as long (measured, bench/README.md); our words are only needed for a refusal.
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const result = schema.safeParse(input, { error: plainWords });

@@ -35,7 +35,6 @@ export function traceContext({ tracer, propagator }: Tracing): RequestHandler {
           [ATTR_URL_PATH]: req.path,
           [ATTR_URL_SCHEME]: req.protocol,
           [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
-          ...(req.ip === undefined ? {} : { [ATTR_CLIENT_ADDRESS]: req.ip }),
           ...(req.headers['user-agent'] === undefined ? {} : { [ATTR_USER_AGENT_ORIGINAL]: req.headers['user-agent'] }),
         },
       },
@@ -50,6 +49,8 @@ function endServerSpan(span: Span, req: Request, res: Response): void {
   const route = routeTemplate(req);
   if (route !== 'unmatched') span.updateName(`${req.method} ${route}`).setAttribute(ATTR_HTTP_ROUTE, route);
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode);
+  // Worked out once per request by the app's first hook, which runs inside this span.
+  if (req.clientAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, req.clientAddress);
   if (typeof res.locals.requestId === 'string') span.setAttribute('maxconf.request_id', res.locals.requestId);
   if (!res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR }).setAttribute('error.type', 'aborted');
   else if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR }).setAttribute('error.type', String(res.statusCode));
