@@ -78,15 +78,22 @@ export function deployedNodeOptions(): string {
   return /^ENV NODE_OPTIONS=(.*)$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ?? '';
 }
 
+/** The Node.js flags the container image's `CMD` gives before the entry point. */
+export function deployedNodeFlags(): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+  return cmd === undefined ? [] : (JSON.parse(cmd) as string[]).slice(1, -1);
+}
+
 /**
  * The built gateway (`dist/main.js`) as the container runs it (its Node.js
- * options, a production-like log level), logs discarded; with `profileDir`, a
- * V8 CPU profile is written there at exit.
+ * flags and options, a production-like log level), logs discarded; with
+ * `profileDir`, a V8 CPU profile is written there at exit; `node`, another
+ * Node.js binary than the bench's own.
  */
-export async function startGateway(env: Record<string, string>, profileDir?: string): Promise<Started> {
+export async function startGateway(env: Record<string, string>, profileDir?: string, node = process.execPath): Promise<Started> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
-  const child = spawn(process.execPath, [...cpuProfile(profileDir), path.join(ROOT, 'dist/main.js')], {
+  const child = spawn(node, [...cpuProfile(profileDir), ...deployedNodeFlags(), path.join(ROOT, 'dist/main.js')], {
     env: deployedEnvironment({ PORT: String(port), DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import type { Queryable, QueryResult, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
@@ -15,15 +14,6 @@ import { StoreUnavailableError } from './store.js';
  * PGlite's own start parameters (single-user mode, fsync as it chooses) are kept.
  */
 const ENGINE_SETTINGS = ['shared_buffers=4MB'];
-
-/**
- * V8 compiles PGlite's 9 MB of WASM with its baseline compiler only: the
- * optimising tier's code and compilation memory stayed resident (about 40 MB)
- * and made no measurable difference to the store's statement rate. Process-wide,
- * so set when the embedded store opens, before PGlite compiles its module; the
- * PostgreSQL store never sets it.
- */
-const WASM_COMPILER_FLAGS = '--liftoff-only';
 
 /**
  * A freshly initialised PostgreSQL data directory that `npm run build`
@@ -46,7 +36,6 @@ function templateDir(): string {
 export async function openEmbeddedStore(dataDir: string | undefined): Promise<Store> {
   const release = dataDir === undefined ? () => undefined : lockDirectory(dataDir);
   try {
-    v8.setFlagsFromString(WASM_COMPILER_FLAGS);
     const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
     const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
     return new EmbeddedStore(db, release);

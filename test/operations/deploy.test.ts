@@ -103,6 +103,15 @@ test('liveness and readiness probe the documented, unauthenticated routes on the
   expect(service.spec.ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : ports[p.targetPort]))).toEqual([config.http.port]);
 });
 
+test("`npm start` runs the gateway with the image's Node.js flags", () => {
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(cmd[0]).toBe('node');
+  expect(cmd.at(-1)).toBe('dist/main.js');
+  expect(cmd).toEqual(expect.arrayContaining(['--liftoff-only', '--heap-growing-percent=30']));
+  expect(scripts.start).toBe(cmd.join(' '));
+});
+
 test('the image runs as a non-root user: Dockerfile USER and the pod security context agree', () => {
   const user = [...dockerfile.matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
   expect(user).toBeDefined();
