@@ -24,13 +24,18 @@ ENV DATA_DIR=/var/lib/maxconf PORT=8080 METRICS_PORT=9464
 # A 4 MB young generation (V8's default is 16 MB): under load RSS stays near 120 MB instead of
 # 175 MB with PostgreSQL, for a few per cent of peak throughput (bench/README.md, soak).
 ENV NODE_OPTIONS=--max-semi-space-size=4
+# glibc's malloc with fixed thresholds: by default, once a large block it had mapped is freed, it
+# serves blocks up to that size from its heap and keeps the freed pages (16 MB held within minutes
+# of the soak). Fixed, large blocks are mapped and returned when freed (bench/README.md, soak).
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
 VOLUME ["/var/lib/maxconf"]
 # 8080: the API (behind APIM); 9464: Prometheus metrics (keep it off the public path).
 EXPOSE 8080 9464
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/public/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-# V8 flags NODE_OPTIONS does not accept (package.json's start script runs the same; bench/README.md):
+# V8 flags NODE_OPTIONS does not accept (package.json's start script runs the same, with the same
+# GLIBC_TUNABLES; bench/README.md):
 # PGlite's WASM compiled by the baseline tier only (the optimising tier kept 40-100 MB resident), and the
 # old generation grown at most 1.3x past what a full collection kept (V8 let it reach 4x under load).
 CMD ["node", "--liftoff-only", "--heap-growing-percent=30", "dist/main.js"]

@@ -57,10 +57,20 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** A baseline app that prints its port on stdout; with `profileDir`, a V8 CPU profile is written there at exit. */
-export function startBaseline(file: string, env: Record<string, string>, profileDir?: string): Promise<Started> {
+/**
+ * A baseline app that prints its port on stdout, run as the image runs the
+ * gateway (its CMD's Node.js flags, NODE_OPTIONS and malloc tunables: the
+ * heap settings are the deployment's, not the gateway's own cost), or with
+ * `runtime: 'node-defaults'` as plain `node`; with `profileDir`, a V8 CPU
+ * profile is written there at exit.
+ */
+export function startBaseline(file: string, env: Record<string, string>, profileDir?: string, runtime: 'deployed' | 'node-defaults' = 'deployed'): Promise<Started> {
+  const deployed = runtime === 'deployed';
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cpuProfile(profileDir), path.join(ROOT, file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...cpuProfile(profileDir), ...(deployed ? deployedNodeFlags() : []), path.join(ROOT, file)], {
+      env: { ...process.env, ...(deployed ? imageProcessSettings() : {}), ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout?.once('data', (chunk: Buffer) => {
       const port = Number(chunk.toString().trim());
       resolve({ child, port, stop: () => stopChild(child) });
@@ -73,9 +83,12 @@ function cpuProfile(profileDir: string | undefined): string[] {
   return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 }
 
-/** The Node.js options the container image runs the gateway with (its `ENV NODE_OPTIONS`). */
-export function deployedNodeOptions(): string {
-  return /^ENV NODE_OPTIONS=(.*)$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ?? '';
+/** The process settings of the container image (its `ENV` lines) that the gateway runs with: Node.js options and glibc's malloc tunables. */
+export const IMAGE_PROCESS_SETTINGS = ['NODE_OPTIONS', 'GLIBC_TUNABLES'] as const;
+
+/** The value of `ENV name=…` in the Dockerfile ('' when it sets none). */
+export function imageVariable(name: (typeof IMAGE_PROCESS_SETTINGS)[number]): string {
+  return new RegExp(`^ENV ${name}=(.*)$`, 'm').exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ?? '';
 }
 
 /** The Node.js flags the container image's `CMD` gives before the entry point. */
@@ -86,7 +99,7 @@ export function deployedNodeFlags(): string[] {
 
 /**
  * The built gateway (`dist/main.js`) as the container runs it (its Node.js
- * flags and options, a production-like log level), logs discarded; with
+ * flags and options, glibc's malloc tunables, a production-like log level), logs discarded; with
  * `profileDir`, a V8 CPU profile is written there at exit; `node`, another
  * Node.js binary than the bench's own.
  */
@@ -122,8 +135,12 @@ export function runCommand(entry: string, env: Record<string, string>): Promise<
   });
 }
 
+function imageProcessSettings(): Record<string, string> {
+  return Object.fromEntries(IMAGE_PROCESS_SETTINGS.map((name) => [name, imageVariable(name)]));
+}
+
 function deployedEnvironment(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: deployedNodeOptions(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...imageProcessSettings(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

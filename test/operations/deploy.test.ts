@@ -103,13 +103,16 @@ test('liveness and readiness probe the documented, unauthenticated routes on the
   expect(service.spec.ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : ports[p.targetPort]))).toEqual([config.http.port]);
 });
 
-test("`npm start` runs the gateway with the image's Node.js flags", () => {
+test("`npm start` runs the gateway with the image's Node.js flags and malloc tunables", () => {
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+  const tunables = /^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1];
   const { scripts } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   expect(cmd[0]).toBe('node');
   expect(cmd.at(-1)).toBe('dist/main.js');
   expect(cmd).toEqual(expect.arrayContaining(['--liftoff-only', '--heap-growing-percent=30']));
-  expect(scripts.start).toBe(cmd.join(' '));
+  // Setting either threshold turns off glibc's dynamic one; both are set so that neither is left to it.
+  expect(tunables?.split(':').sort()).toEqual(['glibc.malloc.mmap_threshold=131072', 'glibc.malloc.trim_threshold=131072']);
+  expect(scripts.start).toBe(`GLIBC_TUNABLES=${tunables} ${cmd.join(' ')}`);
 });
 
 test('the image runs as a non-root user: Dockerfile USER and the pod security context agree', () => {
