@@ -1,3 +1,5 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -33,6 +35,7 @@ test('requests carrying a token, a PIN and a password leave none of them in the 
   await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, 'wrong-password-for-log-test')).send({});
   await gw.http.get(`/rooms?access_token=${token}`);
   createLogger('info', capture).info({ request: { headers: { authorization: `Bearer ${token}` }, body: { nested: { pin, password: SINK_PASSWORD } } } }, 'a careless log line');
+  createLogger('info', capture).info({ req: rawRequest({ authorization: `Bearer ${token}`, 'x-auth-token': agentToken }, `/public/room/${name}?pin=${pin}`) }, 'a raw request logged');
   await settle();
 
   const text = lines.join('\n');
@@ -41,7 +44,15 @@ test('requests carrying a token, a PIN and a password leave none of them in the 
     expect(text).not.toContain(secret);
   }
   expect(text).toContain('[redacted]');
+  expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'a raw request logged')?.req).toEqual({ method: 'GET', path: `/public/room/${name}` });
 });
+
+/** A request as Node's HTTP server makes it, with these headers. */
+function rawRequest(headers: Record<string, string>, url: string): IncomingMessage {
+  const req = new IncomingMessage(new Socket());
+  Object.assign(req, { method: 'GET', url, headers });
+  return req;
+}
 
 test('each request line has the request id, method, route template, status, latency and the caller identity', async () => {
   lines.length = 0;
