@@ -9,7 +9,7 @@ import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.j
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { OtlpCollectorStandIn } from '../test/stand-ins/otlp-collector.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
-import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, deployedNodeOptions, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
+import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, IMAGE_PROCESS_SETTINGS, imageVariable, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
 import { perRequestReport } from './profile-report.js';
 
 /**
@@ -28,7 +28,7 @@ const selected = (scenario: number) => only === undefined || only.includes(scena
 const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
 const profiles = profileDir && path.resolve(profileDir);
 const startGateway = (env: Record<string, string>, node?: string) => startProfiledGateway(env, profiles, node);
-const startBaseline = (file: string, env: Record<string, string>) => startProfiledBaseline(file, env, profiles);
+const startBaseline = (file: string, env: Record<string, string>, runtime?: 'node-defaults') => startProfiledBaseline(file, env, profiles, runtime);
 /** `--tracing`: every gateway exports its spans to a loopback OTLP/HTTP receiver, to see what tracing on costs; nothing written. */
 const tracing = process.argv.includes('--tracing');
 const DURATION = quick ? 2 : 10;
@@ -134,6 +134,7 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   const roomJson = await (await fetch(`http://127.0.0.1:${gateway.port}/room/${created.name}`, { headers: auth })).text();
   const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
   const observed = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
+  const observedNodeDefaults = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' }, 'node-defaults');
   const auth0 = await startBaseline('bench/baselines/auth0.mjs', {
     ROOM_JSON: roomJson,
     ISSUER: `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`,
@@ -142,15 +143,16 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   });
   let results: Compared[] = [];
   try {
-    results = await compare([bare.port, gateway.port, auth0.port, observed.port].map((port) => ({ url: `http://127.0.0.1:${port}/room/${created.name}`, headers: auth })));
-    const [bareResult, ours, auth0Result, floorResult] = results as [Compared, Compared, Compared, Compared];
+    results = await compare([bare.port, gateway.port, auth0.port, observed.port, observedNodeDefaults.port].map((port) => ({ url: `http://127.0.0.1:${port}/room/${created.name}`, headers: auth })));
+    const [bareResult, ours, auth0Result, floorResult, floorNodeDefaults] = results as [Compared, Compared, Compared, Compared, Compared];
     const ratioFloor = ours.rps / floorResult.rps;
     const ratioAuth0 = ours.rps / auth0Result.rps;
     record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s (p99 ${floorResult.p99} ms)`, ratio: `${fmt(ratioFloor, 2)}×`, goal: '≥ 0.90×', met: ratioFloor >= 0.9 });
     record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioAuth0, 2)}×`, goal: '≥ 1.5×', met: ratioAuth0 >= 1.5 });
     record({ scenario: '1 protected read', measure: 'gateway req/s (context)', value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ours.rps / bareResult.rps, 2)}×`, goal: '—', met: undefined });
+    record({ scenario: '1 protected read', measure: "gateway req/s (context: the floor as plain `node`, without the image's heap settings)", value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorNodeDefaults.rps)} req/s (p99 ${floorNodeDefaults.p99} ms)`, ratio: `${fmt(ours.rps / floorNodeDefaults.rps, 2)}×`, goal: '—', met: undefined });
   } finally {
-    await Promise.all([gateway.stop(), bare.stop(), observed.stop(), auth0.stop()]);
+    await Promise.all([gateway.stop(), bare.stop(), observed.stop(), observedNodeDefaults.stop(), auth0.stop()]);
   }
   if (results.length > 0) printProfile('1', gateway, results[1] as Compared, observed, results[3] as Compared);
 }
@@ -351,7 +353,7 @@ async function soakOne(store: string, entra: EntraStandIn, genesys: GenesysStand
     const mb = (b: number) => fmt(b / 1024 / 1024, 1);
     record({ scenario: `6 soak (${store})`, measure: `RSS start → end (MB; highest of the samples each second in brackets), ${fmt(total / SOAK_SECONDS)} req/s`, value: `${mb(rssStart)} → ${mb(rssEnd)} (${mb(rssPeak)})`, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: '≤ 150 MB, growth ≤ 10 %', met: rssEnd <= 150 * 1024 * 1024 && growth <= 0.1 });
     const readySeconds = (gateway.readyMs as number) / 1000;
-    record({ scenario: `6 soak (${store})`, measure: 'start-up: `node dist/main.js` until /public/ready answers 200 (s), new data directory', value: fmt(readySeconds, 2), baseline: '—', ratio: '—', goal: '< 3 s', met: readySeconds < 3 });
+    record({ scenario: `6 soak (${store})`, measure: "start-up: the image's CMD until /public/ready answers 200 (s), new data directory", value: fmt(readySeconds, 2), baseline: '—', ratio: '—', goal: '< 3 s', met: readySeconds < 3 });
     record({ scenario: `6 soak (${store})`, measure: 'errors (network, timeouts, non-2xx)', value: String(errors), baseline: '—', ratio: '—', goal: '0', met: errors === 0 });
   } finally {
     await gateway.stop();
@@ -608,7 +610,7 @@ function writeResults(): void {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
-    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`node ${deployedNodeFlags().join(' ')} dist/main.js\`, with its NODE_OPTIONS=${deployedNodeOptions()})`,
+    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`node ${deployedNodeFlags().join(' ')} dist/main.js\`, with the image's ${IMAGE_PROCESS_SETTINGS.map((name) => `${name}=${imageVariable(name)}`).join(' ')})`,
     '- Method, profiles and the goals not met: [bench/README.md](README.md)',
     `- Durations: ${DURATION} s per measurement after ${WARMUP} s of warm-up (comparisons: ${ROUNDS} alternating rounds, median kept); soak ${SOAK_SECONDS} s after ${SOAK_WARMUP} s of the same traffic${quick ? ' (quick smoke run: figures not meaningful)' : ''}`,
     '',
