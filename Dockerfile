@@ -26,8 +26,9 @@ ENV DATA_DIR=/var/lib/maxconf PORT=8080 METRICS_PORT=9464
 ENV NODE_OPTIONS=--max-semi-space-size=4
 # glibc's malloc with fixed thresholds: by default, once a large block it had mapped is freed, it
 # serves blocks up to that size from its heap and keeps the freed pages (16 MB held within minutes
-# of the soak). Fixed, large blocks are mapped and returned when freed (bench/README.md, soak).
-ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
+# of the soak). At 1 MB, larger blocks are mapped and returned when freed; glibc's starting 128 kB
+# slowed bulk events and JWKS floods with system calls (bench/README.md, soak).
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=1048576
 VOLUME ["/var/lib/maxconf"]
 # 8080: the API (behind APIM); 9464: Prometheus metrics (keep it off the public path).
 EXPOSE 8080 9464

@@ -111,7 +111,7 @@ test("`npm start` runs the gateway with the image's Node.js flags and malloc tun
   expect(cmd.at(-1)).toBe('dist/main.js');
   expect(cmd).toEqual(expect.arrayContaining(['--liftoff-only', '--heap-growing-percent=30']));
   // Setting either threshold turns off glibc's dynamic one; both are set so that neither is left to it.
-  expect(tunables?.split(':').sort()).toEqual(['glibc.malloc.mmap_threshold=131072', 'glibc.malloc.trim_threshold=131072']);
+  expect(tunables?.split(':').sort()).toEqual(['glibc.malloc.mmap_threshold=1048576', 'glibc.malloc.trim_threshold=1048576']);
   expect(scripts.start).toBe(`GLIBC_TUNABLES=${tunables} ${cmd.join(' ')}`);
 });
 
