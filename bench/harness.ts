@@ -83,12 +83,10 @@ function cpuProfile(profileDir: string | undefined): string[] {
   return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 }
 
-/** The process settings of the container image (its `ENV` lines) that the gateway runs with: Node.js options and glibc's malloc tunables. */
-export const IMAGE_PROCESS_SETTINGS = ['NODE_OPTIONS', 'GLIBC_TUNABLES'] as const;
-
-/** The value of `ENV name=…` in the Dockerfile ('' when it sets none). */
-export function imageVariable(name: (typeof IMAGE_PROCESS_SETTINGS)[number]): string {
-  return new RegExp(`^ENV ${name}=(.*)$`, 'm').exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.trim() ?? '';
+/** The process settings of the container image (its `ENV` lines) that the gateway runs with: Node.js options and glibc's malloc tunables ('' when unset). */
+export function imageProcessSettings(): Record<string, string> {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  return Object.fromEntries(['NODE_OPTIONS', 'GLIBC_TUNABLES'].map((name) => [name, new RegExp(`^ENV ${name}=(.*)$`, 'm').exec(dockerfile)?.[1]?.trim() ?? '']));
 }
 
 /** The Node.js flags the container image's `CMD` gives before the entry point. */
@@ -133,10 +131,6 @@ export function runCommand(entry: string, env: Record<string, string>): Promise<
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.once('exit', (code) => (code === 0 ? resolve({ stdout, ms: performance.now() - started }) : reject(new Error(`${entry} exited ${code}`))));
   });
-}
-
-function imageProcessSettings(): Record<string, string> {
-  return Object.fromEntries(IMAGE_PROCESS_SETTINGS.map((name) => [name, imageVariable(name)]));
 }
 
 function deployedEnvironment(env: Record<string, string>): Record<string, string> {

@@ -9,7 +9,7 @@ import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.j
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { OtlpCollectorStandIn } from '../test/stand-ins/otlp-collector.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
-import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, IMAGE_PROCESS_SETTINGS, imageVariable, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
+import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, imageProcessSettings, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
 import { perRequestReport } from './profile-report.js';
 
 /**
@@ -610,7 +610,7 @@ function writeResults(): void {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
-    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`node ${deployedNodeFlags().join(' ')} dist/main.js\`, with the image's ${IMAGE_PROCESS_SETTINGS.map((name) => `${name}=${imageVariable(name)}`).join(' ')})`,
+    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`node ${deployedNodeFlags().join(' ')} dist/main.js\`, with the image's ${Object.entries(imageProcessSettings()).map(([name, value]) => `${name}=${value}`).join(' ')})`,
     '- Method, profiles and the goals not met: [bench/README.md](README.md)',
     `- Durations: ${DURATION} s per measurement after ${WARMUP} s of warm-up (comparisons: ${ROUNDS} alternating rounds, median kept); soak ${SOAK_SECONDS} s after ${SOAK_WARMUP} s of the same traffic${quick ? ' (quick smoke run: figures not meaningful)' : ''}`,
     '',
