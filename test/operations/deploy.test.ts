@@ -109,7 +109,7 @@ test("`npm start` runs the gateway with the image's Node.js flags and malloc tun
   const { scripts } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   expect(cmd[0]).toBe('node');
   expect(cmd.at(-1)).toBe('dist/main.js');
-  expect(cmd).toEqual(expect.arrayContaining(['--liftoff-only', '--heap-growing-percent=30']));
+  expect(cmd).toEqual(expect.arrayContaining(['--liftoff-only', '--heap-growing-percent=30', '--no-maglev']));
   // Setting either threshold turns off glibc's dynamic one; both are set so that neither is left to it.
   expect(tunables?.split(':').sort()).toEqual(['glibc.malloc.mmap_threshold=1048576', 'glibc.malloc.trim_threshold=1048576']);
   expect(scripts.start).toBe(`GLIBC_TUNABLES=${tunables} ${cmd.join(' ')}`);
