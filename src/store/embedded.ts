@@ -3,17 +3,20 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { releaseFsBundle } from './pglite-bundle.js';
 import type { Queryable, QueryResult, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
 
 /**
  * PostgreSQL settings of the embedded engine (bench/README.md, "Embedded store:
- * where the memory goes"). PGlite's default shared_buffers (128 MB) is zeroed
- * at start-up inside the WASM linear memory, so all of it is resident; our
- * tables are small, and pages PostgreSQL evicts stay in the OS page cache.
+ * where the memory goes"). Shared memory is zeroed at start-up inside the WASM
+ * linear memory, so all of it is resident: PGlite's default shared_buffers
+ * (128 MB) is cut to 4 MB (our tables are small, and pages PostgreSQL evicts
+ * stay in the OS page cache), and the per-connection structures to one, the
+ * one session a single-user PGlite serves (default 100).
  * PGlite's own start parameters (single-user mode, fsync as it chooses) are kept.
  */
-const ENGINE_SETTINGS = ['shared_buffers=4MB'];
+const ENGINE_SETTINGS = ['shared_buffers=4MB', 'max_connections=1'];
 
 /**
  * A freshly initialised PostgreSQL data directory that `npm run build`
@@ -38,6 +41,7 @@ export async function openEmbeddedStore(dataDir: string | undefined): Promise<St
   try {
     const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
     const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
+    releaseFsBundle(db);
     return new EmbeddedStore(db, release);
   } catch (error) {
     release();
