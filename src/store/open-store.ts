@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { openEmbeddedStore } from './embedded.js';
-import { openPostgresStore, type PostgresOptions } from './postgres.js';
+import type { PostgresOptions } from './postgres.js';
 import { migrate } from './schema.js';
 import type { Store } from './store.js';
 
@@ -10,11 +9,14 @@ export interface StoreSettings {
   database: (Omit<PostgresOptions, 'connectionString'> & { url: string }) | undefined;
 }
 
-/** PostgreSQL when `DATABASE_URL` is set (several replicas), else the embedded store under `DATA_DIR`; migrated. */
+/**
+ * PostgreSQL when `DATABASE_URL` is set (several replicas), else the embedded store under `DATA_DIR`; migrated.
+ * Only the chosen store's module is loaded: the other's client library would hold 1–3 MB of heap for nothing.
+ */
 export async function openStore({ database, dataDir }: StoreSettings, logger: Logger): Promise<Store> {
   const store = database
-    ? await openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }))
-    : await openEmbeddedStore(dataDir);
+    ? await (await import('./postgres.js')).openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }))
+    : await (await import('./embedded.js')).openEmbeddedStore(dataDir);
   try {
     const applied = await migrate(store);
     if (applied.length > 0) logger.info({ migrations: applied, store: store.kind }, 'store migrated');
