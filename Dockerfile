@@ -21,8 +21,8 @@ COPY openapi.yaml ./
 RUN mkdir -p /var/lib/maxconf && chown node:node /var/lib/maxconf
 USER node
 ENV DATA_DIR=/var/lib/maxconf PORT=8080 METRICS_PORT=9464
-# A 2 MB young generation (V8's default is 16 MB): under load RSS stays near 100 MB instead of
-# 175 MB with PostgreSQL, and 4-6 MB below 4 MB semi-spaces on the embedded store, with peak
+# A 2 MB young generation (V8's default is 16 MB): under load RSS stayed near 100 MB instead of
+# 175 MB with PostgreSQL at 4 MB, and 2 MB took another 4-6 MB off the embedded store, with peak
 # throughput within the bench's noise (bench/README.md, soak).
 ENV NODE_OPTIONS=--max-semi-space-size=2
 # glibc's malloc with fixed thresholds: by default, once a large block it had mapped is freed, it

@@ -41,11 +41,20 @@ export async function openEmbeddedStore(dataDir: string | undefined): Promise<St
   try {
     const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
     const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
-    releaseFsBundle(db);
+    releaseBundleIfPossible(db);
     return new EmbeddedStore(db, release);
   } catch (error) {
     release();
     throw error;
+  }
+}
+
+/** The bundle's release saves memory only: should PGlite's file system refuse a step, the engine runs on as it is. */
+function releaseBundleIfPossible(db: PGlite): void {
+  try {
+    releaseFsBundle(db);
+  } catch {
+    // Nothing to undo: the buffer is detached last, so every file not yet handled still reads from it.
   }
 }
 

@@ -20,16 +20,22 @@ interface FsNode {
 }
 
 /**
- * Bundle files the engine may read once started: time-zone names and
- * abbreviations (`SET TIME ZONE`), text-search data, extension scripts, PL/pgSQL.
+ * Bundle files the engine does not read once started: initdb's inputs and the
+ * configuration samples (initdb, the build's template or the fallback in
+ * `PGlite.create`, has finished by then), encoding conversions (client and
+ * server are both UTF-8), replication, build tooling and ICU's data (the
+ * database uses the libc provider, C.UTF-8: ICU collations such as
+ * `und-x-icu` stop working). Any other file is kept: time zones, text search,
+ * extension scripts, PL/pgSQL and whatever a later PGlite adds.
  */
-const READ_AFTER_START = /^\/pglite\/share\/postgresql\/(timezone|timezonesets|tsearch_data|extension)\/|^\/pglite\/lib\/postgresql\/plpgsql\.so$/;
-/**
- * The rest of share/, lib/ and icu/: initdb's inputs (a data directory here is a
- * copy of the build's template), encoding conversions (client and server are
- * both UTF-8), ICU data (the database's collation is C), replication and build tooling.
- */
-const UNUSED_AFTER_START = /^\/pglite\/(share|lib|icu)\//;
+const UNUSED_AFTER_START = new RegExp(
+  [
+    String.raw`^/pglite/share/postgresql/[^/]+\.(bki|sql|txt|sample)$`,
+    String.raw`^/pglite/lib/postgresql/([a-z0-9_]+_and_[a-z0-9_]+|euc2004_sjis2004|libpqwalreceiver|pgoutput)\.so$`,
+    String.raw`^/pglite/lib/postgresql/pgxs/`,
+    String.raw`^/pglite/icu/`,
+  ].join('|'),
+);
 /** Where the bundle unpacks. */
 const BUNDLE_ROOTS = ['/home', '/pglite'];
 /** A file every bundle holds (initdb's catalog script), to find the bundle's buffer by. */
@@ -44,10 +50,11 @@ export interface ReleasedBundle {
 /**
  * PGlite unpacks PostgreSQL's share/ and lib/ files from one 6 MB bundle, and
  * its in-memory file system keeps every file as a view of that buffer, so all
- * of it stays resident for the life of the process (bench/README.md, goal 1).
- * Once the engine has started, the files it may still read are copied out, the
- * others removed, and the buffer detached so that it is freed. Anything other
- * than the layout of PGlite 0.5 leaves the file system as it is (`undefined`).
+ * of it stays resident for the life of the process (bench/README.md, "What
+ * changed"). Once the engine has started, the files it does not read are
+ * removed, the others copied into buffers of their own, and the bundle's
+ * buffer detached so that it is freed. Without the bundle's marker file as a
+ * view of a larger buffer, nothing is changed (`undefined`).
  */
 export function releaseFsBundle(db: PGlite): ReleasedBundle | undefined {
   const fs = db.Module.FS as unknown as EmscriptenFs;
@@ -56,7 +63,7 @@ export function releaseFsBundle(db: PGlite): ReleasedBundle | undefined {
   const released: ReleasedBundle = { releasedBytes: bundle.byteLength, kept: 0, removed: 0 };
   for (const file of BUNDLE_ROOTS.flatMap((root) => [...filesIn(fs, root, fs.root.mount)])) {
     if (bufferOf(fs, file) !== bundle) continue;
-    if (UNUSED_AFTER_START.test(file) && !READ_AFTER_START.test(file)) {
+    if (UNUSED_AFTER_START.test(file)) {
       fs.unlink(file);
       released.removed += 1;
     } else {
