@@ -25,7 +25,7 @@ const ENGINE_SETTINGS = ['shared_buffers=4MB', 'max_connections=1'];
  * initdb's own WASM in this process, which took seconds and left hundreds of
  * MB resident (bench/README.md).
  */
-function templateDir(): string {
+export function templateDir(): string {
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const manifest = path.join(entry.slice(0, entry.lastIndexOf(`${path.sep}dist${path.sep}`)), 'package.json');
   const { version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version: string };

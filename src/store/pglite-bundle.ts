@@ -43,7 +43,6 @@ const BUNDLE_MARKER = '/pglite/share/postgresql/postgres.bki';
 
 export interface ReleasedBundle {
   releasedBytes: number;
-  kept: number;
   removed: number;
 }
 
@@ -60,15 +59,14 @@ export function releaseFsBundle(db: PGlite): ReleasedBundle | undefined {
   const fs = db.Module.FS as unknown as EmscriptenFs;
   const bundle = bufferOf(fs, BUNDLE_MARKER);
   if (bundle === undefined) return undefined;
-  const released: ReleasedBundle = { releasedBytes: bundle.byteLength, kept: 0, removed: 0 };
-  for (const file of BUNDLE_ROOTS.flatMap((root) => [...filesIn(fs, root, fs.root.mount)])) {
+  const released: ReleasedBundle = { releasedBytes: bundle.byteLength, removed: 0 };
+  for (const file of BUNDLE_ROOTS.flatMap((root) => [...filesIn(fs, root)])) {
     if (bufferOf(fs, file) !== bundle) continue;
     if (UNUSED_AFTER_START.test(file)) {
       fs.unlink(file);
       released.removed += 1;
     } else {
       copyOut(fs, file);
-      released.kept += 1;
     }
   }
   // PGlite's start-up closures still hold the buffer: detached, it is freed all the same.
@@ -97,13 +95,13 @@ function bufferOf(fs: EmscriptenFs, file: string): ArrayBuffer | undefined {
 }
 
 /** Every file under `dir` on the root file system (other mounts, such as the data directory, left out). */
-function* filesIn(fs: EmscriptenFs, dir: string, rootMount: unknown): Generator<string> {
+function* filesIn(fs: EmscriptenFs, dir: string): Generator<string> {
   for (const name of fs.readdir(dir)) {
     if (name === '.' || name === '..') continue;
     const file = `${dir}/${name}`;
     const { node } = fs.lookupPath(file);
-    if (node.mount !== rootMount) continue;
-    if (fs.isDir(node.mode)) yield* filesIn(fs, file, rootMount);
+    if (node.mount !== fs.root.mount) continue;
+    if (fs.isDir(node.mode)) yield* filesIn(fs, file);
     else if (fs.isFile(node.mode)) yield file;
   }
 }

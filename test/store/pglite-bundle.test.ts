@@ -3,14 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { releaseFsBundle } from '../../src/store/pglite-bundle.js';
-import { openEmbeddedStore } from '../../src/store/embedded.js';
+import { openEmbeddedStore, templateDir } from '../../src/store/embedded.js';
 import type { Store } from '../../src/store/store.js';
-import { REPO_ROOT } from '../support/process.js';
 
-/** The data-directory template `npm run build` prepares for the installed PGlite (initdb in this process without it). */
+/** The build's data-directory template for the installed PGlite (initdb in this process without it). */
 function template(): string | undefined {
-  const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
-  const dir = path.join(REPO_ROOT, 'dist', `pglite-template-${version}`);
+  const dir = templateDir();
   return fs.existsSync(path.join(dir, 'PG_VERSION')) ? dir : undefined;
 }
 
