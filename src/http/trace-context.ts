@@ -8,7 +8,7 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
-} from '@opentelemetry/semantic-conventions';
+} from '../tracing/attributes.js';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Tracing } from '../tracing/tracing.js';
 import { routeTemplate } from './middleware.js';
