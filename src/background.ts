@@ -37,8 +37,9 @@ export class BackgroundLoop<T> {
 
   constructor(private readonly options: BackgroundLoopOptions<T>) {}
 
-  /** The first step runs after `firstDelayMs`; without one it runs at once, and the promise is its end. */
+  /** The first step runs after `firstDelayMs`; without one it runs at once, and the promise is its end. Starting a started loop changes nothing. */
   start(firstDelayMs?: number): Promise<void> {
+    if (!this.stopped) return this.running ?? Promise.resolve();
     this.stopped = false;
     if (firstDelayMs === undefined) return this.tick();
     this.schedule(firstDelayMs);

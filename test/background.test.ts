@@ -1,0 +1,40 @@
+import { BackgroundLoop } from '../src/background.js';
+
+/** A loop whose step runs until the test releases it, and whose next step would come a minute later. */
+function heldLoop() {
+  let steps = 0;
+  let release = () => undefined as void;
+  const loop = new BackgroundLoop({
+    step: () => {
+      steps += 1;
+      return new Promise<void>((resolve) => (release = resolve));
+    },
+    nextDelayMs: () => 60_000,
+    onError: () => undefined,
+  });
+  return { loop, steps: () => steps, release: () => release() };
+}
+
+it('starting a loop that is already running runs no second step beside the first', async () => {
+  const held = heldLoop();
+  const first = held.loop.start();
+  const second = held.loop.start();
+  expect(held.steps()).toBe(1);
+  held.release();
+  await Promise.all([first, second]);
+  await held.loop.stop();
+  expect(held.steps()).toBe(1);
+});
+
+it('a stopped loop starts again', async () => {
+  const held = heldLoop();
+  const first = held.loop.start();
+  held.release();
+  await first;
+  await held.loop.stop();
+  const again = held.loop.start();
+  expect(held.steps()).toBe(2);
+  held.release();
+  await again;
+  await held.loop.stop();
+});
