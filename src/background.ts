@@ -41,6 +41,8 @@ export class BackgroundLoop<T> {
   start(firstDelayMs?: number): Promise<void> {
     if (!this.stopped) return this.running ?? Promise.resolve();
     this.stopped = false;
+    // Stopped but not yet settled: the step under way schedules the next one when it ends.
+    if (this.running !== undefined) return this.running;
     if (firstDelayMs === undefined) return this.tick();
     this.schedule(firstDelayMs);
     return Promise.resolve();

@@ -38,3 +38,25 @@ it('a stopped loop starts again', async () => {
   await again;
   await held.loop.stop();
 });
+
+it('starting again before a stop has settled runs no second step beside the one under way', async () => {
+  const held = heldLoop();
+  const first = held.loop.start();
+  const stopping = held.loop.stop();
+  const again = held.loop.start();
+  expect(held.steps()).toBe(1);
+  held.release();
+  await Promise.all([first, stopping, again]);
+  expect(held.steps()).toBe(1);
+  await held.loop.stop();
+});
+
+it('starting twice with a first delay schedules one first step', async () => {
+  const held = heldLoop();
+  await held.loop.start(0);
+  await held.loop.start(0);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(held.steps()).toBe(1);
+  held.release();
+  await held.loop.stop();
+});
