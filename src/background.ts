@@ -39,10 +39,10 @@ export class BackgroundLoop<T> {
 
   /** The first step runs after `firstDelayMs`; without one it runs at once, and the promise is its end. Starting a started loop changes nothing. */
   start(firstDelayMs?: number): Promise<void> {
-    if (!this.stopped) return this.running ?? Promise.resolve();
+    const live = !this.stopped || this.running !== undefined;
     this.stopped = false;
-    // Stopped but not yet settled: the step under way schedules the next one when it ends.
-    if (this.running !== undefined) return this.running;
+    // A step under way (even one a stop has not yet seen end) schedules the next one itself.
+    if (live) return this.running ?? Promise.resolve();
     if (firstDelayMs === undefined) return this.tick();
     this.schedule(firstDelayMs);
     return Promise.resolve();
