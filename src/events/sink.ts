@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { BackgroundLoop } from '../background.js';
 import { type Clock, iso } from '../clock.js';
-import type { DeletionQueue } from '../rooms/retirement/deletion-queue.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
 import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
 
@@ -11,9 +10,20 @@ export interface EventSinkSettings {
   dedupRetentionMs: number;
 }
 
+/**
+ * Where a conference's end goes to have its room deleted later (the rooms
+ * module's deletion queue), written in the sink's own transaction so that the
+ * event and its effect commit together.
+ */
+export interface RoomDeletions {
+  enqueue(tx: Queryable, roomName: string, endedAtMs: number): Promise<void>;
+  /** True when a queued deletion was cancelled. */
+  cancel(tx: Queryable, roomName: string, eventAtMs: number): Promise<boolean>;
+}
+
 export interface EventSinkOptions extends EventSinkSettings {
   store: Store;
-  queue: DeletionQueue;
+  queue: RoomDeletions;
   clock: Clock;
   logger: Logger;
   /** How long a request may wait for its commit (queue included); then it gets 503, which Pexip retries. */
