@@ -14,7 +14,8 @@ import { StoreUnavailableError } from './store.js';
  * (128 MB) is cut to 4 MB (our tables are small, and pages PostgreSQL evicts
  * stay in the OS page cache), and the per-connection structures to one, the
  * one session a single-user PGlite serves (default 100).
- * PGlite's own start parameters (single-user mode, fsync as it chooses) are kept.
+ * PGlite's own start parameters (single-user mode; fsync off, which its file
+ * layer would not honour anyway: README.md, "embedded store") are kept.
  */
 const ENGINE_SETTINGS = ['shared_buffers=4MB', 'max_connections=1'];
 
