@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { imageCommand, imageEnv } from '../test/support/image.js';
 import { freePort } from '../test/support/process.js';
 
 export { freePort };
@@ -85,14 +86,16 @@ function cpuProfile(profileDir: string | undefined): string[] {
 
 /** The process settings of the container image (its `ENV` lines) that the gateway runs with: Node.js options and glibc's malloc tunables ('' when unset). */
 export function imageProcessSettings(): Record<string, string> {
-  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  return Object.fromEntries(['NODE_OPTIONS', 'GLIBC_TUNABLES'].map((name) => [name, new RegExp(`^ENV ${name}=(.*)$`, 'm').exec(dockerfile)?.[1]?.trim() ?? '']));
+  return Object.fromEntries(['NODE_OPTIONS', 'GLIBC_TUNABLES'].map((name) => [name, imageEnv(dockerfile(), name) ?? '']));
 }
 
 /** The Node.js flags the container image's `CMD` gives before the entry point. */
 export function deployedNodeFlags(): string[] {
-  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-  return cmd === undefined ? [] : (JSON.parse(cmd) as string[]).slice(1, -1);
+  return imageCommand(dockerfile()).slice(1, -1);
+}
+
+function dockerfile(): string {
+  return fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { readEnvExample } from '../../src/config-reference.js';
+import { imageCommand, imageEnv } from '../support/image.js';
 import { REPO_ROOT } from '../support/process.js';
 
 /**
@@ -104,8 +105,8 @@ test('liveness and readiness probe the documented, unauthenticated routes on the
 });
 
 test("`npm start` runs the gateway with the image's Node.js flags and malloc tunables", () => {
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
-  const tunables = /^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1];
+  const cmd = imageCommand(dockerfile);
+  const tunables = imageEnv(dockerfile, 'GLIBC_TUNABLES');
   const { scripts } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   expect(cmd[0]).toBe('node');
   expect(cmd.at(-1)).toBe('dist/main.js');
