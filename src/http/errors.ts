@@ -11,12 +11,9 @@ import { StoreUnavailableError } from '../store/store.js';
 import { InvalidInput, UnknownFields } from '../validation.js';
 import { HttpProblem, repeatedHeader } from './problem.js';
 
-/** body-parser and router errors carry `type` and `status`; only the status and a fixed sentence reach the caller. */
+/** The router's errors carry a `status`; only the status and a fixed sentence reach the caller. */
 interface ParserError {
-  type?: string;
   status?: number;
-  expose?: boolean;
-  limit?: number;
 }
 
 /** Turns every error into application/problem+json; nothing internal reaches the caller. */
@@ -121,15 +118,13 @@ function internal(): HttpProblem {
 }
 
 function parserProblem(error: ParserError): HttpProblem | undefined {
-  switch (error?.type) {
-    case 'entity.too.large':
-      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than the ${error.limit ?? 'allowed'} bytes this endpoint accepts.`);
-    case 'encoding.unsupported':
-      return new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'Send the body as UTF-8 JSON without content encoding.');
-    default:
-      if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
-        return new HttpProblem(error.status, 'bad-request', 'Bad Request', 'The request could not be read; check its URL, headers and body.');
-      }
-      return undefined;
+  if (error instanceof URIError && error.status === 400) {
+    return new HttpProblem(400, 'malformed-path', 'Bad Request', 'A path segment is not valid percent-encoding (RFC 3986 §2.1); encode its bytes as UTF-8, each % followed by two hex digits.', {
+      errors: [{ in: 'path', field: '(path)', message: 'is not valid percent-encoding' }],
+    });
   }
+  if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
+    return new HttpProblem(error.status, 'bad-request', 'Bad Request', 'The request could not be read; check its URL, headers and body.');
+  }
+  return undefined;
 }

@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
-import express, { type IRouter, type Request, type RequestHandler, type Response } from 'express';
+import type { IRouter, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
+import getRawBody, { type RawBodyError } from 'raw-body';
 import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound, repeatedHeader } from './problem.js';
 import { headerValues } from '../raw-headers.js';
@@ -72,14 +73,57 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  const parse: RequestHandler = (req, _res, next) => {
-    req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? parseJsonBody(req.body) : undefined;
-    next();
+  const read: RequestHandler = (req, _res, next) => {
+    if (!hasBody(req.headers)) {
+      req.body = undefined;
+      next();
+      return;
+    }
+    if (!isIdentityCoding(req.headers['content-encoding'])) throw contentCodingRefused();
+    // The body's last chunk resumes the chain: bound, it goes on in the request's trace context (identity when tracing is off).
+    const done = context.bind(context.active(), (error: RawBodyError | null, bytes: Buffer) => {
+      if (error !== null) {
+        next(unreadBody(error, limitBytes));
+        return;
+      }
+      try {
+        req.body = bytes.length > 0 ? parseJsonBody(bytes) : undefined;
+        next();
+      } catch (parseError) {
+        next(parseError);
+      }
+    });
+    getRawBody(req, { length: req.headers['content-length'], limit: limitBytes }, done);
   };
-  const read = express.raw({ limit: limitBytes, type: JSON_TYPES });
-  // The body's last chunk resumes the chain: bound, it goes on in the request's trace context (identity when tracing is off).
-  const readInContext: RequestHandler = (req, res, next) => read(req, res, context.bind(context.active(), next));
-  return [requireJson, readInContext, parse];
+  return [requireJson, read];
+}
+
+/**
+ * A body refused before it was read to its end answers at once and closes the
+ * connection: the rest of the body is never read (body-parser would wait for
+ * it, so a declared length over the limit held the request until its timeout).
+ */
+function unreadBody(error: RawBodyError, limitBytes: number): HttpProblem {
+  const close = { headers: { Connection: 'close' } };
+  if (error.type === 'entity.too.large') {
+    return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than the ${limitBytes} bytes this endpoint accepts; send a smaller one.`, close);
+  }
+  if (error.type === 'request.size.invalid') {
+    return new HttpProblem(400, 'body-length-mismatch', 'Bad Request', 'The body is not as long as its Content-Length says; send the length of the body you send.', close);
+  }
+  return new HttpProblem(400, 'body-unreadable', 'Bad Request', 'The body could not be read to its end; send it again.', close);
+}
+
+/** Bodies are read as sent: a compressed one is refused (RFC 9110 §15.5.16) rather than inflated. */
+function isIdentityCoding(coding: string | undefined): boolean {
+  return coding === undefined || coding.trim() === '' || coding.trim().toLowerCase() === 'identity';
+}
+
+function contentCodingRefused(): HttpProblem {
+  return new HttpProblem(415, 'unsupported-content-encoding', 'Unsupported Media Type', 'Send the body uncompressed, without Content-Encoding.', {
+    headers: { 'Accept-Encoding': 'identity', Connection: 'close' },
+    errors: [{ in: 'header', field: 'content-encoding', message: 'is not supported; only identity is' }],
+  });
 }
 
 function isUtf8Charset(contentType: string | undefined): boolean {

@@ -123,3 +123,44 @@ describe('requests the app refuses for their framing', () => {
     expect(answer.body.detail).toMatch(/not valid UTF-8/);
   });
 });
+
+describe('bodies refused before they are read: answered at once, and the connection closes', () => {
+  const sinkHead = (headers: string) =>
+    `POST /public/event_sink HTTP/1.1\r\nHost: gateway\r\nAuthorization: Basic ${Buffer.from('pexip:sink:pass:word-2026').toString('base64')}\r\nContent-Type: application/json\r\n${headers}\r\n`;
+
+  // Each client below keeps its socket open and never sends the rest of its body: only an answer
+  // given before the body is read, with the connection closed by the server, ends the exchange.
+  test('a Content-Length over the limit → 413 before any of the body arrives', async () => {
+    const answer = await exchange(sinkHead(`Content-Length: ${gw.config.eventSink.bodyLimitBytes + 1}\r\n`), { keepOpen: true });
+    expectOurProblem(answer, 413);
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.body.detail).toContain(`${gw.config.eventSink.bodyLimitBytes} bytes`);
+  });
+
+  test('a chunked body that grows past the limit → 413 while the client is still sending', async () => {
+    const chunk = Buffer.alloc(gw.config.eventSink.bodyLimitBytes + 1, 0x20);
+    const head = Buffer.from(`${sinkHead('Transfer-Encoding: chunked\r\n')}${chunk.length.toString(16)}\r\n`);
+    const answer = await exchange(Buffer.concat([head, chunk]), { keepOpen: true });
+    expectOurProblem(answer, 413);
+    expect(answer.headers.connection).toBe('close');
+  });
+
+  test('a compressed body → 415 naming Content-Encoding, with Accept-Encoding: identity', async () => {
+    const answer = await exchange(`${sinkHead('Content-Encoding: gzip\r\nContent-Length: 20\r\n')}`, { keepOpen: true });
+    expectOurProblem(answer, 415);
+    expect(answer.headers['accept-encoding']).toBe('identity');
+    expect(answer.body.errors).toEqual([expect.objectContaining({ in: 'header', field: 'content-encoding' })]);
+  });
+
+  test('Content-Encoding: identity is a body read as sent', async () => {
+    const body = '{"node":"10.0.0.1","seq":1,"version":2,"time":1,"event":"participant_updated","data":{}}';
+    const answer = await exchange(`${sinkHead(`Content-Encoding: identity\r\nContent-Length: ${body.length}\r\nConnection: close\r\n`)}${body}`);
+    expect(answer.status).toBe(200);
+  });
+});
+
+test('a path that is not valid percent-encoding → 400 saying so', async () => {
+  const answer = await exchange('GET /public/room/%ZZ HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n');
+  expectOurProblem(answer, 400);
+  expect(answer.body.detail).toMatch(/percent-encoding/);
+});
