@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
-import { type FieldError, validate } from '../validation.js';
+import { check, type FieldError, validate } from '../validation.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -104,9 +104,9 @@ export function readEnvelope(body: unknown): ReadEnvelope {
   const events: SinkEvent[] = [];
   const rejected: Rejection[] = [];
   wrapper.data.forEach((item, index) => {
-    const result = innerEvent.safeParse(item);
+    const result = check(innerEvent, item, 'body');
     if (result.success) events.push(toSinkEvent({ ...result.data, time: result.data.time ?? wrapper.time }));
-    else rejected.push({ index, errors: result.error.issues.map((issue) => ({ in: 'body', field: ['data', index, ...issue.path].join('.'), message: issue.message })) });
+    else rejected.push({ index, errors: result.errors.map((error) => ({ ...error, field: `data.${index}${error.field === '(whole)' ? '' : `.${error.field}`}` })) });
   });
   return { events, rejected };
 }

@@ -78,3 +78,14 @@ test('rejected events are logged by position and field, never by value', async (
   expect(lines.join('\n')).not.toContain('Sensitive');
   expect(JSON.stringify(res.body)).not.toContain('Sensitive');
 });
+
+test("a bulk envelope's rejected event is described in the same words as the same event sent alone", async () => {
+  const spoilt = { ...event(), node: undefined, seq: 'x', data: { name: 'n'.repeat(5) } };
+  const alone = await post(spoilt);
+  const bulk = await post({ event: 'eventsink_bulk', data: [spoilt] });
+  expect(alone.status).toBe(400);
+  const inBulk = (bulk.body as { rejections: { errors: { field: string; message: string }[] }[] }).rejections[0]?.errors;
+  expect(inBulk).toEqual((alone.body.errors as { field: string; message: string }[]).map((e) => ({ ...e, field: `data.0.${e.field}` })));
+  expect(inBulk?.map((e) => e.message)).toEqual(expect.arrayContaining(['is required']));
+  expect(JSON.stringify(inBulk)).not.toMatch(/Invalid input|received/);
+});
