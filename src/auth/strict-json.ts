@@ -1,6 +1,7 @@
 /** A JSON document that names the same key twice in one object. */
 export class DuplicateKeyError extends SyntaxError {
-  constructor(readonly key: string) {
+  /** `path`: where the repeated key is, from the document's root (object keys and array positions), ending with the key. */
+  constructor(readonly path: (string | number)[]) {
     super('duplicate object key');
     this.name = 'DuplicateKeyError';
   }
@@ -12,8 +13,8 @@ export class DuplicateKeyError extends SyntaxError {
  */
 export function parseStrictJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  const key = duplicateKey(text);
-  if (key !== undefined) throw new DuplicateKeyError(key);
+  const path = duplicateKeyPath(text);
+  if (path !== undefined) throw new DuplicateKeyError(path);
   return value;
 }
 
@@ -25,37 +26,49 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
+/** An open object (its keys so far, and the one whose value is being read) or array (the position being read). */
+type Container = { keys: Set<string>; key: string } | { keys: null; index: number };
+
 /**
- * Walks text that JSON.parse accepted, tracking the keys of every open object;
- * strings are skipped with indexOf, as this runs on every request body.
+ * Walks text that JSON.parse accepted, tracking the keys of every open object
+ * and the position in every open array; strings are skipped with indexOf, as
+ * this runs on every request body.
  */
-function duplicateKey(text: string): string | undefined {
-  const open: (Set<string> | null)[] = [];
-  let keys: Set<string> | null = null;
+function duplicateKeyPath(text: string): (string | number)[] | undefined {
+  const open: Container[] = [];
   let expectingKey = false;
   for (let i = 0; i < text.length; i += 1) {
     const char = text.charCodeAt(i);
     if (char === QUOTE) {
       const end = endOfString(text, i);
-      if (expectingKey && keys !== null) {
+      const top = open.at(-1);
+      if (expectingKey && top?.keys) {
         const key = stringAt(text, i, end);
-        if (keys.has(key)) return key;
-        keys.add(key);
+        if (top.keys.has(key)) return [...open.slice(0, -1).map(position), key];
+        top.keys.add(key);
+        top.key = key;
         expectingKey = false;
       }
       i = end;
-    } else if (char === OPEN_OBJECT || char === OPEN_ARRAY) {
-      keys = char === OPEN_OBJECT ? new Set() : null;
-      open.push(keys);
-      expectingKey = keys !== null;
+    } else if (char === OPEN_OBJECT) {
+      open.push({ keys: new Set(), key: '' });
+      expectingKey = true;
+    } else if (char === OPEN_ARRAY) {
+      open.push({ keys: null, index: 0 });
+      expectingKey = false;
     } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
       open.pop();
-      keys = open.at(-1) ?? null;
     } else if (char === COMMA) {
-      expectingKey = keys !== null;
+      const top = open.at(-1);
+      if (top?.keys === null) top.index += 1;
+      expectingKey = top?.keys != null;
     }
   }
   return undefined;
+}
+
+function position(container: Container): string | number {
+  return container.keys === null ? container.index : container.key;
 }
 
 function endOfString(text: string, start: number): number {

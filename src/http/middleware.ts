@@ -136,13 +136,13 @@ function parseJsonBody(bytes: Buffer): unknown {
   try {
     return parseStrictJson(bytes.toString('utf8'));
   } catch (error) {
-    if (error instanceof DuplicateKeyError) throw duplicateKey(error.key);
+    if (error instanceof DuplicateKeyError) throw duplicateKey(error.path);
     throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid JSON; fix its syntax and send it again.');
   }
 }
 
-function duplicateKey(key: string): HttpProblem {
-  const field = key.slice(0, 100);
+function duplicateKey(path: (string | number)[]): HttpProblem {
+  const field = path.join('.').slice(0, 200);
   return new HttpProblem(422, 'duplicate-key', 'Unprocessable Content', `The body names ${JSON.stringify(field)} more than once in one object; send each field once.`, {
     errors: [{ in: 'body', field, message: 'is given more than once in one object' }],
   });

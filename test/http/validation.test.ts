@@ -145,8 +145,15 @@ describe('JSON bodies', () => {
     const event = '{"node":"10.0.0.1","seq":1,"version":2,"time":1,"event":"conference_ended","data":{"name":"a","name":"b"}}';
     const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(event);
     expectOurProblem(res, 422);
-    expect(fieldsOf(res)).toEqual(['name']);
+    expect(fieldsOf(res)).toEqual(['data.name']);
     expectToMatchSpec(res);
+  });
+
+  test('a repeated key is named by its path: object keys and array positions', async () => {
+    const bulk = '{"event":"eventsink_bulk","data":[{"node":"a","seq":1,"event":"x","data":{}},{"node":"b","seq":[1,{"k":1}],"event":"x","data":{"list":[0,{"k":1,"k":2}]}}]}';
+    const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(bulk);
+    expectOurProblem(res, 422);
+    expect(fieldsOf(res)).toEqual(['data.1.data.list.1.k']);
   });
 
   test('the same key in different objects, or escaped differently in one, is told apart correctly', async () => {
