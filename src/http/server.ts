@@ -29,28 +29,42 @@ export function createHttpServer(app: RequestListener, { headersTimeoutMs, reque
   );
   server.on('clientError', answerClientError);
   server.on('checkExpectation', refuseExpectation);
+  server.on('connect', refuseConnect);
   return server;
 }
 
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
   // As Node's own handler (lib/_http_server.js, socketOnError): answer only if no response on this connection has begun.
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (socket.writable && (inFlight == null || !inFlight.headersSent)) {
-    const problem = parserProblem(error.code);
-    const body = JSON.stringify(problem.body());
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\n` +
-        `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && (inFlight == null || !inFlight.headersSent)) answerAndClose(socket, parserProblem(error.code, error.rawPacket));
   (socket as Duplex & { destroySoon(): void }).destroySoon();
 }
 
+function answerAndClose(socket: Duplex, problem: HttpProblem): void {
+  const body = JSON.stringify(problem.body());
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\n` +
+      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** RFC 9110 §15.6.2: a method the server does not implement is a 501 (Node's parser knows CONNECT, and without a listener drops the connection unanswered). */
+const notImplemented = () =>
+  new HttpProblem(501, 'method-not-implemented', 'Not Implemented', 'The gateway does not implement this request method; use GET, HEAD, POST, PATCH, DELETE or OPTIONS.');
+
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  answerAndClose(socket, notImplemented());
+  (socket as Duplex & { destroySoon(): void }).destroySoon();
+}
+
+/** A request line that is well-formed but for its method: `TOKEN SP target SP HTTP/1.x`. */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n/;
+
 /** The codes are llhttp's, as Node reports them in `error.code` (nodejs/llhttp src/llhttp/errors.ts), and Node's own timeout. */
-function parserProblem(code: string | undefined): HttpProblem {
+function parserProblem(code: string | undefined, rawPacket: Buffer | undefined): HttpProblem {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new HttpProblem(431, 'headers-too-large', 'Request Header Fields Too Large', `The request's headers exceed ${http.maxHeaderSize} bytes; send fewer or shorter headers.`);
+      return new HttpProblem(431, 'headers-too-large', 'Request Header Fields Too Large', `The request's headers exceed ${http.maxHeaderSize} bytes (its URL included); send a shorter URL, or fewer or shorter headers.`);
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return new HttpProblem(413, 'body-too-large', 'Content Too Large', 'The chunk extensions of the body are too large; send the body without chunk extensions.');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
@@ -65,6 +79,8 @@ function parserProblem(code: string | undefined): HttpProblem {
     case 'HPE_CR_EXPECTED':
       return malformed('write each header as "Name: value" on one line ending in CRLF, without control characters or line folding');
     case 'HPE_INVALID_METHOD':
+      if (REQUEST_LINE.test(rawPacket?.subarray(0, 8192).toString('latin1') ?? '')) return notImplemented();
+      return malformed('start with a request line "METHOD /path HTTP/1.1" ending in CRLF');
     case 'HPE_INVALID_URL':
     case 'HPE_INVALID_VERSION':
       return malformed('start with a request line "METHOD /path HTTP/1.1" ending in CRLF');

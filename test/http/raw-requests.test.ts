@@ -67,8 +67,11 @@ describe("requests Node's parser refuses get problem+json, and the connection cl
     ['NUL in a header value', `${TOKEN_FREE_GET}X-Note: a\u0000b\r\n\r\n`, 400, /control characters/],
     ['a space before the colon', `${TOKEN_FREE_GET}X-Note : a\r\n\r\n`, 400, /"Name: value"/],
     ['a garbage request line', 'HELLO\r\n\r\n', 400, /request line/],
+    ['a method the gateway does not implement', 'FOO /rooms HTTP/1.1\r\nHost: gateway\r\n\r\n', 501, /does not implement this request method/],
+    ['CONNECT', 'CONNECT gateway:443 HTTP/1.1\r\nHost: gateway:443\r\n\r\n', 501, /does not implement this request method/],
     ['an unknown HTTP version', 'GET /public/health HTTP/9.9\r\nHost: gateway\r\n\r\n', 400, /request line/],
-    ['headers over the size limit', `${TOKEN_FREE_GET}X-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /headers exceed \d+ bytes/],
+    ['headers over the size limit', `${TOKEN_FREE_GET}X-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /headers exceed \d+ bytes \(its URL included\)/],
+    ['a URL over the size limit', `GET /public/room/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: gateway\r\n\r\n`, 431, /shorter URL/],
   ])('%s', async (_case, request, status, detail) => {
     const answer = await exchange(request);
     expectOurProblem(answer, status);
