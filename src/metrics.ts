@@ -69,9 +69,9 @@ export class GatewayMetrics {
     syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);
   }
 
-  /** A finished request, by route template (never by raw path). */
-  requestDone(method: string, route: string, status: number, seconds: number): void {
-    this.requests.observe({ method, route, status: String(status) }, seconds);
+  /** A finished request, by route template (never by raw path); `aborted` when the client left before a response was sent. */
+  requestDone(method: string, route: string, status: number | undefined, seconds: number): void {
+    this.requests.observe({ method, route, status: status === undefined ? 'aborted' : String(status) }, seconds);
   }
 
   authFailure(strategy: string, reason: string): void {

@@ -22,12 +22,14 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHook
     res.once('close', context.bind(context.active(), () => {
       const responseTime = performance.now() - started;
       const route = routeTemplate(req);
-      metrics.requestDone(req.method, route, res.statusCode, responseTime / 1000);
+      // A client gone before its response has no status: res.statusCode would still say 200.
+      const status = res.headersSent ? res.statusCode : undefined;
+      metrics.requestDone(req.method, route, status, responseTime / 1000);
       const path = req.originalUrl.split('?', 1)[0] as string;
       if (QUIET_PATHS.has(path)) return;
       const line = {
         req: { id: res.locals.requestId as string, method: req.method, path, remoteAddress: req.clientAddress },
-        res: { statusCode: res.statusCode },
+        res: { statusCode: status },
         responseTime: Math.round(responseTime * 1000) / 1000,
         route,
         caller: callerOf(req),

@@ -1,8 +1,11 @@
-import { IncomingMessage } from 'node:http';
+import { once } from 'node:events';
+import http, { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { waitUntil } from '../support/process.js';
 
 let gw: TestGateway;
 const lines: string[] = [];
@@ -81,4 +84,28 @@ test('query strings are not logged (they may carry the citizen\'s data), and pro
   await settle();
   expect(lines.join('\n')).not.toContain('deadbeefcafe');
   expect(lines.some((l) => l.includes('/public/health'))).toBe(false);
+});
+
+test('a request whose client leaves before the response is logged and counted as aborted, with no status it never got', async () => {
+  lines.length = 0;
+  const agentToken = gw.genesys.behave('agent-token-genesys-never-answers', { kind: 'hang' });
+  const callsBefore = gw.genesys.calls;
+  const server = gw.gateway.app.listen(0, '127.0.0.1');
+  try {
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const client = http.get({ port, host: '127.0.0.1', path: '/public/room/LeftEarly', headers: { 'x-auth-token': agentToken, 'x-request-id': 'client-left-early' } });
+    client.on('error', () => undefined);
+    await waitUntil(() => gw.genesys.calls > callsBefore, 'the gateway to ask Genesys about the agent');
+    client.destroy();
+    await waitUntil(() => lines.some((l) => l.includes('client-left-early')), 'the aborted request\'s log line');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+
+  const line = JSON.parse(lines.find((l) => l.includes('client-left-early')) as string) as Record<string, any>;
+  expect(line).toMatchObject({ level: 40, msg: 'request aborted before the response was sent', route: '/public/room/:room_name' });
+  expect(line.res).toEqual({});
+  expect(await gw.gateway.metrics.registry.metrics()).toMatch(/maxconf_http_request_duration_seconds_count\{method="GET",route="\/public\/room\/:room_name",status="aborted"\} 1/);
 });

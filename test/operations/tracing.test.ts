@@ -121,6 +121,22 @@ test('without a traceparent the request starts a trace of its own, and Pexip\'s 
   expect(jsonLines(gateway.stdout()).find((entry) => entry.req?.id === 'new-trace')).toMatchObject({ trace_id: server!.traceId, span_id: server!.spanId });
 }, PROCESS_TEST_MS);
 
+test('a request whose client left before its response ends its span as an error, aborted, with no status code', async () => {
+  const gateway = await start({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.baseUrl });
+  const agentToken = genesys.behave('agent-token-genesys-never-answers', { kind: 'hang' });
+  const client = new AbortController();
+  const lookup = fetch(`http://127.0.0.1:${port}/public/room/LeftEarly`, { headers: { 'x-auth-token': agentToken, 'x-request-id': 'client-left' }, signal: client.signal }).catch(() => 'aborted');
+  await waitUntil(() => genesys.calls > 0, 'the gateway to ask Genesys about the agent');
+  client.abort();
+  expect(await lookup).toBe('aborted');
+  await waitUntil(() => gateway.stdout().includes('client-left'), 'the aborted request\'s log line');
+  await stop(gateway);
+
+  const server = collector.spans.find((span) => span.kind === SPAN_KIND.server && span.attributes['maxconf.request_id'] === 'client-left');
+  expect(server).toMatchObject({ name: 'GET /public/room/:room_name', status: { code: 2 }, attributes: { 'error.type': 'aborted' } });
+  expect(server!.attributes).not.toHaveProperty(['http.response.status_code']);
+}, PROCESS_TEST_MS);
+
 test('with no exporter configured nothing is sent, no traceparent goes upstream, and requests are served as before', async () => {
   const gateway = await start({});
   const res = await create({ traceparent: `00-${hex(16)}-${hex(8)}-01`, 'x-request-id': 'untraced' });
