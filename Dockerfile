@@ -18,7 +18,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
-RUN mkdir -p /var/lib/maxconf && chown node:node /var/lib/maxconf
+# flock(1) (util-linux, essential in Debian) locks the data directory to one process (src/store/directory-lock.ts).
+RUN command -v flock >/dev/null && mkdir -p /var/lib/maxconf && chown node:node /var/lib/maxconf
 USER node
 ENV DATA_DIR=/var/lib/maxconf PORT=8080 METRICS_PORT=9464
 # A 2 MB young generation (V8's default is 16 MB): under load RSS stayed near 100 MB instead of

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDirectory } from './directory-lock.js';
 import { releaseFsBundle } from './pglite-bundle.js';
 import type { Queryable, QueryResult, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
@@ -149,43 +150,4 @@ export async function prepareEmbeddedTemplate(): Promise<void> {
 async function initdb(pgdata: string): Promise<void> {
   fs.rmSync(pgdata, { recursive: true, force: true });
   await (await PGlite.create(pgdata)).close();
-}
-
-/**
- * A lock file holding our PID and when this process started; a lock left by a
- * process that is gone is taken over. The start time tells a lock of ours from
- * one left by an earlier process with the same PID: in a container the gateway
- * is PID 1 at every restart, and its data directory outlives a crash.
- */
-function lockDirectory(dataDir: string): () => void {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const lockFile = path.join(dataDir, 'gateway.lock');
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      fs.writeFileSync(lockFile, lockOwner(), { flag: 'wx' });
-      return () => fs.rmSync(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const held = fs.readFileSync(lockFile, 'utf8');
-      const holder = Number(held.split(' ', 1)[0]);
-      const earlierSelf = holder === process.pid && held !== lockOwner();
-      if (!earlierSelf && isAlive(holder)) throw new Error(`the data directory ${dataDir} is in use by process ${holder}`);
-      fs.rmSync(lockFile, { force: true });
-    }
-  }
-  throw new Error(`could not lock the data directory ${dataDir}`);
-}
-
-function lockOwner(): string {
-  return `${process.pid} ${performance.timeOrigin}`;
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
