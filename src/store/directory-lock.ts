@@ -4,6 +4,14 @@ import path from 'node:path';
 
 /** The exit status flock(1) is told to give when another process holds the lock. */
 const HELD_ELSEWHERE = 75;
+/** Ends the record of a holder that has the kernel's lock; a record without it was written by a PID-record lock. */
+const FLOCK_MARK = ' flock';
+
+export interface DirectoryLock {
+  release: () => void;
+  /** `pid-record` where flock(1) is missing: weaker (one PID namespace; a stale takeover can race). */
+  guard: 'flock' | 'pid-record';
+}
 
 /**
  * Only one process may open a data directory. The lock is the kernel's
@@ -11,53 +19,79 @@ const HELD_ELSEWHERE = 75;
  * this process keeps open: flock locks belong to the open file description, so
  * the lock stays ours after flock(1) exits, and the kernel drops it when this
  * process ends, however it ends. Unlike a PID record it holds across PID
- * namespaces (two containers on one volume, each running the gateway as PID 1)
- * and two processes cannot both take over a lock left by a crash.
- * The file records the holder's PID for the error message only, and is never
- * removed (a process waiting on the old file would lock a file nobody else sees).
- * Where flock(1) is missing (macOS), a PID record guards the directory instead.
+ * namespaces on one host (two containers on one volume, each running the
+ * gateway as PID 1) and two processes cannot both take over a lock left by a
+ * crash. The file records the holder's PID (for the error message, and in the
+ * PID-record format, so that a gateway of an earlier release refuses a live
+ * holder too) and is never removed: a process waiting on the old file would
+ * lock a file nobody else sees. Where flock(1) is missing (macOS), a PID
+ * record guards the directory instead.
  */
-export function lockDirectory(dataDir: string): () => void {
+export function lockDirectory(dataDir: string): DirectoryLock {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockFile = path.join(dataDir, 'gateway.lock');
-  const fd = fs.openSync(lockFile, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  const flock = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(HELD_ELSEWHERE), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-  if ((flock.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  const flock = findOnPath('flock');
+  if (flock === undefined) return { release: lockByPidRecord(dataDir, lockFile), guard: 'pid-record' };
+  const fd = fs.openSync(lockFile, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    takeKernelLock(dataDir, flock, fd);
+    const record = readRecord(fd);
+    // A gateway of an earlier release holds a directory by its PID record alone.
+    if (!record.endsWith(FLOCK_MARK) && heldByLiveRecord(record)) throw inUse(dataDir, pidOf(record));
+    fs.ftruncateSync(fd);
+    fs.writeSync(fd, `${lockOwner()}${FLOCK_MARK}`, 0);
+  } catch (error) {
     fs.closeSync(fd);
-    return lockByPidRecord(dataDir, lockFile);
+    throw error;
   }
-  if (flock.status !== 0) {
-    const holder = Number(readRecord(fd).split(' ', 1)[0]);
-    fs.closeSync(fd);
-    if (flock.status === HELD_ELSEWHERE) throw inUse(dataDir, holder);
-    throw new Error(`could not lock the data directory ${dataDir}: flock(1) ${flock.error?.message ?? `exited with ${flock.status ?? flock.signal}: ${flock.stderr.toString().trim()}`}`);
-  }
-  fs.ftruncateSync(fd);
-  fs.writeSync(fd, lockOwner(), 0);
-  return once(() => fs.closeSync(fd));
+  return { release: once(() => fs.closeSync(fd)), guard: 'flock' };
+}
+
+function takeKernelLock(dataDir: string, flock: string, fd: number): void {
+  const result = spawnSync(flock, ['--nonblock', '--conflict-exit-code', String(HELD_ELSEWHERE), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  if (result.status === 0) return;
+  if (result.status === HELD_ELSEWHERE) throw inUse(dataDir, pidOf(readRecord(fd)));
+  const why = result.error?.message ?? `exited with ${result.status ?? result.signal}: ${result.stderr.toString().trim()}`;
+  throw new Error(`could not lock the data directory ${dataDir}: util-linux flock(1) ${why}`);
 }
 
 /**
- * The fallback: a file created exclusively, holding our PID and when this
- * process started; a lock left by a process that is gone is taken over. The
- * start time tells a lock of ours from one left by an earlier process with
- * the same PID.
+ * The fallback: a record of our PID and when this process started, put in
+ * place whole (linked from a file of our own, so nobody reads it half
+ * written); a record left by a process that is gone is removed and replaced.
+ * The start time tells a record of ours from one left by an earlier process
+ * with the same PID.
  */
 function lockByPidRecord(dataDir: string, lockFile: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      fs.writeFileSync(lockFile, lockOwner(), { flag: 'wx' });
-      return once(() => fs.rmSync(lockFile, { force: true }));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const held = fs.readFileSync(lockFile, 'utf8');
-      const holder = Number(held.split(' ', 1)[0]);
-      const earlierSelf = holder === process.pid && held !== lockOwner();
-      if (!earlierSelf && isAlive(holder)) throw inUse(dataDir, holder);
-      fs.rmSync(lockFile, { force: true });
+  const ours = `${lockFile}.${process.pid}`;
+  fs.writeFileSync(ours, lockOwner());
+  try {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        fs.linkSync(ours, lockFile);
+        return once(() => fs.rmSync(lockFile, { force: true }));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const held = readFile(lockFile);
+        if (heldByLiveRecord(held)) throw inUse(dataDir, pidOf(held));
+        fs.rmSync(lockFile, { force: true });
+      }
     }
+  } finally {
+    fs.rmSync(ours, { force: true });
   }
   throw new Error(`could not lock the data directory ${dataDir}`);
+}
+
+/** A PID record names a live process other than this one, or this process's own record. */
+function heldByLiveRecord(record: string): boolean {
+  const holder = pidOf(record);
+  const earlierSelf = holder === process.pid && record.split(' ', 2).join(' ') !== lockOwner();
+  return !earlierSelf && isAlive(holder);
+}
+
+function pidOf(record: string): number {
+  return Number(record.split(' ', 1)[0]);
 }
 
 function inUse(dataDir: string, holder: number): Error {
@@ -66,12 +100,34 @@ function inUse(dataDir: string, holder: number): Error {
 }
 
 function readRecord(fd: number): string {
-  const buffer = Buffer.alloc(64);
+  const buffer = Buffer.alloc(128);
   return buffer.subarray(0, fs.readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+}
+
+function readFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 function lockOwner(): string {
   return `${process.pid} ${performance.timeOrigin}`;
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(path.isAbsolute)) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return undefined;
 }
 
 function once(release: () => void): () => void {

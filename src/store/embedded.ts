@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import type { Logger } from 'pino';
 import { lockDirectory } from './directory-lock.js';
 import { releaseFsBundle } from './pglite-bundle.js';
 import type { Queryable, QueryResult, Store } from './store.js';
@@ -38,8 +39,8 @@ export function templateDir(): string {
  * The embedded store: PostgreSQL compiled to WASM (PGlite), file-backed under
  * the data directory, in this process. Only one process may open a directory.
  */
-export async function openEmbeddedStore(dataDir: string | undefined): Promise<Store> {
-  const release = dataDir === undefined ? () => undefined : lockDirectory(dataDir);
+export async function openEmbeddedStore(dataDir: string | undefined, logger?: Pick<Logger, 'warn'>): Promise<Store> {
+  const release = dataDir === undefined ? () => undefined : lock(dataDir, logger);
   try {
     const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
     const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
@@ -49,6 +50,12 @@ export async function openEmbeddedStore(dataDir: string | undefined): Promise<St
     release();
     throw error;
   }
+}
+
+function lock(dataDir: string, logger: Pick<Logger, 'warn'> | undefined): () => void {
+  const { release, guard } = lockDirectory(dataDir);
+  if (guard === 'pid-record') logger?.warn({ dataDir }, "util-linux flock(1) is not on PATH: the data directory is guarded by a PID record, which sees this PID namespace only; don't share it between containers");
+  return release;
 }
 
 /** The bundle's release saves memory only: should PGlite's file system refuse a step, the engine runs on as it is. */

@@ -26,7 +26,7 @@ export async function openStore({ database, dataDir }: StoreSettings, logger: Lo
 async function openChosenStore({ database, dataDir }: StoreSettings, logger: Logger): Promise<Store> {
   if (database === undefined) {
     const { openEmbeddedStore } = await import('./embedded.js');
-    return openEmbeddedStore(dataDir);
+    return openEmbeddedStore(dataDir, logger);
   }
   const { openPostgresStore } = await import('./postgres.js');
   return openPostgresStore({ connectionString: database.url, ...database }, logger.child({ component: 'postgres' }));
