@@ -18,16 +18,14 @@ interface ParserError {
 
 /** Turns every error into application/problem+json; nothing internal reaches the caller. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
-    if (res.headersSent) {
-      next(error);
-      return;
-    }
+  return (error: unknown, _req, res, _next) => {
     const problem = toProblem(error);
     if (problem.status >= 500) {
       logger.error({ requestId: res.locals.requestId, err: error }, 'request failed');
     }
-    sendProblem(res, problem);
+    if (!res.headersSent) sendProblem(res, problem);
+    // Too late to answer (the server may have answered already, as on a request timeout): a response begun is cut off.
+    else if (!res.writableEnded) res.destroy();
   };
 }
 

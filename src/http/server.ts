@@ -36,8 +36,18 @@ export function createHttpServer(app: RequestListener, { headersTimeoutMs, reque
 function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
   // As Node's own handler (lib/_http_server.js, socketOnError): answer only if no response on this connection has begun.
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (socket.writable && (inFlight == null || !inFlight.headersSent)) answerAndClose(socket, parserProblem(error.code, error.rawPacket));
+  if (socket.writable && (inFlight == null || !inFlight.headersSent)) {
+    const problem = parserProblem(error.code, error.rawPacket);
+    // Through the request's own response when it has one (a body that timed out or broke its framing), so that its log line, metric and span say what was sent.
+    if (inFlight == null) answerAndClose(socket, problem);
+    else answerResponse(inFlight, problem);
+  }
   (socket as Duplex & { destroySoon(): void }).destroySoon();
+}
+
+function answerResponse(res: ServerResponse, problem: HttpProblem): void {
+  const body = JSON.stringify(problem.body());
+  res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
 }
 
 function answerAndClose(socket: Duplex, problem: HttpProblem): void {
@@ -93,8 +103,6 @@ const malformed = (fix: string) => new HttpProblem(400, 'malformed-request', 'Ba
 
 /** Node's default for an `Expect` other than 100-continue is an empty 417. */
 function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
-  const problem = new HttpProblem(417, 'expectation-failed', 'Expectation Failed', 'The gateway supports only Expect: 100-continue; send the request without Expect.');
-  const body = JSON.stringify(problem.body());
-  res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
+  answerResponse(res, new HttpProblem(417, 'expectation-failed', 'Expectation Failed', 'The gateway supports only Expect: 100-continue; send the request without Expect.'));
   req.resume();
 }

@@ -167,3 +167,25 @@ test('a path that is not valid percent-encoding → 400 saying so', async () => 
   expectOurProblem(answer, 400);
   expect(answer.body.detail).toMatch(/percent-encoding/);
 });
+
+test("a body that stops arriving is cut off at the request timeout: the 408 is sent through the request's own response (its request id, and its metric says 408, not the route's later 400)", async () => {
+  const slow = createHttpServer(gw.gateway.app, { ...gw.config.http, headersTimeoutMs: 500, requestTimeoutMs: 1500 });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect((slow.address() as AddressInfo).port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.write(`POST /room/create HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${gw.token()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: body-never-finished\r\n\r\n{"uuiData":`);
+    });
+    const parsed = parseAnswer(answer);
+    expectOurProblem(parsed, 408);
+    expect(parsed.headers['x-request-id']).toBe('body-never-finished');
+    expect(await gw.gateway.metrics.registry.metrics()).toMatch(/maxconf_http_request_duration_seconds_count\{method="POST",route="\/room\/create",status="408"\} 1/);
+  } finally {
+    slow.closeAllConnections();
+    await new Promise((resolve) => slow.close(resolve));
+  }
+});
