@@ -25,8 +25,13 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     }
     if (!res.headersSent) sendProblem(res, problem);
     // Too late to answer (the server may have answered already, as on a request timeout): a response begun is cut off.
-    else if (!res.writableEnded) res.destroy();
+    else if (!res.writableEnded) cutOff(logger, res, error, problem);
   };
+}
+
+function cutOff(logger: Logger, res: Response, error: unknown, problem: HttpProblem): void {
+  if (problem.status < 500) logger.warn({ requestId: res.locals.requestId, err: error }, 'response cut off: an error after it had begun');
+  res.destroy();
 }
 
 export function sendProblem(res: Response, problem: HttpProblem): void {

@@ -38,8 +38,9 @@ function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (socket.writable && (inFlight == null || !inFlight.headersSent)) {
     const problem = parserProblem(error.code, error.rawPacket);
-    // Through the request's own response when it has one (a body that timed out or broke its framing), so that its log line, metric and span say what was sent.
-    if (inFlight == null) answerAndClose(socket, problem);
+    // Through the response of the request still being read (its body timed out or broke its framing), so that its log line, metric and span say what was sent;
+    // a complete request's response is not this error's (a pipelined request after it is being read).
+    if (inFlight == null || inFlight.req.complete) answerAndClose(socket, problem);
     else answerResponse(inFlight, problem);
   }
   (socket as Duplex & { destroySoon(): void }).destroySoon();
@@ -47,6 +48,7 @@ function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
 
 function answerResponse(res: ServerResponse, problem: HttpProblem): void {
   const body = JSON.stringify(problem.body());
+  res.removeHeader('Transfer-Encoding');
   res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
 }
 

@@ -189,3 +189,12 @@ test("a body that stops arriving is cut off at the request timeout: the 408 is s
     await new Promise((resolve) => slow.close(resolve));
   }
 });
+
+test("a pipelined request's parse error is not answered through the response of the complete request before it", async () => {
+  const text = await transcript(`GET /public/ready HTTP/1.1\r\nHost: gateway\r\nX-Request-Id: ready-first\r\n\r\n${TOKEN_FREE_GET}X-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, { keepOpen: true });
+  const answers = text.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => parseAnswer(answer));
+  const refused = answers.find((answer) => answer.status === 431);
+  expect(refused).toBeDefined();
+  expect(refused?.headers['x-request-id']).toBeUndefined();
+  expect(await gw.gateway.metrics.registry.metrics()).not.toMatch(/route="\/public\/ready",status="431"/);
+});
