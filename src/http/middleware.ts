@@ -196,6 +196,11 @@ export function resource(router: IRouter, path: string, handlers: MethodHandlers
   });
 }
 
+/** The status sent, or undefined when the client left before a response began (res.statusCode would still say 200). */
+export function sentStatus(res: Response): number | undefined {
+  return res.headersSent ? res.statusCode : undefined;
+}
+
 /** The matched route's template (`/room/:room_name`), never the raw path, for logs and metrics. */
 export function routeTemplate(req: Request): string {
   return req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;

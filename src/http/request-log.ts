@@ -2,7 +2,7 @@ import { context } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
-import { routeTemplate, type RequestHook } from './middleware.js';
+import { routeTemplate, sentStatus, type RequestHook } from './middleware.js';
 import { PROBE_PATHS } from './probes.js';
 
 const QUIET_PATHS = new Set<string>(Object.values(PROBE_PATHS));
@@ -22,8 +22,7 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHook
     res.once('close', context.bind(context.active(), () => {
       const responseTime = performance.now() - started;
       const route = routeTemplate(req);
-      // A client gone before its response has no status: res.statusCode would still say 200.
-      const status = res.headersSent ? res.statusCode : undefined;
+      const status = sentStatus(res);
       metrics.requestDone(req.method, route, status, responseTime / 1000);
       const path = req.originalUrl.split('?', 1)[0] as string;
       if (QUIET_PATHS.has(path)) return;

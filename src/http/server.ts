@@ -46,18 +46,22 @@ function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
   (socket as Duplex & { destroySoon(): void }).destroySoon();
 }
 
-function answerResponse(res: ServerResponse, problem: HttpProblem): void {
+/** A problem's body and the headers that frame it on a connection that then closes. */
+function closingAnswer(problem: HttpProblem): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify(problem.body());
+  return { body, headers: { 'Content-Type': 'application/problem+json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' } };
+}
+
+function answerResponse(res: ServerResponse, problem: HttpProblem): void {
+  const { body, headers } = closingAnswer(problem);
   res.removeHeader('Transfer-Encoding');
-  res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
+  res.writeHead(problem.status, headers).end(body);
 }
 
 function answerAndClose(socket: Duplex, problem: HttpProblem): void {
-  const body = JSON.stringify(problem.body());
-  socket.end(
-    `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\n` +
-      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const { body, headers } = closingAnswer(problem);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\n${lines.join('')}\r\n${body}`);
 }
 
 /** RFC 9110 §15.6.2: a method the server does not implement is a 501 (Node's parser knows CONNECT, and without a listener drops the connection unanswered). */

@@ -11,7 +11,7 @@ import {
 } from '../tracing/attributes.js';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Tracing } from '../tracing/tracing.js';
-import { routeTemplate } from './middleware.js';
+import { routeTemplate, sentStatus } from './middleware.js';
 
 /**
  * Each request is a server span that continues the caller's W3C trace
@@ -48,8 +48,8 @@ export function traceContext({ tracer, propagator }: Tracing): RequestHandler {
 function endServerSpan(span: Span, req: Request, res: Response): void {
   const route = routeTemplate(req);
   if (route !== 'unmatched') span.updateName(`${req.method} ${route}`).setAttribute(ATTR_HTTP_ROUTE, route);
-  // A client gone before its response got no status (res.statusCode would still say 200).
-  if (res.headersSent) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode);
+  const status = sentStatus(res);
+  if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   // Worked out once per request by the app's first hook, which runs inside this span.
   if (req.clientAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, req.clientAddress);
   if (typeof res.locals.requestId === 'string') span.setAttribute('maxconf.request_id', res.locals.requestId);
