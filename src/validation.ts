@@ -21,6 +21,19 @@ export class InvalidInput extends Error {
 /** Input with fields this API does not know (SPEC §2 PATCH). */
 export class UnknownFields extends InvalidInput {}
 
+/** A body field named twice in one object: which value was meant cannot be known (jwt-validation.md §4 #30). */
+export function repeatedField(path: readonly (string | number)[]): FieldError {
+  return { in: 'body', field: path.join('.').slice(0, 200), message: 'is given more than once in one object' };
+}
+
+/** A body that repeats a key in one object; `path` is the first repeat, from the body's root, ending with the key. */
+export class RepeatedField extends InvalidInput {
+  constructor(path: readonly (string | number)[]) {
+    const error = repeatedField(path);
+    super(`The body names ${JSON.stringify(error.field)} more than once in one object; send each field once.`, [error]);
+  }
+}
+
 /** Parses `input` with a zod schema or throws InvalidInput (UnknownFields when that is what is wrong) naming every bad field. */
 export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, location: InputLocation): z.infer<Schema> {
   const result = check(schema, input, location);

@@ -1,7 +1,10 @@
+/** Where a key is, from the document's root (object keys and array positions), ending with the key. */
+export type JsonPath = (string | number)[];
+
 /** A JSON document that names the same key twice in one object. */
 export class DuplicateKeyError extends SyntaxError {
-  /** `path`: where the repeated key is, from the document's root (object keys and array positions), ending with the key. */
-  constructor(readonly path: (string | number)[]) {
+  /** `path`: where the first repeated key is. */
+  constructor(readonly path: JsonPath) {
     super('duplicate object key');
     this.name = 'DuplicateKeyError';
   }
@@ -13,9 +16,33 @@ export class DuplicateKeyError extends SyntaxError {
  */
 export function parseStrictJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  const path = duplicateKeyPath(text);
+  const [path] = duplicateKeys(text, { depth: 0, limit: 1 }).paths;
   if (path !== undefined) throw new DuplicateKeyError(path);
   return value;
+}
+
+/** Which repeated keys a reader needs to know of. */
+export interface DuplicateKeysWanted {
+  /** One repeat per value this many levels below the root (2: per item of a top-level field's list), the first in it. */
+  depth: number;
+  /** At most this many repeats. */
+  limit: number;
+}
+
+/** Repeated keys of a document, in document order. */
+export interface DuplicateKeys {
+  paths: JsonPath[];
+  /** The walk stopped at its limit: there are more. */
+  more: boolean;
+}
+
+/**
+ * Parses JSON whose repeated keys its reader judges part by part (as a bulk
+ * envelope's events are): the value, as JSON.parse reads it, and where keys repeat.
+ */
+export function parseJsonReportingDuplicates(text: string, wanted: DuplicateKeysWanted): { value: unknown; duplicates: DuplicateKeys } {
+  const value: unknown = JSON.parse(text);
+  return { value, duplicates: duplicateKeys(text, wanted) };
 }
 
 const QUOTE = 0x22;
@@ -34,7 +61,9 @@ type Container = { keys: Set<string>; key: string } | { keys: null; index: numbe
  * and the position in every open array; strings are skipped with indexOf, as
  * this runs on every request body.
  */
-function duplicateKeyPath(text: string): (string | number)[] | undefined {
+function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): DuplicateKeys {
+  const paths: JsonPath[] = [];
+  const reportedIn = new Set<string>();
   const open: Container[] = [];
   let expectingKey = false;
   for (let i = 0; i < text.length; i += 1) {
@@ -44,8 +73,16 @@ function duplicateKeyPath(text: string): (string | number)[] | undefined {
       const top = open.at(-1);
       if (expectingKey && top?.keys) {
         const key = stringAt(text, i, end);
-        if (top.keys.has(key)) return [...open.slice(0, -1).map(position), key];
-        top.keys.add(key);
+        if (!top.keys.has(key)) top.keys.add(key);
+        else {
+          const path = [...open.slice(0, -1).map(position), key];
+          const part = JSON.stringify(path.slice(0, depth));
+          if (!reportedIn.has(part)) {
+            if (paths.length === limit) return { paths, more: true };
+            reportedIn.add(part);
+            paths.push(path);
+          }
+        }
         top.key = key;
         expectingKey = false;
       }
@@ -64,7 +101,7 @@ function duplicateKeyPath(text: string): (string | number)[] | undefined {
       expectingKey = top?.keys != null;
     }
   }
-  return undefined;
+  return { paths, more: false };
 }
 
 function position(container: Container): string | number {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
-import { check, type FieldError, validate } from '../validation.js';
+import { check, type FieldError, RepeatedField, repeatedField, validate } from '../validation.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -21,6 +21,11 @@ export const KNOWN_EVENTS = new Set([
 export const BULK_EVENT = 'eventsink_bulk';
 /** Pexip batches events; this bounds one envelope's list. */
 export const MAX_BULK_EVENTS = 10_000;
+/**
+ * The repeated keys readEnvelope needs: the first in each event of a bulk
+ * envelope (`data.N`), and one more than a valid envelope holds events.
+ */
+export const REPEATED_KEYS_READ = { depth: 2, limit: MAX_BULK_EVENTS + 1 };
 /** Rejected inner events described in one answer at most (the count covers them all). */
 export const MAX_REJECTIONS_DESCRIBED = 100;
 /** 9999-12-31T23:59:59Z: the last Unix time both `Date` and the store's timestamps hold. */
@@ -32,7 +37,7 @@ const unixTime = z.number({ error: 'must be a Unix time in seconds' }).min(0, 'm
 
 const version = z.union([z.literal(1), z.literal(2)], { error: 'version must be 1 or 2' });
 
-/** The `data` fields the sink stores, checked when they have the type it uses (other types are ignored). */
+/** The `data` fields the sink reads, with the type it reads them as: given another type (null aside), the event is refused, since the sink would pass over it. */
 const storedFields: [field: string, type: 'string' | 'number', schema: z.ZodType][] = [
   ['name', 'string', storableText],
   ['conference', 'string', storableText],
@@ -41,15 +46,17 @@ const storedFields: [field: string, type: 'string' | 'number', schema: z.ZodType
 
 /**
  * `data` as Pexip sends it: an object (the docs say "array"; both are taken). Unknown fields are
- * kept, since Pexip may add fields at any version; a stored field's value must fit the store.
+ * kept, since Pexip may add fields at any version; a field the sink reads must have its type and fit the store.
  */
 const data = z
   .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'data must be an object' })
   .superRefine((value, ctx) => {
     if (Array.isArray(value)) return;
     for (const [field, type, schema] of storedFields) {
-      if (typeof value[field] !== type) continue;
-      for (const issue of schema.safeParse(value[field]).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
+      const given = value[field];
+      if (given === undefined || given === null) continue;
+      const issues = typeof given === type ? (schema.safeParse(given).error?.issues ?? []) : [{ message: `must be a ${type}` }];
+      for (const issue of issues) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
     }
   });
 
@@ -92,23 +99,49 @@ export interface ReadEnvelope {
   rejected: Rejection[];
 }
 
+type KeyPath = readonly (string | number)[];
+
+/** Where the body repeats a key (see REPEATED_KEYS_READ), and whether it repeats more than those. */
+export interface RepeatedKeys {
+  paths: readonly KeyPath[];
+  more: boolean;
+}
+
 /**
  * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
  * single event throws InvalidInput naming the fields. In a bulk envelope each inner event
- * stands alone: an invalid one is returned as a rejection, so that the valid ones are
- * processed and Pexip is never asked to resend a batch that can never succeed.
+ * stands alone: an invalid one, or one that repeats a key, is returned as a rejection, so
+ * that the valid ones are processed and Pexip is never asked to resend a batch that can
+ * never succeed.
  */
-export function readEnvelope(body: unknown): ReadEnvelope {
+export function readEnvelope(body: unknown, repeated: RepeatedKeys = { paths: [], more: false }): ReadEnvelope {
+  const repeatedIn = repeatsByEvent(body, repeated);
   if (!isBulk(body)) return { events: [toSinkEvent(validate(singleEvent, body, 'body'))], rejected: [] };
   const wrapper = validate(bulkWrapper, body, 'body');
   const events: SinkEvent[] = [];
   const rejected: Rejection[] = [];
   wrapper.data.forEach((item, index) => {
+    const repeat = repeatedIn.get(index);
     const result = check(innerEvent, item, 'body');
-    if (result.success) events.push(toSinkEvent({ ...result.data, time: result.data.time ?? wrapper.time }));
-    else rejected.push({ index, errors: result.errors.map((error) => ({ ...error, field: `data.${index}${error.field === '(whole)' ? '' : `.${error.field}`}` })) });
+    if (result.success && repeat === undefined) {
+      events.push(toSinkEvent({ ...result.data, time: result.data.time ?? wrapper.time }));
+      return;
+    }
+    const invalid = result.success ? [] : result.errors.map((error) => ({ ...error, field: `data.${index}${error.field === '(whole)' ? '' : `.${error.field}`}` }));
+    rejected.push({ index, errors: [...(repeat === undefined ? [] : [repeatedField(repeat)]), ...invalid] });
   });
   return { events, rejected };
+}
+
+/** The bulk envelope's events that repeat a key, with the first repeat of each; a repeat anywhere else refuses the body. */
+function repeatsByEvent(body: unknown, { paths, more }: RepeatedKeys): Map<number, KeyPath> {
+  const byEvent = new Map<number, KeyPath>();
+  for (const path of paths) {
+    const index = path[1];
+    if (more || !isBulk(body) || path[0] !== 'data' || typeof index !== 'number' || path.length < 3) throw new RepeatedField(path);
+    byEvent.set(index, path);
+  }
+  return byEvent;
 }
 
 function toSinkEvent({ node, seq, time, event, data: eventData }: z.infer<typeof innerEvent>): SinkEvent {

@@ -219,6 +219,7 @@ export class EventSink {
         const room = text(data.name) ?? text(data.conference);
         const endedAt = typeof data.end_time === 'number' && Number.isFinite(data.end_time) ? data.end_time * 1000 : eventAtMs;
         if (room) await this.options.queue.enqueue(tx, room, endedAt);
+        else this.options.logger.warn({ event: envelope.event, node: envelope.node, seq: envelope.seq }, 'conference_ended names no room (data.name, data.conference): nothing queued for deletion');
         return;
       }
       case 'conference_started':

@@ -8,7 +8,7 @@ import { SigningKeysUnavailable } from '../auth/signing-keys.js';
 import { RoomChangeConflict } from '../rooms/conference.js';
 import { ProviderUnavailable, RoomAlreadyExists, RoomNotFound } from '../rooms/providers/provider.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { InvalidInput, UnknownFields } from '../validation.js';
+import { InvalidInput, RepeatedField, UnknownFields } from '../validation.js';
 import { HttpProblem, repeatedHeader } from './problem.js';
 
 /** The router's errors carry a `status`; only the status and a fixed sentence reach the caller. */
@@ -43,6 +43,7 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
 /** The one place where a domain error becomes a status code, a problem type and headers. */
 function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  if (error instanceof RepeatedField) return new HttpProblem(422, 'duplicate-key', 'Unprocessable Content', error.description, { errors: error.errors });
   if (error instanceof UnknownFields) return new HttpProblem(422, 'unknown-fields', 'Unprocessable Content', error.description, { errors: error.errors });
   if (error instanceof InvalidInput) return new HttpProblem(400, 'invalid-request', 'Bad Request', error.description, { errors: error.errors });
   if (error instanceof AuthenticationFailure) return authenticationProblem(error);

@@ -4,9 +4,10 @@ import { context } from '@opentelemetry/api';
 import type { IRouter, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import getRawBody, { type RawBodyError } from 'raw-body';
-import { DuplicateKeyError, parseStrictJson } from '../auth/strict-json.js';
+import { DuplicateKeyError, type DuplicateKeys, type DuplicateKeysWanted, parseJsonReportingDuplicates, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound, repeatedHeader } from './problem.js';
 import { headerValues } from '../raw-headers.js';
+import { RepeatedField } from '../validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -61,19 +62,28 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 /** RFC 8259 §8.1: JSON exchanged between systems is UTF-8. */
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 
+export interface JsonBodyOptions {
+  /**
+   * Repeated keys are left to the route, which reads these of them with
+   * `duplicateKeysOf` (a bulk envelope refuses only the events that repeat
+   * one); without it, a body with a repeated key is refused.
+   */
+  reportDuplicateKeys?: DuplicateKeysWanted;
+}
+
 /**
  * JSON bodies only: anything else with content is a 415; then read with a
  * size limit and parse strictly (any JSON value: the schema says what is wrong
  * with it; a repeated key is refused, as in token payloads).
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
+export function jsonBody(limitBytes: number, { reportDuplicateKeys }: JsonBodyOptions = {}): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     if (hasBody(req.headers) && !(req.is(JSON_TYPES) && isUtf8Charset(req.headers['content-type']))) {
       throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'Send the body as UTF-8 JSON with Content-Type: application/json.');
     }
     next();
   };
-  const read: RequestHandler = (req, _res, next) => {
+  const read: RequestHandler = (req, res, next) => {
     if (!hasBody(req.headers)) {
       req.body = undefined;
       next();
@@ -87,7 +97,12 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
         return;
       }
       try {
-        req.body = bytes.length > 0 ? parseJsonBody(bytes) : undefined;
+        if (reportDuplicateKeys === undefined) req.body = bytes.length > 0 ? parseJsonBody(bytes, parseStrictJson) : undefined;
+        else if (bytes.length > 0) {
+          const { value, duplicates } = parseJsonBody(bytes, (text) => parseJsonReportingDuplicates(text, reportDuplicateKeys));
+          req.body = value;
+          res.locals.duplicateKeys = duplicates;
+        }
         next();
       } catch (parseError) {
         next(parseError);
@@ -131,21 +146,19 @@ function isUtf8Charset(contentType: string | undefined): boolean {
   return charset === undefined || /^utf-?8$/i.test(charset);
 }
 
-function parseJsonBody(bytes: Buffer): unknown {
-  if (!isUtf8(bytes)) throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
-  try {
-    return parseStrictJson(bytes.toString('utf8'));
-  } catch (error) {
-    if (error instanceof DuplicateKeyError) throw duplicateKey(error.path);
-    throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid JSON; fix its syntax and send it again.');
-  }
+/** The repeated keys of a body read with `reportDuplicateKeys` (none when there was no body). */
+export function duplicateKeysOf(res: Response): DuplicateKeys {
+  return (res.locals.duplicateKeys as DuplicateKeys | undefined) ?? { paths: [], more: false };
 }
 
-function duplicateKey(path: (string | number)[]): HttpProblem {
-  const field = path.join('.').slice(0, 200);
-  return new HttpProblem(422, 'duplicate-key', 'Unprocessable Content', `The body names ${JSON.stringify(field)} more than once in one object; send each field once.`, {
-    errors: [{ in: 'body', field, message: 'is given more than once in one object' }],
-  });
+function parseJsonBody<T>(bytes: Buffer, parse: (text: string) => T): T {
+  if (!isUtf8(bytes)) throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
+  try {
+    return parse(bytes.toString('utf8'));
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) throw new RepeatedField(error.path);
+    throw new HttpProblem(400, 'malformed-json', 'Bad Request', 'The body is not valid JSON; fix its syntax and send it again.');
+  }
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {

@@ -28,6 +28,8 @@ const event = (overrides: Record<string, unknown> = {}, data: Record<string, unk
 /** JSON.stringify keeps lone surrogates as `\ud800` escapes, as a hostile client would send them. */
 const post = (body: unknown) =>
   gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const postText = (text: string) =>
+  gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(text);
 const queued = async (name: string) => (await gw.store.query('SELECT 1 FROM deletion_queue WHERE room_name = $1', [name])).rows.length === 1;
 
 const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
@@ -44,6 +46,10 @@ const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
   ['data.end_time 1e306', (e) => ({ ...e, data: { ...e.data, end_time: 1e306 } }), 'data.end_time'],
   ['data.end_time -9e12', (e) => ({ ...e, data: { ...e.data, end_time: -9e12 } }), 'data.end_time'],
   ['data.end_time -2.5e11', (e) => ({ ...e, data: { ...e.data, end_time: -2.5e11 } }), 'data.end_time'],
+  // A field the sink reads, of another type, would be passed over: the room would never be queued or its deletion cancelled.
+  ['data.name a number', (e) => ({ ...e, data: { name: 42 } }), 'data.name'],
+  ['data.conference an object', (e) => ({ ...e, event: 'participant_connected', data: { conference: { name: 'Room' } } }), 'data.conference'],
+  ['data.end_time text', (e) => ({ ...e, data: { ...e.data, end_time: '1747220597' } }), 'data.end_time'],
 ];
 
 describe.each(HOSTILE)('%s', (_name, spoil, field) => {
@@ -88,4 +94,67 @@ test("a bulk envelope's rejected event is described in the same words as the sam
   expect(inBulk).toEqual((alone.body.errors as { field: string; message: string }[]).map((e) => ({ ...e, field: `data.0.${e.field}` })));
   expect(inBulk?.map((e) => e.message)).toEqual(expect.arrayContaining(['is required']));
   expect(JSON.stringify(inBulk)).not.toMatch(/Invalid input|received/);
+});
+
+describe('a repeated key', () => {
+  /** An event whose `data` names `name` twice, as text (JSON.stringify cannot write a repeat). */
+  const repeating = (e: ReturnType<typeof event>) => JSON.stringify(e).replace('"data":{', '"data":{"name":"Decoy",');
+  const bulk = (...items: string[]) => `{"event":"eventsink_bulk","version":2,"time":${gw.clock.now() / 1000},"data":[${items.join(',')}]}`;
+
+  test('in one event of a bulk envelope → that event alone is refused, the others are stored', async () => {
+    const good = event();
+    const bad = event();
+    const alsoGood = event();
+    const res = await postText(bulk(JSON.stringify(good), repeating(bad), JSON.stringify(alsoGood)));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 2, duplicates: 0, rejected: 1, rejections: [{ index: 1, errors: [{ in: 'body', field: 'data.1.data.name', message: 'is given more than once in one object' }] }] });
+    expectToMatchSpec(res);
+    expect(await queued(good.data.name)).toBe(true);
+    expect(await queued(alsoGood.data.name)).toBe(true);
+    expect(await queued(bad.data.name)).toBe(false);
+    expect(await queued('Decoy')).toBe(false);
+  });
+
+  test('an event that repeats keys and is invalid besides → one rejection naming both', async () => {
+    const res = await postText(bulk(repeating({ ...event(), seq: -1 })));
+    expect(res.body).toMatchObject({ accepted: 0, rejected: 1 });
+    expect(res.body.rejections[0].errors.map((e: { field: string }) => e.field)).toEqual(['data.0.data.name', 'data.0.seq']);
+  });
+
+  test('many repeats inside one event still refuse that event only', async () => {
+    const good = event();
+    const nested = `"extra":[${Array.from({ length: 20_000 }, () => '{"a":1,"a":2}').join(',')}],`;
+    const res = await postText(bulk(JSON.stringify(event()).replace('"data":{', `"data":{${nested}`), JSON.stringify(good)));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 1, rejected: 1, rejections: [{ index: 0, errors: [{ field: 'data.0.data.extra.0.a' }] }] });
+    expect(await queued(good.data.name)).toBe(true);
+  });
+
+  test('in a single event → 422 naming the field, nothing stored', async () => {
+    const single = event();
+    const res = await postText(repeating(single));
+    expect(res.status).toBe(422);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ type: expect.stringContaining('duplicate-key'), errors: [{ in: 'body', field: 'data.name' }] });
+    expectToMatchSpec(res);
+    expect(await queued(single.data.name)).toBe(false);
+  });
+
+  test("in the bulk envelope's own fields → 422, no event stored", async () => {
+    const good = event();
+    const res = await postText(bulk(JSON.stringify(good)).replace('"version":2,', '"version":2,"version":1,'));
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([{ in: 'body', field: 'version', message: 'is given more than once in one object' }]);
+    expectToMatchSpec(res);
+    expect(await queued(good.data.name)).toBe(false);
+  });
+});
+
+test('a conference_ended that names no room is acknowledged and logged: nothing can be queued', async () => {
+  lines.length = 0;
+  const res = await post(event({}, { name: undefined }));
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ accepted: 1, rejected: 0 });
+  const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => typeof l.msg === 'string' && l.msg.startsWith('conference_ended names no room'));
+  expect(warning).toMatchObject({ level: expect.anything(), event: 'conference_ended' });
 });

@@ -152,8 +152,9 @@ describe('JSON bodies', () => {
   test('a repeated key is named by its path: object keys and array positions', async () => {
     const bulk = '{"event":"eventsink_bulk","data":[{"node":"a","seq":1,"event":"x","data":{}},{"node":"b","seq":[1,{"k":1}],"event":"x","data":{"list":[0,{"k":1,"k":2}]}}]}';
     const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(bulk);
-    expectOurProblem(res, 422);
-    expect(fieldsOf(res)).toEqual(['data.1.data.list.1.k']);
+    // Inside a bulk envelope's event the repeat refuses that event alone (test/events/hostile.test.ts), and is named there.
+    expect(res.status).toBe(200);
+    expect((res.body as { rejections: { errors: { field: string }[] }[] }).rejections[0]?.errors.map((e) => e.field)).toEqual(['data.1.data.list.1.k', 'data.1.seq']);
   });
 
   test('the same key in different objects, or escaped differently in one, is told apart correctly', async () => {

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import { jsonBody, resource, type Routes } from '../middleware.js';
+import { duplicateKeysOf, jsonBody, resource, type Routes } from '../middleware.js';
 import { InvalidInput } from '../../validation.js';
-import { readEnvelope } from '../../events/envelope.js';
+import { readEnvelope, REPEATED_KEYS_READ } from '../../events/envelope.js';
 import type { EventSink } from '../../events/sink.js';
 
 export interface EventRoutesOptions {
@@ -16,12 +16,12 @@ export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesO
     resource(router, '/public/event_sink', {
       post: [
         authenticate,
-        ...jsonBody(bodyLimitBytes),
+        ...jsonBody(bodyLimitBytes, { reportDuplicateKeys: REPEATED_KEYS_READ }),
         async (req, res) => {
           if (req.body === undefined) {
             throw new InvalidInput('Send a Pexip event envelope as the JSON body.', [{ in: 'body', field: '(whole)', message: 'a JSON body is required' }]);
           }
-          res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body))) });
+          res.json({ status: 'ok', ...(await sink.accept(readEnvelope(req.body, duplicateKeysOf(res)))) });
         },
       ],
     });
