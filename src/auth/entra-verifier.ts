@@ -112,11 +112,15 @@ function assertFiniteTimes(claims: Record<string, unknown>): void {
   }
 }
 
-/** `ver` when present; otherwise the issuer's form (v1 issuers are `sts.windows.net`). */
+/**
+ * The version the issuer's form says (v1 issuers are `sts.windows.net`, v2 end in `/v2.0`);
+ * `ver`, when present, must say the same (entra.md "Token versions"): it decides which claim
+ * names the caller, so a token whose two disagree is one Entra never issues.
+ */
 function tokenVersion(claims: Record<string, unknown>, iss: string): '1.0' | '2.0' {
-  if (claims.ver === '1.0' || claims.ver === '2.0') return claims.ver;
-  if (claims.ver !== undefined) throw new InvalidToken('malformed_token');
-  return iss.endsWith('/v2.0') ? '2.0' : '1.0';
+  const issued = iss.endsWith('/v2.0') ? '2.0' : '1.0';
+  if (claims.ver !== undefined && claims.ver !== issued) throw new InvalidToken('malformed_token');
+  return issued;
 }
 
 function reasonFor(error: unknown): BearerFailureReason {

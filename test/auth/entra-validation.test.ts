@@ -190,6 +190,9 @@ describe('must-reject table (jwt-validation.md §4)', () => {
     ['#27 header is null', () => `${b64('null')}.${b64(JSON.stringify(validClaims()))}.c2ln`],
     ['#27 invalid UTF-8 in the payload', () => invalidUtf8Token()],
     ['#27 ver neither 1.0 nor 2.0', () => gw.token({ claims: { ver: '3.0' } })],
+    // Each names an allowed caller in the claim its `ver` reads, so only the disagreement with `iss` refuses it.
+    ['#27 ver 2.0 with the v1 issuer', () => gw.token({ version: '1.0', claims: { ver: '2.0', azp: CLIENT_IDS.dev } })],
+    ['#27 ver 1.0 with the v2 issuer', () => gw.token({ claims: { ver: '1.0', appid: CLIENT_IDS.dev } })],
     ['#28 nested JWT (cty: JWT)', () => craft({ cty: 'JWT' }, validClaims())],
     ['#29 JWE (five segments)', () => `${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`],
     ['#30 duplicate aud key', () => signRaw(`{"alg":"RS256","kid":"${entra.signingKey.kid}"}`, JSON.stringify(validClaims()).replace('{', '{"aud":"evil",'), entra.signingKey.privateKey)],
