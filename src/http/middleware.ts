@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
 import type { IRouter, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
+import type { Logger } from 'pino';
 import getRawBody, { type RawBodyError } from 'raw-body';
 import { DuplicateKeyError, type DuplicateKeys, type DuplicateKeysWanted, parseJsonReportingDuplicates, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound, repeatedHeader } from './problem.js';
@@ -32,9 +33,22 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export const clientAddress: RequestHook = (req) => {
-  req.clientAddress = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-};
+/**
+ * The client's address, as `trust proxy` makes it. The first X-Forwarded-For
+ * from a sender that setting does not trust is logged: behind a proxy missing
+ * from TRUST_PROXY_ADDRESSES (APIM), every client has the proxy's address, so
+ * one client that keeps failing authentication gets them all a 429.
+ */
+export function clientAddress(logger: Logger): RequestHook {
+  let warned = false;
+  return (req) => {
+    const sender = req.socket.remoteAddress;
+    req.clientAddress = req.ip ?? sender ?? 'unknown';
+    if (warned || req.headers['x-forwarded-for'] === undefined || (req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean)(sender, 0)) return;
+    warned = true;
+    logger.warn({ sender }, 'X-Forwarded-For came from an address TRUST_PROXY_ADDRESSES does not name, so it is ignored: if this is your proxy (APIM), list its addresses, or every client behind it counts as one for failed-authentication limiting');
+  };
+}
 
 /** Every response carries an `x-request-id`: the caller's when well-formed, else a new one. */
 export const requestId: RequestHook = (req, res) => {

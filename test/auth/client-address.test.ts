@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { useGatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { createLogger } from '../../src/logger.js';
+import { startTestGateway, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 
 /**
  * Issue 12 item 5: the failure limiter believes X-Forwarded-For only on
@@ -41,6 +43,39 @@ describe('through a configured proxy', () => {
     const gw = await gateways.start({ TRUST_PROXY_ADDRESSES: 'loopback' });
     await failThrice(gw, (i) => `192.0.2.${i}, 198.51.100.7`);
     expect(await statusFrom(gw, '192.0.2.200, 198.51.100.7')).toBe(429);
+  });
+});
+
+describe('a proxy left out of TRUST_PROXY_ADDRESSES is pointed out in the log', () => {
+  const WARNING = /^X-Forwarded-For came from an address TRUST_PROXY_ADDRESSES does not name/;
+
+  async function warningsAfter(env: Record<string, string>, requests: number): Promise<Record<string, unknown>[]> {
+    const lines: string[] = [];
+    const capture = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+        done();
+      },
+    });
+    const gw = await startTestGateway({ store: gateways.store, env, logger: createLogger('info', capture) });
+    try {
+      for (let i = 0; i < requests; i += 1) expect((await gw.http.get('/public/health').set('X-Forwarded-For', `198.51.100.${i}`)).status).toBe(200);
+      await gw.http.get('/public/health');
+    } finally {
+      await gw.close();
+    }
+    return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => WARNING.test(String(l.msg)));
+  }
+
+  test('none configured: one warning naming the sender, however many requests', async () => {
+    const warnings = await warningsAfter({}, 3);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, sender: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(JSON.stringify(warnings)).not.toContain('198.51.100');
+  });
+
+  test('the sender is a listed proxy: no warning', async () => {
+    expect(await warningsAfter({ TRUST_PROXY_ADDRESSES: 'loopback' }, 3)).toEqual([]);
   });
 });
 
