@@ -16,7 +16,7 @@ export class DuplicateKeyError extends SyntaxError {
  */
 export function parseStrictJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  const [path] = duplicateKeys(text, { depth: 0, limit: 1 }).paths;
+  const [path] = duplicateKeys(text, { depth: 0, limit: 1 });
   if (path !== undefined) throw new DuplicateKeyError(path);
   return value;
 }
@@ -25,22 +25,16 @@ export function parseStrictJson(text: string): unknown {
 export interface DuplicateKeysWanted {
   /** One repeat per value this many levels below the root (2: per item of a top-level field's list), the first in it. */
   depth: number;
-  /** At most this many repeats. */
+  /** At most this many: the walk ends at the last. */
   limit: number;
-}
-
-/** Repeated keys of a document, in document order. */
-export interface DuplicateKeys {
-  paths: JsonPath[];
-  /** The walk stopped at its limit: there are more. */
-  more: boolean;
 }
 
 /**
  * Parses JSON whose repeated keys its reader judges part by part (as a bulk
- * envelope's events are): the value, as JSON.parse reads it, and where keys repeat.
+ * envelope's events are): the value, as JSON.parse reads it, and where keys
+ * repeat, in document order.
  */
-export function parseJsonReportingDuplicates(text: string, wanted: DuplicateKeysWanted): { value: unknown; duplicates: DuplicateKeys } {
+export function parseJsonReportingDuplicates(text: string, wanted: DuplicateKeysWanted): { value: unknown; duplicates: JsonPath[] } {
   const value: unknown = JSON.parse(text);
   return { value, duplicates: duplicateKeys(text, wanted) };
 }
@@ -61,7 +55,7 @@ type Container = { keys: Set<string>; key: string } | { keys: null; index: numbe
  * and the position in every open array; strings are skipped with indexOf, as
  * this runs on every request body.
  */
-function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): DuplicateKeys {
+function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): JsonPath[] {
   const paths: JsonPath[] = [];
   const reportedIn = new Set<string>();
   const open: Container[] = [];
@@ -75,12 +69,12 @@ function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): Dup
         const key = stringAt(text, i, end);
         if (!top.keys.has(key)) top.keys.add(key);
         else {
-          const path = [...open.slice(0, -1).map(position), key];
-          const part = JSON.stringify(path.slice(0, depth));
+          // Only the part's own few positions are read here, so that a body of many deep repeats stays linear.
+          const part = JSON.stringify(pathTo(open, key, depth));
           if (!reportedIn.has(part)) {
-            if (paths.length === limit) return { paths, more: true };
             reportedIn.add(part);
-            paths.push(path);
+            paths.push(pathTo(open, key, open.length));
+            if (paths.length === limit) return paths;
           }
         }
         top.key = key;
@@ -101,7 +95,15 @@ function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): Dup
       expectingKey = top?.keys != null;
     }
   }
-  return { paths, more: false };
+  return paths;
+}
+
+/** The first `length` steps of the path to `key` in the innermost open object. */
+function pathTo(open: readonly Container[], key: string, length: number): JsonPath {
+  const steps = Math.min(length, open.length);
+  const path: JsonPath = [];
+  for (let i = 0; i < steps; i += 1) path.push(i === open.length - 1 ? key : position(open[i] as Container));
+  return path;
 }
 
 function position(container: Container): string | number {

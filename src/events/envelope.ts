@@ -23,7 +23,8 @@ export const BULK_EVENT = 'eventsink_bulk';
 export const MAX_BULK_EVENTS = 10_000;
 /**
  * The repeated keys readEnvelope needs: the first in each event of a bulk
- * envelope (`data.N`), and one more than a valid envelope holds events.
+ * envelope (`data.N`), up to one more than a valid envelope holds events
+ * (a body with that many is refused whatever the rest holds).
  */
 export const REPEATED_KEYS_READ = { depth: 2, limit: MAX_BULK_EVENTS + 1 };
 /** Rejected inner events described in one answer at most (the count covers them all). */
@@ -37,7 +38,7 @@ const unixTime = z.number({ error: 'must be a Unix time in seconds' }).min(0, 'm
 
 const version = z.union([z.literal(1), z.literal(2)], { error: 'version must be 1 or 2' });
 
-/** The `data` fields the sink reads, with the type it reads them as: given another type (null aside), the event is refused, since the sink would pass over it. */
+/** The `data` fields the sink stores, checked when they have the type it uses (other types are ignored). */
 const storedFields: [field: string, type: 'string' | 'number', schema: z.ZodType][] = [
   ['name', 'string', storableText],
   ['conference', 'string', storableText],
@@ -46,19 +47,34 @@ const storedFields: [field: string, type: 'string' | 'number', schema: z.ZodType
 
 /**
  * `data` as Pexip sends it: an object (the docs say "array"; both are taken). Unknown fields are
- * kept, since Pexip may add fields at any version; a field the sink reads must have its type and fit the store.
+ * kept, since Pexip may add fields at any version; a stored field's value must fit the store.
  */
 const data = z
   .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'data must be an object' })
   .superRefine((value, ctx) => {
     if (Array.isArray(value)) return;
     for (const [field, type, schema] of storedFields) {
-      const given = value[field];
-      if (given === undefined || given === null) continue;
-      const issues = typeof given === type ? (schema.safeParse(given).error?.issues ?? []) : [{ message: `must be a ${type}` }];
-      for (const issue of issues) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
+      if (typeof value[field] !== type) continue;
+      for (const issue of schema.safeParse(value[field]).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [field], message: issue.message });
     }
   });
+
+/** A VMR's name as Pexip stores it (pexip/terraform-provider-pexip resource_infinity_conference.go: name LengthAtMost(250)). */
+export const MAX_ROOM_NAME_LENGTH = 250;
+const roomName = z.string({ error: 'must be text' }).min(1, 'must not be empty').max(MAX_ROOM_NAME_LENGTH, `must be at most ${MAX_ROOM_NAME_LENGTH} characters, as a Pexip room name is`);
+
+/**
+ * The events the sink acts on (SPEC §4) and the `data` fields it reads from them: given (null is
+ * taken as absent), they must be what it reads, or the sink would pass over them and the room
+ * would never be queued for deletion or have its deletion cancelled. Other events keep any shape.
+ */
+const ROOM_EVENTS = new Set(['conference_ended', 'conference_started', 'participant_connected']);
+const roomFields = z.object({ name: roomName.nullish(), conference: roomName.nullish(), end_time: z.number({ error: 'must be a number' }).nullish() });
+
+function checkRoomFields(event: { event: string; data: Record<string, unknown> | unknown[] }, ctx: z.RefinementCtx): void {
+  if (!ROOM_EVENTS.has(event.event) || Array.isArray(event.data)) return;
+  for (const issue of roomFields.safeParse(event.data).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['data', ...issue.path], message: issue.message });
+}
 
 const header = {
   node: storableText.min(1, 'node is the sending node address').max(255),
@@ -67,10 +83,10 @@ const header = {
 };
 
 /** One event as Pexip posts it on its own. */
-const singleEvent = z.object({ ...header, version, time: unixTime, data });
+const singleEvent = z.object({ ...header, version, time: unixTime, data }).superRefine(checkRoomFields);
 
 /** An event inside `eventsink_bulk`: `version` and `time` may be missing, and then the envelope's apply. */
-const innerEvent = z.object({ ...header, version: version.optional(), time: unixTime.optional(), data });
+const innerEvent = z.object({ ...header, version: version.optional(), time: unixTime.optional(), data }).superRefine(checkRoomFields);
 
 const bulkWrapper = z.object({
   event: z.literal(BULK_EVENT),
@@ -99,13 +115,8 @@ export interface ReadEnvelope {
   rejected: Rejection[];
 }
 
+/** Where the body repeats a key, from its root (object keys and array positions), ending with the key; see REPEATED_KEYS_READ. */
 type KeyPath = readonly (string | number)[];
-
-/** Where the body repeats a key (see REPEATED_KEYS_READ), and whether it repeats more than those. */
-export interface RepeatedKeys {
-  paths: readonly KeyPath[];
-  more: boolean;
-}
 
 /**
  * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
@@ -114,7 +125,7 @@ export interface RepeatedKeys {
  * that the valid ones are processed and Pexip is never asked to resend a batch that can
  * never succeed.
  */
-export function readEnvelope(body: unknown, repeated: RepeatedKeys = { paths: [], more: false }): ReadEnvelope {
+export function readEnvelope(body: unknown, repeated: readonly KeyPath[] = []): ReadEnvelope {
   const repeatedIn = repeatsByEvent(body, repeated);
   if (!isBulk(body)) return { events: [toSinkEvent(validate(singleEvent, body, 'body'))], rejected: [] };
   const wrapper = validate(bulkWrapper, body, 'body');
@@ -134,11 +145,11 @@ export function readEnvelope(body: unknown, repeated: RepeatedKeys = { paths: []
 }
 
 /** The bulk envelope's events that repeat a key, with the first repeat of each; a repeat anywhere else refuses the body. */
-function repeatsByEvent(body: unknown, { paths, more }: RepeatedKeys): Map<number, KeyPath> {
+function repeatsByEvent(body: unknown, repeated: readonly KeyPath[]): Map<number, KeyPath> {
   const byEvent = new Map<number, KeyPath>();
-  for (const path of paths) {
+  for (const path of repeated) {
     const index = path[1];
-    if (more || !isBulk(body) || path[0] !== 'data' || typeof index !== 'number' || path.length < 3) throw new RepeatedField(path);
+    if (!isBulk(body) || path[0] !== 'data' || typeof index !== 'number' || path.length < 3) throw new RepeatedField(path);
     byEvent.set(index, path);
   }
   return byEvent;

@@ -5,7 +5,7 @@ import type { IRouter, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import getRawBody, { type RawBodyError } from 'raw-body';
-import { DuplicateKeyError, type DuplicateKeys, type DuplicateKeysWanted, parseJsonReportingDuplicates, parseStrictJson } from '../auth/strict-json.js';
+import { DuplicateKeyError, type DuplicateKeysWanted, type JsonPath, parseJsonReportingDuplicates, parseStrictJson } from '../auth/strict-json.js';
 import { HttpProblem, notFound, repeatedHeader } from './problem.js';
 import { headerValues } from '../raw-headers.js';
 import { RepeatedField } from '../validation.js';
@@ -88,7 +88,8 @@ export interface JsonBodyOptions {
 /**
  * JSON bodies only: anything else with content is a 415; then read with a
  * size limit and parse strictly (any JSON value: the schema says what is wrong
- * with it; a repeated key is refused, as in token payloads).
+ * with it; a repeated key is refused, as in token payloads, unless the route
+ * judges repeats itself: `reportDuplicateKeys`).
  */
 export function jsonBody(limitBytes: number, { reportDuplicateKeys }: JsonBodyOptions = {}): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -111,8 +112,9 @@ export function jsonBody(limitBytes: number, { reportDuplicateKeys }: JsonBodyOp
         return;
       }
       try {
-        if (reportDuplicateKeys === undefined) req.body = bytes.length > 0 ? parseJsonBody(bytes, parseStrictJson) : undefined;
-        else if (bytes.length > 0) {
+        if (bytes.length === 0) req.body = undefined;
+        else if (reportDuplicateKeys === undefined) req.body = parseJsonBody(bytes, parseStrictJson);
+        else {
           const { value, duplicates } = parseJsonBody(bytes, (text) => parseJsonReportingDuplicates(text, reportDuplicateKeys));
           req.body = value;
           res.locals.duplicateKeys = duplicates;
@@ -160,9 +162,9 @@ function isUtf8Charset(contentType: string | undefined): boolean {
   return charset === undefined || /^utf-?8$/i.test(charset);
 }
 
-/** The repeated keys of a body read with `reportDuplicateKeys` (none when there was no body). */
-export function duplicateKeysOf(res: Response): DuplicateKeys {
-  return (res.locals.duplicateKeys as DuplicateKeys | undefined) ?? { paths: [], more: false };
+/** Where a body read with `reportDuplicateKeys` repeats keys (nowhere when there was no body). */
+export function duplicateKeysOf(res: Response): JsonPath[] {
+  return (res.locals.duplicateKeys as JsonPath[] | undefined) ?? [];
 }
 
 function parseJsonBody<T>(bytes: Buffer, parse: (text: string) => T): T {

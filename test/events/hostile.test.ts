@@ -50,7 +50,15 @@ const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
   ['data.name a number', (e) => ({ ...e, data: { name: 42 } }), 'data.name'],
   ['data.conference an object', (e) => ({ ...e, event: 'participant_connected', data: { conference: { name: 'Room' } } }), 'data.conference'],
   ['data.end_time text', (e) => ({ ...e, data: { ...e.data, end_time: '1747220597' } }), 'data.end_time'],
+  ['data.name empty', (e) => ({ ...e, data: { name: '' } }), 'data.name'],
+  ['data.name longer than a Pexip room name (251 characters)', (e) => ({ ...e, data: { name: 'r'.repeat(251) } }), 'data.name'],
 ];
+
+test('an event the sink does not act on keeps any shape of those fields', async () => {
+  const res = await post(event({ event: 'conference_updated' }, { name: { first: 'a' }, conference: 7, end_time: 'soon' }));
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ accepted: 1, rejected: 0 });
+});
 
 describe.each(HOSTILE)('%s', (_name, spoil, field) => {
   test('as a single event → 400 problem naming the field', async () => {
@@ -139,6 +147,14 @@ describe('a repeated key', () => {
     expectToMatchSpec(res);
     expect(await queued(single.data.name)).toBe(false);
   });
+
+  test('a body of deep nesting and many repeats is answered, not held: the walk stays linear', async () => {
+    const depth = 100_000;
+    const deep = `${'['.repeat(depth)}{${'"a":0,'.repeat(depth)}"a":0}${']'.repeat(depth)}`;
+    const res = await postText(JSON.stringify(event()).replace('"data":{', `"data":{"deep":${deep},`));
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].field).toMatch(/^data\.deep\.0\.0\./);
+  }, 60_000);
 
   test("in the bulk envelope's own fields → 422, no event stored", async () => {
     const good = event();

@@ -62,6 +62,8 @@ export class SchemaArbitraries {
     if (node.items !== undefined) list.push(...this.arrayMutations(node, where));
     const branches = [...(node.oneOf ?? []), ...(node.anyOf ?? []), ...(node.allOf ?? []), ...(node.then === undefined ? [] : [node.then])];
     branches.forEach((branch, index) => list.push(...this.mutations(branch, `${where} (part ${index + 1})`)));
+    const conditioned = whenConditionHolds(node);
+    if (conditioned !== undefined) list.push(...this.mutations(conditioned, `${where} (when its if holds)`));
     return list;
   }
 
@@ -166,6 +168,21 @@ function stretchedText(node: SchemaNode, lengths: number[]): fc.Arbitrary<string
 }
 
 /** Type, bounds and properties of `allOf` parts, for generating (the exact check applies the rest). */
+/**
+ * An object whose `if` and `then` constrain its properties, as one object in
+ * which the `if` holds: its mutations break what `then` adds, on values the
+ * `if` picks out (a `then` mutated on its own lacks what the `if` needs, so
+ * both sides would refuse it for that).
+ */
+function whenConditionHolds(node: SchemaNode): SchemaNode | undefined {
+  if (node.properties === undefined || node.if?.properties === undefined || node.then?.properties === undefined) return undefined;
+  const properties = { ...node.properties };
+  for (const part of [node.if.properties, node.then.properties]) {
+    for (const [key, child] of Object.entries(part)) properties[key] = properties[key] === undefined ? child : { allOf: [properties[key] as SchemaNode, child] };
+  }
+  return { ...node, if: undefined, then: undefined, properties };
+}
+
 function mergeShapes(parts: SchemaNode[]): SchemaNode {
   return parts.reduce<SchemaNode>((merged, part) => {
     const { not: _not, ...rest } = part;
