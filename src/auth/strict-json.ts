@@ -47,8 +47,11 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
-/** An open object (its keys so far, and the one whose value is being read) or array (the position being read). */
-type Container = { keys: Set<string>; key: string } | { keys: null; index: number };
+/**
+ * An open object (its keys so far, and the one whose value is being read) or array (the position
+ * being read); `reported`: a repeat in it has been reported (see DuplicateKeysWanted.depth).
+ */
+type Container = ({ keys: Set<string>; key: string } | { keys: null; index: number }) & { reported?: Set<string> | true };
 
 /**
  * Walks text that JSON.parse accepted, tracking the keys of every open object
@@ -57,7 +60,6 @@ type Container = { keys: Set<string>; key: string } | { keys: null; index: numbe
  */
 function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): JsonPath[] {
   const paths: JsonPath[] = [];
-  const reportedIn = new Set<string>();
   const open: Container[] = [];
   let expectingKey = false;
   for (let i = 0; i < text.length; i += 1) {
@@ -68,14 +70,9 @@ function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): Jso
       if (expectingKey && top?.keys) {
         const key = stringAt(text, i, end);
         if (!top.keys.has(key)) top.keys.add(key);
-        else {
-          // Only the part's own few positions are read here, so that a body of many deep repeats stays linear.
-          const part = JSON.stringify(pathTo(open, key, depth));
-          if (!reportedIn.has(part)) {
-            reportedIn.add(part);
-            paths.push(pathTo(open, key, open.length));
-            if (paths.length === limit) return paths;
-          }
+        else if (firstInItsPart(open, key, depth)) {
+          paths.push([...open.slice(0, -1).map(position), key]);
+          if (paths.length === limit) return paths;
         }
         top.key = key;
         expectingKey = false;
@@ -98,12 +95,23 @@ function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): Jso
   return paths;
 }
 
-/** The first `length` steps of the path to `key` in the innermost open object. */
-function pathTo(open: readonly Container[], key: string, length: number): JsonPath {
-  const steps = Math.min(length, open.length);
-  const path: JsonPath = [];
-  for (let i = 0; i < steps; i += 1) path.push(i === open.length - 1 ? key : position(open[i] as Container));
-  return path;
+/**
+ * Marks the part a repeat of `key` is in: the value `depth` levels below the root when the
+ * repeat is that deep, else the key in its shallower object. Constant time, so that a body of
+ * many repeats stays linear however deep they are or however long the keys around them.
+ */
+function firstInItsPart(open: Container[], key: string, depth: number): boolean {
+  const part = open[depth];
+  if (part !== undefined) {
+    if (part.reported !== undefined) return false;
+    part.reported = true;
+    return true;
+  }
+  const top = open.at(-1) as Container;
+  const keys = (top.reported ??= new Set<string>()) as Set<string>;
+  if (keys.has(key)) return false;
+  keys.add(key);
+  return true;
 }
 
 function position(container: Container): string | number {

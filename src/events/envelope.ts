@@ -60,7 +60,7 @@ const data = z
   });
 
 /** A VMR's name as Pexip stores it (pexip/terraform-provider-pexip resource_infinity_conference.go: name LengthAtMost(250)). */
-export const MAX_ROOM_NAME_LENGTH = 250;
+const MAX_ROOM_NAME_LENGTH = 250;
 const roomName = z.string({ error: 'must be text' }).min(1, 'must not be empty').max(MAX_ROOM_NAME_LENGTH, `must be at most ${MAX_ROOM_NAME_LENGTH} characters, as a Pexip room name is`);
 
 /**
@@ -146,6 +146,8 @@ export function readEnvelope(body: unknown, repeated: readonly KeyPath[] = []): 
 
 /** The bulk envelope's events that repeat a key, with the first repeat of each; a repeat anywhere else refuses the body. */
 function repeatsByEvent(body: unknown, repeated: readonly KeyPath[]): Map<number, KeyPath> {
+  // The walk stopped there: what it did not read may repeat the envelope's own fields.
+  if (repeated.length >= REPEATED_KEYS_READ.limit) throw new RepeatedField(repeated[0] as KeyPath);
   const byEvent = new Map<number, KeyPath>();
   for (const path of repeated) {
     const index = path[1];

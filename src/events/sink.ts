@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { BackgroundLoop } from '../background.js';
 import { type Clock, iso } from '../clock.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
-import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, MAX_ROOM_NAME_LENGTH, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
+import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
 
 /** `EVENT_DEDUP_RETENTION_HOURS`, in milliseconds. */
 export interface EventSinkSettings {
@@ -245,6 +245,7 @@ function seenKey(node: string, seq: string, time: number): string {
   return JSON.stringify([node, seq, time]);
 }
 
+/** A room name; readEnvelope has held it to Pexip's length in the events that name a room. */
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ROOM_NAME_LENGTH ? value : undefined;
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

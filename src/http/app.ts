@@ -23,7 +23,7 @@ export function buildApp(routes: Routes[], { logger, metrics, trustProxyAddresse
   app.set('etag', false);
   app.set('trust proxy', trustProxyAddresses.length > 0 ? trustProxyAddresses : false);
   if (tracing !== undefined) app.use(traceContext(tracing));
-  app.use(everyRequest([clientAddress(logger), requestId, requestLog(logger, metrics), securityHeaders(), singleHeaders(['host', 'content-type'])]));
+  app.use(everyRequest([requestId, clientAddress(logger), requestLog(logger, metrics), securityHeaders(), singleHeaders(['host', 'content-type'])]));
   for (const register of routes) register(app);
   app.use(unknownRoute);
   app.use(problemHandler(logger));

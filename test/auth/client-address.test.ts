@@ -70,7 +70,7 @@ describe('a proxy left out of TRUST_PROXY_ADDRESSES is pointed out in the log', 
   test('none configured: one warning naming the sender, however many requests', async () => {
     const warnings = await warningsAfter({}, 3);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 40, sender: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(warnings[0]).toMatchObject({ level: 40, requestId: expect.any(String), sender: expect.stringMatching(/127\.0\.0\.1/) });
     expect(JSON.stringify(warnings)).not.toContain('198.51.100');
   });
 

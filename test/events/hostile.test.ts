@@ -54,6 +54,14 @@ const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
   ['data.name longer than a Pexip room name (251 characters)', (e) => ({ ...e, data: { name: 'r'.repeat(251) } }), 'data.name'],
 ];
 
+test('a room name of 250 characters beyond the Basic Multilingual Plane (500 UTF-16 units) is queued', async () => {
+  const e = event({}, { name: '\u{1F600}'.repeat(250) });
+  const res = await post(e);
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ accepted: 1, rejected: 0 });
+  expect(await queued(e.data.name)).toBe(true);
+});
+
 test('an event the sink does not act on keeps any shape of those fields', async () => {
   const res = await post(event({ event: 'conference_updated' }, { name: { first: 'a' }, conference: 7, end_time: 'soon' }));
   expect(res.status).toBe(200);
@@ -155,6 +163,21 @@ describe('a repeated key', () => {
     expect(res.status).toBe(422);
     expect(res.body.errors[0].field).toMatch(/^data\.deep\.0\.0\./);
   }, 60_000);
+
+  test('a body of many repeats under a long key is answered, not held: the walk stays linear', async () => {
+    const repeats = `{${'"a":0,'.repeat(100_000)}"a":0}`;
+    const res = await postText(JSON.stringify(event()).replace('{', `{"${'k'.repeat(1_000_000)}":${repeats},`));
+    expect(res.status).toBe(422);
+  }, 60_000);
+
+  test('a bulk envelope with more events repeating keys than an envelope may hold → 422, even when the envelope repeats its own data after them', async () => {
+    const good = event();
+    const repeatingEvents = Array.from({ length: 10_001 }, () => '{"a":0,"a":0}').join(',');
+    const res = await postText(`{"event":"eventsink_bulk","data":[${repeatingEvents}],"data":[${JSON.stringify(good)}]}`);
+    expect(res.status).toBe(422);
+    expectToMatchSpec(res);
+    expect(await queued(good.data.name)).toBe(false);
+  });
 
   test("in the bulk envelope's own fields → 422, no event stored", async () => {
     const good = event();

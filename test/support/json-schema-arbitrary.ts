@@ -167,7 +167,6 @@ function stretchedText(node: SchemaNode, lengths: number[]): fc.Arbitrary<string
   return fc.tuple(text(node), fc.constantFrom(...lengths)).map(([valid, length]) => (valid || 'a').repeat(length + 1).slice(0, length));
 }
 
-/** Type, bounds and properties of `allOf` parts, for generating (the exact check applies the rest). */
 /**
  * An object whose `if` and `then` constrain its properties, as one object in
  * which the `if` holds: its mutations break what `then` adds, on values the
@@ -183,6 +182,7 @@ function whenConditionHolds(node: SchemaNode): SchemaNode | undefined {
   return { ...node, if: undefined, then: undefined, properties };
 }
 
+/** Type, bounds and properties of `allOf` parts, for generating (the exact check applies the rest). */
 function mergeShapes(parts: SchemaNode[]): SchemaNode {
   return parts.reduce<SchemaNode>((merged, part) => {
     const { not: _not, ...rest } = part;
