@@ -21,14 +21,17 @@ export class InvalidInput extends Error {
 /** Input with fields this API does not know (SPEC §2 PATCH). */
 export class UnknownFields extends InvalidInput {}
 
+/** Where a field is in a body, from its root (object keys and array positions). */
+export type FieldPath = readonly (string | number)[];
+
 /** A body field named twice in one object: which value was meant cannot be known (jwt-validation.md §4 #30). */
-export function repeatedField(path: readonly (string | number)[]): FieldError {
+export function repeatedField(path: FieldPath): FieldError {
   return { in: 'body', field: path.join('.').slice(0, 200), message: 'is given more than once in one object' };
 }
 
 /** A body that repeats a key in one object; `path` is the first repeat, from the body's root, ending with the key. */
 export class RepeatedField extends InvalidInput {
-  constructor(path: readonly (string | number)[]) {
+  constructor(path: FieldPath) {
     const error = repeatedField(path);
     super(`The body names ${JSON.stringify(error.field)} more than once in one object; send each field once.`, [error]);
   }

@@ -49,9 +49,10 @@ const CLOSE_ARRAY = 0x5d;
 
 /**
  * An open object (its keys so far, and the one whose value is being read) or array (the position
- * being read); `reported`: a repeat in it has been reported (see DuplicateKeysWanted.depth).
+ * being read). What has been reported in it (see DuplicateKeysWanted.depth): `reported`, a repeat
+ * anywhere in it, when it is a part; `reportedKeys`, the keys repeated in it, when it is shallower.
  */
-type Container = ({ keys: Set<string>; key: string } | { keys: null; index: number }) & { reported?: Set<string> | true };
+type Container = ({ keys: Set<string>; key: string } | { keys: null; index: number }) & { reported?: true; reportedKeys?: Set<string> };
 
 /**
  * Walks text that JSON.parse accepted, tracking the keys of every open object
@@ -103,12 +104,11 @@ function duplicateKeys(text: string, { depth, limit }: DuplicateKeysWanted): Jso
 function firstInItsPart(open: Container[], key: string, depth: number): boolean {
   const part = open[depth];
   if (part !== undefined) {
-    if (part.reported !== undefined) return false;
+    if (part.reported) return false;
     part.reported = true;
     return true;
   }
-  const top = open.at(-1) as Container;
-  const keys = (top.reported ??= new Set<string>()) as Set<string>;
+  const keys = ((open.at(-1) as Container).reportedKeys ??= new Set());
   if (keys.has(key)) return false;
   keys.add(key);
   return true;

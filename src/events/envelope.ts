@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
-import { check, type FieldError, RepeatedField, repeatedField, validate } from '../validation.js';
+import { check, type FieldError, type FieldPath, RepeatedField, repeatedField, validate } from '../validation.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -115,9 +115,6 @@ export interface ReadEnvelope {
   rejected: Rejection[];
 }
 
-/** Where the body repeats a key, from its root (object keys and array positions), ending with the key; see REPEATED_KEYS_READ. */
-type KeyPath = readonly (string | number)[];
-
 /**
  * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
  * single event throws InvalidInput naming the fields. In a bulk envelope each inner event
@@ -125,7 +122,8 @@ type KeyPath = readonly (string | number)[];
  * that the valid ones are processed and Pexip is never asked to resend a batch that can
  * never succeed.
  */
-export function readEnvelope(body: unknown, repeated: readonly KeyPath[] = []): ReadEnvelope {
+/** `repeated`: where the body repeats a key, each path ending with the key (see REPEATED_KEYS_READ). */
+export function readEnvelope(body: unknown, repeated: readonly FieldPath[] = []): ReadEnvelope {
   const repeatedIn = repeatsByEvent(body, repeated);
   if (!isBulk(body)) return { events: [toSinkEvent(validate(singleEvent, body, 'body'))], rejected: [] };
   const wrapper = validate(bulkWrapper, body, 'body');
@@ -145,10 +143,10 @@ export function readEnvelope(body: unknown, repeated: readonly KeyPath[] = []): 
 }
 
 /** The bulk envelope's events that repeat a key, with the first repeat of each; a repeat anywhere else refuses the body. */
-function repeatsByEvent(body: unknown, repeated: readonly KeyPath[]): Map<number, KeyPath> {
+function repeatsByEvent(body: unknown, repeated: readonly FieldPath[]): Map<number, FieldPath> {
   // The walk stopped there: what it did not read may repeat the envelope's own fields.
-  if (repeated.length >= REPEATED_KEYS_READ.limit) throw new RepeatedField(repeated[0] as KeyPath);
-  const byEvent = new Map<number, KeyPath>();
+  if (repeated.length >= REPEATED_KEYS_READ.limit) throw new RepeatedField(repeated[0] as FieldPath);
+  const byEvent = new Map<number, FieldPath>();
   for (const path of repeated) {
     const index = path[1];
     if (!isBulk(body) || path[0] !== 'data' || typeof index !== 'number' || path.length < 3) throw new RepeatedField(path);

@@ -33,25 +33,25 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Senders whose X-Forwarded-For is reported as ignored, at most: the log names each once. */
-const UNTRUSTED_SENDERS_LOGGED = 16;
+/** Senders of X-Forwarded-For judged, at most: each once, so a proxy's requests pay for it only the first time. */
+const SENDERS_JUDGED = 16;
 
 /**
  * The client's address, as `trust proxy` makes it. An X-Forwarded-For from a
  * sender that setting does not trust is logged, once per sender: behind a
  * proxy missing from TRUST_PROXY_ADDRESSES (APIM), every client has the
  * proxy's address, so one client that keeps failing authentication gets them
- * all a 429. Several senders are named, so that a caller reaching the gateway
+ * all a 429. Several senders are judged, so that a caller reaching the gateway
  * directly cannot use up the warning before the proxy's first request.
  */
 export function clientAddress(logger: Logger): RequestHook {
-  const logged = new Set<string | undefined>();
+  const judged = new Set<string | undefined>();
   return (req, res) => {
     const sender = req.socket.remoteAddress;
     req.clientAddress = req.ip ?? sender ?? 'unknown';
-    if (logged.size >= UNTRUSTED_SENDERS_LOGGED || logged.has(sender) || !req.headers['x-forwarded-for']) return;
+    if (judged.size >= SENDERS_JUDGED || judged.has(sender) || !req.headers['x-forwarded-for']) return;
+    judged.add(sender);
     if ((req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean)(sender, 0)) return;
-    logged.add(sender);
     logger.warn(
       { requestId: res.locals.requestId, sender },
       'X-Forwarded-For came from an address TRUST_PROXY_ADDRESSES does not name, so it is ignored: if this is your proxy (APIM), list its addresses, or every client behind it counts as one for failed-authentication limiting',

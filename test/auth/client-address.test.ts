@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestGateway, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { logLines } from '../support/log-lines.js';
 
 /**
  * Issue 12 item 5: the failure limiter believes X-Forwarded-For only on
@@ -50,13 +50,7 @@ describe('a proxy left out of TRUST_PROXY_ADDRESSES is pointed out in the log', 
   const WARNING = /^X-Forwarded-For came from an address TRUST_PROXY_ADDRESSES does not name/;
 
   async function warningsAfter(env: Record<string, string>, requests: number): Promise<Record<string, unknown>[]> {
-    const lines: string[] = [];
-    const capture = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
-        done();
-      },
-    });
+    const { lines, stream: capture } = logLines();
     const gw = await startTestGateway({ store: gateways.store, env, logger: createLogger('info', capture) });
     try {
       for (let i = 0; i < requests; i += 1) expect((await gw.http.get('/public/health').set('X-Forwarded-For', `198.51.100.${i}`)).status).toBe(200);

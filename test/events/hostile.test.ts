@@ -1,17 +1,11 @@
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { logLines } from '../support/log-lines.js';
 
 /** Values that the store or `Date` cannot hold (issue 12 item 2): refused by validation, never a 500. */
 let gw: TestGateway;
-const lines: string[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
-    done();
-  },
-});
+const { lines, stream: capture } = logLines();
 
 beforeAll(async () => {
   gw = await startTestGateway({ logger: createLogger('info', capture) });
@@ -25,11 +19,10 @@ const event = (overrides: Record<string, unknown> = {}, data: Record<string, unk
   seq += 1;
   return { node: '10.44.99.2', seq, version: 2, time: gw.clock.now() / 1000, event: 'conference_ended', ...overrides, data: { name: `Room${seq}`, ...data } };
 };
-/** JSON.stringify keeps lone surrogates as `\ud800` escapes, as a hostile client would send them. */
-const post = (body: unknown) =>
-  gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(JSON.stringify(body));
 const postText = (text: string) =>
   gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(text);
+/** JSON.stringify keeps lone surrogates as `\ud800` escapes, as a hostile client would send them. */
+const post = (body: unknown) => postText(JSON.stringify(body));
 const queued = async (name: string) => (await gw.store.query('SELECT 1 FROM deletion_queue WHERE room_name = $1', [name])).rows.length === 1;
 
 const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [

@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway, useSharedStore } from '../support/gateway.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { PEXIP_PASSWORD, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
+import { logLines } from '../support/log-lines.js';
 
 /**
  * Every 5xx path a test can provoke, with PINs, tokens and passwords in the
@@ -12,13 +12,7 @@ import { PEXIP_PASSWORD, pexipProvider, type ProviderUnderTest } from '../suppor
  */
 const PIN = '97531246';
 const GUEST_PIN = '86420135';
-const lines: string[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
-    done();
-  },
-});
+const { lines, stream: capture } = logLines();
 const logger = createLogger('debug', capture);
 const shared = useSharedStore();
 let gateways: TestGateway[] = [];

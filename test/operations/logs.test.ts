@@ -2,19 +2,13 @@ import { once } from 'node:events';
 import http, { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { waitUntil } from '../support/process.js';
+import { logLines } from '../support/log-lines.js';
 
 let gw: TestGateway;
-const lines: string[] = [];
-const capture = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
-    done();
-  },
-});
+const { lines, stream: capture } = logLines();
 
 beforeAll(async () => {
   gw = await startTestGateway({ logger: createLogger('debug', capture), env: { POOL_TARGET_SIZE: '1' } });
