@@ -32,6 +32,7 @@ import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
 import { GatewayMetrics, type Upstream } from './metrics.js';
 import { tracedFetch } from './tracing/fetch.js';
+import type { UpstreamFetch } from './upstream-http.js';
 import { tracedStore } from './tracing/store.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -45,7 +46,8 @@ export interface ServiceDependencies {
   store: Store;
   logger: Logger;
   clock: Clock;
-  fetch: typeof globalThis.fetch;
+  /** Outbound HTTP to Entra, Genesys and Pexip (upstreamHttp in production). */
+  fetch: UpstreamFetch;
   /** How retries wait; defaults to real time. */
   sleep?: (ms: number) => Promise<void>;
   /** Background pool maintenance period; tests lengthen it. */
@@ -80,7 +82,7 @@ export interface Gateway extends Services {
 }
 
 /** The fetch an upstream's client gets: measured, and traced when tracing is on. */
-function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstream: Upstream): typeof globalThis.fetch {
+function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstream: Upstream): UpstreamFetch {
   return tracedFetch(metrics.instrumentFetch(deps.fetch, upstream), deps.tracing, upstream);
 }
 

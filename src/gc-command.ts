@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/open-store.js';
+import { upstreamHttp } from './upstream-http.js';
 
 /**
  * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With
@@ -14,12 +15,14 @@ async function garbageCollectOnce(): Promise<void> {
   const config = loadConfig(withDotEnv(process.env));
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, logger);
+  const upstream = upstreamHttp();
   try {
-    const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
+    const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
   } finally {
+    upstream.close();
     await store.close();
   }
 }

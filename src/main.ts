@@ -1,4 +1,4 @@
-import http, { type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
@@ -9,9 +9,11 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
 import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
+import { nodeHttp } from './node-http.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
 import { activeTraceFields } from './tracing/tracing.js';
 import type { RunningTracing } from './tracing/setup.js';
+import { type UpstreamHttp, upstreamHttp } from './upstream-http.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -29,13 +31,14 @@ async function main(): Promise<void> {
 
   const store = await openStoreOrExit(config, logger);
 
-  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
+  const upstream = upstreamHttp();
+  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: upstream.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
   logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+  stopOnSignals({ server, metricsServer, gateway, store, local, upstream, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
 /**
@@ -132,7 +135,7 @@ function listenOrExit(server: Server, { host, port }: { host: string; port: numb
 
 /** Prometheus metrics on their own listener, so that the public one (behind APIM) never serves them. */
 function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: number }): Promise<Server> {
-  const server = http.createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
@@ -151,6 +154,7 @@ interface Running {
   gateway: Gateway;
   store: Store;
   local: LocalStandIns;
+  upstream: UpstreamHttp;
   logger: Logger;
   destination: StdoutDestination;
   tracing: RunningTracing | undefined;
@@ -184,7 +188,7 @@ function stopOnSignals(running: Running): void {
   process.on('SIGINT', stop);
 }
 
-async function shutdown({ server, metricsServer, gateway, store, local, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
+async function shutdown({ server, metricsServer, gateway, store, local, upstream, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
   const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go idle as their last response is sent; close them as they do.
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
@@ -205,18 +209,9 @@ async function shutdown({ server, metricsServer, gateway, store, local, logger, 
   await Promise.all([local.identity?.close(), local.genesys?.close()]);
   // Spans still buffered are exported before outbound connections close (the exporter has its own).
   await tracing?.shutdown();
-  await closeOutboundConnections();
+  // No request of ours is in flight and background work has stopped: pooled connections are dropped, not waited for.
+  upstream.close();
   logger.info('stopped');
-}
-
-/**
- * fetch keeps pooled connections in Node's global undici dispatcher. By now
- * no request of ours is in flight and background work has stopped, so
- * whatever is still open is dropped rather than waited for.
- */
-async function closeOutboundConnections(): Promise<void> {
-  const dispatcher = (globalThis as Record<symbol, { destroy?: () => Promise<void> } | undefined>)[Symbol.for('undici.globalDispatcher.1')];
-  await dispatcher?.destroy?.().catch(() => undefined);
 }
 
 await main();

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { UpstreamFetch } from './upstream-http.js';
 
 export type Upstream = 'jwks' | 'genesys' | 'pexip';
 
@@ -82,12 +83,12 @@ export class GatewayMetrics {
     for (const [outcome, count] of Object.entries(report)) if (count > 0) this.collected.inc({ outcome }, count);
   }
 
-  /** A fetch that records each call's latency and outcome (status class, timeout or network error). */
-  instrumentFetch(fetch: typeof globalThis.fetch, upstream: Upstream): typeof globalThis.fetch {
-    return async (input, init) => {
+  /** An upstream fetch that records each call's latency and outcome (status class, timeout or network error). */
+  instrumentFetch(fetch: UpstreamFetch, upstream: Upstream): UpstreamFetch {
+    return async (url, request) => {
       const end = this.upstream.startTimer({ upstream });
       try {
-        const response = await fetch(input, init);
+        const response = await fetch(url, request);
         end({ outcome: `${Math.floor(response.status / 100)}xx` });
         return response;
       } catch (error) {

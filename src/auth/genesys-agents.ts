@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { TtlCache } from '../ttl-cache.js';
+import type { UpstreamFetch, UpstreamResponse } from '../upstream-http.js';
 
 export interface GenesysAgent {
   userId: string;
@@ -54,7 +55,7 @@ export class GenesysAgents {
 
   constructor(
     private readonly config: GenesysSettings & { apiBaseUrl: string },
-    private readonly fetch: typeof globalThis.fetch,
+    private readonly fetch: UpstreamFetch,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
@@ -96,12 +97,11 @@ export class GenesysAgents {
 
   private async callUsersMe(token: string): Promise<Lookup> {
     this.calls += 1;
-    let response: Response;
+    let response: UpstreamResponse;
     try {
       response = await this.fetch(`${this.config.apiBaseUrl}/api/v2/users/me?expand=organization`, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        timeoutMs: this.config.timeoutMs,
       });
     } catch (error) {
       const cause = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network';
@@ -111,14 +111,14 @@ export class GenesysAgents {
     return this.interpret(response);
   }
 
-  private async interpret(response: Response): Promise<Lookup> {
+  private async interpret(response: UpstreamResponse): Promise<Lookup> {
     if (response.status === 200) {
       const body = userMe.safeParse(await response.json().catch(() => undefined));
       if (body.success) return { outcome: 'user', agent: { userId: body.data.id, divisionId: body.data.division?.id, organizationId: body.data.organization?.id } };
       this.logger.warn('Genesys users/me answered 200 with an unexpected body');
       return { outcome: 'unavailable', retryAfterSeconds: undefined, cause: 'upstream-error' };
     }
-    await response.body?.cancel().catch(() => undefined);
+    response.discard();
     if (response.status === 401) return { outcome: 'rejected' };
     if (response.status === 403) return { outcome: 'forbidden', reason: 'genesys' };
     if (response.status === 429) return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'rate-limited' };
@@ -126,8 +126,8 @@ export class GenesysAgents {
     return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'upstream-error' };
   }
 
-  private retryAfterSeconds(response: Response): number | undefined {
-    const ms = parseRetryAfter(response.headers.get('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
+  private retryAfterSeconds(response: UpstreamResponse): number | undefined {
+    const ms = parseRetryAfter(response.header('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
     return ms === undefined ? undefined : Math.ceil(ms / 1000);
   }
 }

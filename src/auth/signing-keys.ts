@@ -2,11 +2,12 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
+import type { UpstreamFetch } from '../upstream-http.js';
 import { AuthenticationFailure } from './failures.js';
 
 export interface SigningKeysOptions {
   jwksUri: string;
-  fetch: typeof globalThis.fetch;
+  fetch: UpstreamFetch;
   clock: Clock;
   logger: Logger;
   timeoutMs: number;
@@ -145,18 +146,13 @@ export class SigningKeys {
   private async download(): Promise<unknown> {
     const response = await this.options.fetch(this.options.jwksUri, {
       headers: { accept: 'application/json, application/jwk-set+json' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(this.options.timeoutMs),
+      timeoutMs: this.options.timeoutMs,
     });
     if (response.status !== 200) {
-      await response.body?.cancel();
+      response.discard();
       throw new Error(`the key set endpoint answered ${response.status}`);
     }
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > MAX_JWKS_BYTES) throw new Error('the key set is too large');
-    const text = await response.text();
-    if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is too large');
-    return JSON.parse(text);
+    return response.json(MAX_JWKS_BYTES);
   }
 
   /** Keeps RSA signature keys usable with RS256; reuses key objects whose material did not change. */

@@ -1,5 +1,6 @@
-import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { nodeHttp as http } from '../node-http.js';
 import { HttpProblem } from './problem.js';
 
 /** `HTTP_*_TIMEOUT_MS`. */

@@ -1,10 +1,10 @@
 import { generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { importJWK, SignJWT } from 'jose';
 import type { GatewayConfig } from '../config.js';
+import { nodeHttp as http } from '../node-http.js';
 
 /**
  * The local profile's stand-in for Entra ID: a signing key kept in the data

@@ -13,6 +13,7 @@ import { openPostgresTestStore } from './postgres.js';
 import { EntraStandIn, mintToken, type MintOptions } from '../stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
 import { TestClock } from './clock.js';
+import { upstreamHttp } from '../../src/upstream-http.js';
 
 export interface TestGatewayOptions {
   env?: Record<string, string>;
@@ -79,11 +80,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...options.env,
   }) as ResolvedConfig;
   const sleeps: number[] = [];
+  const upstream = upstreamHttp();
   const gateway = createGateway(config, {
     store,
     clock,
     logger: options.logger ?? createLogger(config.logLevel),
-    fetch: globalThis.fetch,
+    fetch: upstream.fetch,
     sleep:
       options.sleep ??
       (async (ms) => {
@@ -113,6 +115,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     bearer: (mint) => ({ Authorization: `Bearer ${token(mint)}` }),
     async close() {
       await gateway.stop();
+      upstream.close();
       if (options.store === undefined) await store.close();
       if (options.entra === undefined) await entra.stop();
       if (options.genesys === undefined) await genesys.stop();

@@ -1,6 +1,7 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock } from '../../clock.js';
+import type { UpstreamFetch } from '../../upstream-http.js';
 
 /** How the gateway signs in to the Management API (`PEXIP_AUTH` and its credentials). */
 export interface PexipAuthSettings {
@@ -16,7 +17,7 @@ export interface PexipAuth {
   invalidate(): void;
 }
 
-export function pexipAuth(config: PexipAuthSettings, fetch: typeof globalThis.fetch, clock: Clock): PexipAuth {
+export function pexipAuth(config: PexipAuthSettings, fetch: UpstreamFetch, clock: Clock): PexipAuth {
   if (config.auth.kind === 'basic') {
     const header = `Basic ${Buffer.from(`${config.auth.username}:${config.auth.password}`).toString('base64')}`;
     return { header: async () => header, invalidate: () => undefined };
@@ -39,7 +40,7 @@ class PexipOAuth implements PexipAuth {
   private readonly key;
   private readonly tokenUrl: string;
 
-  constructor(baseUrl: string, private readonly clientId: string, privateKeyPem: string, private readonly timeoutMs: number, private readonly fetch: typeof globalThis.fetch, private readonly clock: Clock) {
+  constructor(baseUrl: string, private readonly clientId: string, privateKeyPem: string, private readonly timeoutMs: number, private readonly fetch: UpstreamFetch, private readonly clock: Clock) {
     this.key = createPrivateKey(privateKeyPem);
     this.tokenUrl = `${baseUrl}/oauth/token/`;
   }
@@ -75,9 +76,8 @@ class PexipOAuth implements PexipAuth {
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: assertion,
         scope: 'is_admin use_api',
-      }),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(this.timeoutMs),
+      }).toString(),
+      timeoutMs: this.timeoutMs,
     });
     const body = (await response.json().catch(() => undefined)) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (response.status !== 200 || typeof body?.access_token !== 'string') throw new PexipTokenRefused(response.status);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { parseRetryAfter } from '../../retry-after.js';
+import type { UpstreamFetch, UpstreamResponse } from '../../upstream-http.js';
 import { type PexipAuth, type PexipAuthSettings, PexipTokenRefused } from './pexip-auth.js';
 import { ProviderUnavailable } from './provider.js';
 import type { BudgetPriority, RequestBudget } from './request-budget.js';
@@ -59,7 +60,7 @@ export class PexipClient {
     private readonly config: PexipSettings,
     private readonly auth: PexipAuth,
     private readonly budget: RequestBudget,
-    private readonly fetch: typeof globalThis.fetch,
+    private readonly fetch: UpstreamFetch,
     private readonly sleep: (ms: number) => Promise<void>,
     private readonly logger: Logger,
     private readonly clock: Clock,
@@ -89,14 +90,13 @@ export class PexipClient {
     if (!(await this.budget.take(options.priority, BUDGET_WAIT_MS[options.priority]))) {
       throw new ProviderUnavailable('unavailable', 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
     }
-    let response: Response;
+    let response: UpstreamResponse;
     try {
       response = await this.fetch(`${this.config.baseUrl}${path}`, {
         method,
         headers: { authorization: await this.auth.header(), accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        timeoutMs: this.config.timeoutMs,
       });
     } catch (error) {
       if (error instanceof PexipTokenRefused) {
@@ -108,8 +108,8 @@ export class PexipClient {
     const text = await response.text().catch(() => '');
     return {
       kind: 'answer',
-      response: { status: response.status, location: response.headers.get('location'), body: parseJson(text) },
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.clock, RETRY_AFTER_MAX_MS),
+      response: { status: response.status, location: response.header('location'), body: parseJson(text) },
+      retryAfterMs: parseRetryAfter(response.header('retry-after'), this.clock, RETRY_AFTER_MAX_MS),
     };
   }
 

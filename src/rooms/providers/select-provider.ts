@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { Store } from '../../store/store.js';
+import type { UpstreamFetch } from '../../upstream-http.js';
 import { EmbeddedRoomProvider } from './embedded.js';
 import { PexipRoomProvider } from './pexip.js';
 import { pexipAuth } from './pexip-auth.js';
@@ -12,7 +13,7 @@ export interface ProviderDependencies {
   store: Store;
   clock: Clock;
   logger: Logger;
-  fetch: typeof globalThis.fetch;
+  fetch: UpstreamFetch;
   /** How retries wait; tests pass one that does not. */
   sleep: (ms: number) => Promise<void>;
 }
