@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { UpstreamFetch } from './upstream-http.js';
+import { type UpstreamFetch, UpstreamTimeout } from './upstream-http.js';
 
 export type Upstream = 'jwks' | 'genesys' | 'pexip';
 
@@ -92,7 +92,7 @@ export class GatewayMetrics {
         end({ outcome: `${Math.floor(response.status / 100)}xx` });
         return response;
       } catch (error) {
-        end({ outcome: (error as Error).name === 'TimeoutError' ? 'timeout' : 'network_error' });
+        end({ outcome: error instanceof UpstreamTimeout ? 'timeout' : 'network_error' });
         throw error;
       }
     };

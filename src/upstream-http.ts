@@ -23,7 +23,7 @@ export interface UpstreamResponse {
 /** One HTTP exchange with an upstream. Redirects are answers, never followed. */
 export type UpstreamFetch = (url: string, request: UpstreamRequest) => Promise<UpstreamResponse>;
 
-/** The exchange did not finish within its `timeoutMs`. */
+/** The exchange did not finish within its `timeoutMs` (callers tell it from a network failure by its class). */
 export class UpstreamTimeout extends Error {
   constructor(timeoutMs: number) {
     super(`no complete answer within ${timeoutMs} ms`);

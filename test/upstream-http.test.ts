@@ -6,23 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UpstreamBodyTooLarge, upstreamHttp, type UpstreamHttp } from '../src/upstream-http.js';
-
-/** A loopback server answering each request with `handle`; counts connections. */
-async function serve(handle: http.RequestListener): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
-  const server = http.createServer(handle);
-  let connections = 0;
-  server.on('connection', () => (connections += 1));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    connections: () => connections,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { freePort, waitUntil } from './support/process.js';
 
 let upstream: UpstreamHttp;
 const closers: (() => Promise<void>)[] = [];
@@ -33,11 +17,18 @@ afterEach(async () => {
   upstream.close();
   await Promise.all(closers.splice(0).map((close) => close()));
 });
-const started = async (handle: http.RequestListener) => {
-  const server = await serve(handle);
-  closers.push(server.close);
-  return server;
-};
+/** A loopback server answering each request with `handle`, closed after the test; counts connections. */
+async function started(handle: http.RequestListener): Promise<{ url: string; connections: () => number }> {
+  const server = http.createServer(handle);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, connections: () => connections };
+}
 
 test('a request carries its method, headers and UTF-8 body with its length; the answer is read as text or JSON', async () => {
   let seen: { method?: string; headers?: http.IncomingHttpHeaders; body?: string } = {};
@@ -109,7 +100,7 @@ test('a body past its limit is refused and its connection closed, however long t
   });
   const response = await upstream.fetch(server.url, { headers: {}, timeoutMs: 10_000 });
   await expect(response.text(64 * 1024)).rejects.toBeInstanceOf(UpstreamBodyTooLarge);
-  await waitFor(() => closed);
+  await waitUntil(() => closed, 'the upstream connection to close');
 });
 
 test('a connection that is cut in the middle of the body is an error, not a short body', async () => {
@@ -122,7 +113,7 @@ test('a connection that is cut in the middle of the body is an error, not a shor
 });
 
 test('a refused connection is an error that is not a timeout', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const error = await upstream.fetch(`http://127.0.0.1:${port}/`, { headers: {}, timeoutMs: 5_000 }).catch((e: unknown) => e as NodeJS.ErrnoException);
   expect(error).toMatchObject({ code: 'ECONNREFUSED' });
   expect((error as Error).name).not.toBe('TimeoutError');
@@ -232,19 +223,3 @@ test('every request asks for an unencoded answer and names the gateway; a caller
   expect(seen[0]).toMatchObject({ 'accept-encoding': 'identity', 'user-agent': 'maxconf-gateway' });
   expect(seen[1]?.['user-agent']).toBe('other');
 });
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(condition: () => boolean, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { TtlCache } from '../ttl-cache.js';
-import type { UpstreamFetch, UpstreamResponse } from '../upstream-http.js';
+import { type UpstreamFetch, type UpstreamResponse, UpstreamTimeout } from '../upstream-http.js';
 
 export interface GenesysAgent {
   userId: string;
@@ -104,7 +104,7 @@ export class GenesysAgents {
         timeoutMs: this.config.timeoutMs,
       });
     } catch (error) {
-      const cause = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network';
+      const cause = error instanceof UpstreamTimeout ? 'timeout' : 'network';
       this.logger.warn({ cause }, 'Genesys users/me call failed');
       return { outcome: 'unavailable', retryAfterSeconds: undefined, cause };
     }

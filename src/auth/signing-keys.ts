@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
-import type { UpstreamFetch } from '../upstream-http.js';
+import { type UpstreamFetch, UpstreamTimeout } from '../upstream-http.js';
 import { AuthenticationFailure } from './failures.js';
 
 export interface SigningKeysOptions {
@@ -132,7 +132,7 @@ export class SigningKeys {
       this.lastFetchFailed = false;
       return true;
     } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
+      const timedOut = error instanceof UpstreamTimeout;
       this.counts[timedOut ? 'timeout' : 'error'] += 1;
       this.lastFetchFailed = true;
       logger.warn(

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { parseRetryAfter } from '../../retry-after.js';
-import type { UpstreamFetch, UpstreamResponse } from '../../upstream-http.js';
+import { type UpstreamFetch, type UpstreamResponse, UpstreamTimeout } from '../../upstream-http.js';
 import { type PexipAuth, type PexipAuthSettings, PexipTokenRefused } from './pexip-auth.js';
 import { ProviderUnavailable } from './provider.js';
 import type { BudgetPriority, RequestBudget } from './request-budget.js';
@@ -103,7 +103,7 @@ export class PexipClient {
         this.logger.error({ status: error.status }, 'Pexip refused the OAuth2 client assertion');
         throw new ProviderUnavailable('bad-answer', undefined, 'Pexip refused the gateway\'s credentials.');
       }
-      return { kind: 'failure', cause: (error as Error).name === 'TimeoutError' ? 'timeout' : 'network' };
+      return { kind: 'failure', cause: error instanceof UpstreamTimeout ? 'timeout' : 'network' };
     }
     const text = await response.text().catch(() => '');
     return {
