@@ -114,6 +114,7 @@ export const environmentSchema = z.object({
   GC_INTERVAL_SECONDS: integer(10, 86_400).optional(),
   GC_GRACE_SECONDS: integer(0, 7 * 86_400).optional(),
   GC_BATCH_SIZE: integer(1, 1000).optional(),
+  ROOM_UNUSED_TTL_SECONDS: integer(900, 7 * 86_400).optional(),
   TRUST_PROXY_ADDRESSES: list.pipe(z.array(z.string().refine(isProxyAddress, 'must be loopback, linklocal, uniquelocal, an IP address or a CIDR range such as 10.0.0.0/24'))).optional(),
   HTTP_HEADERS_TIMEOUT_MS: integer(1000, 120_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
@@ -294,6 +295,7 @@ function buildConfig(env: Env, production: boolean) {
     leaseMs: seconds(env.GC_LEASE_SECONDS ?? 300),
     graceMs: seconds(env.GC_GRACE_SECONDS ?? 600),
     batchSize: env.GC_BATCH_SIZE ?? 50,
+    unusedTtlMs: seconds(env.ROOM_UNUSED_TTL_SECONDS ?? 14_400),
   };
   const provider: RoomProviderSettings = roomProvider ?? { kind: 'embedded' };
 

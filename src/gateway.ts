@@ -18,7 +18,9 @@ import { authenticated } from './http/authenticate.js';
 import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
+import { RoomActivity } from './rooms/activity.js';
 import { BulkJobs, countBulkRoom } from './rooms/bulk-jobs.js';
+import { RoomLedger } from './rooms/ledger.js';
 import { RoomPool } from './rooms/pool.js';
 import type { RoomProvider } from './rooms/providers/provider.js';
 import { selectRoomProvider } from './rooms/providers/select-provider.js';
@@ -61,6 +63,7 @@ export interface ServiceDependencies {
 /** The room and event domain, without HTTP: what the server and `npm run gc` share. */
 export interface Services {
   provider: RoomProvider;
+  ledger: RoomLedger;
   pool: RoomPool;
   roomCache: RoomReadCache;
   rooms: RoomService;
@@ -90,11 +93,13 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const { logger, clock } = deps;
   const store = tracedStore(deps.store, deps.tracing);
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: upstreamFetch(deps, metrics, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const { provider, agentProvider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: upstreamFetch(deps, metrics, 'pexip'), sleep: deps.sleep ?? realSleep });
   const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
+  const ledger = new RoomLedger(store, clock);
   const pool = new RoomPool({
     store,
     provider: backgroundProvider,
+    ledger,
     clock,
     logger: logger.child({ component: 'pool' }),
     rooms: config.rooms,
@@ -104,13 +109,13 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   });
   const deletionQueue = new DeletionQueue(store, clock);
   const cache = new RoomReadCache(config.rooms.readCacheTtlMs, 10_000, clock);
-  const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ provider: roomProvider, pool, cache, queue: deletionQueue });
-  const rooms = new RoomService({ provider, pool, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
+  const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ provider: roomProvider, pool, ledger, cache, queue: deletionQueue });
+  const rooms = new RoomService({ provider, agentProvider, pool, ledger, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseMs, lookoutIntervalMs: maintenanceIntervalMs });
   const database = config.store.database;
   const sink = new EventSink({
     store,
-    queue: deletionQueue,
+    queue: new RoomActivity(ledger, deletionQueue),
     clock,
     logger: logger.child({ component: 'event-sink' }),
     commitDeadlineMs: database && database.connectTimeoutMs + database.queryTimeoutMs,
@@ -119,12 +124,14 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const garbageCollector = new GarbageCollector({
     ...config.garbageCollection,
     queue: deletionQueue,
+    ledger,
+    clock,
     retirement: retirement(backgroundProvider),
     logger: logger.child({ component: 'garbage-collection' }),
     persistentPrefixes: config.rooms.persistentPrefixes,
     onReport: (report) => metrics.garbageCollected({ ...report }),
   });
-  return { provider, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
+  return { provider, ledger, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
 }
 
 /** The composition root: every module gets its collaborators from here. */
@@ -150,6 +157,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   metrics.watch({
     poolCounts: () => services.pool.counts(),
     queueStats: () => services.deletionQueue.stats(),
+    ledgerCounts: () => services.ledger.counts(),
     tokenCache,
     genesysCache: genesysAgents,
     eventCounts: services.sink.countsByType,

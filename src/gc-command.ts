@@ -1,6 +1,7 @@
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
+import type { LedgerCounts } from './rooms/ledger.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/open-store.js';
 import { upstreamHttp } from './upstream-http.js';
@@ -17,10 +18,11 @@ async function garbageCollectOnce(): Promise<void> {
   const store = await openStore(config.store, logger);
   const upstream = upstreamHttp();
   try {
-    const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
+    const { garbageCollector, deletionQueue, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
+    process.stdout.write(`${describeLedger(await ledger.counts())}\n`);
   } finally {
     upstream.close();
     await store.close();
@@ -32,6 +34,13 @@ function describeWaiting({ count, nextDueAt }: { count: number; nextDueAt: numbe
   if (nextDueAt === undefined) return 'No entries are waiting for their grace period.';
   const inSeconds = Math.max(0, Math.ceil((nextDueAt - systemClock.now()) / 1000));
   return `${count} queued ${count === 1 ? 'entry is' : 'entries are'} not yet due (GC_GRACE_SECONDS=${graceSeconds}); the next becomes due at ${new Date(nextDueAt).toISOString()} (in ${inSeconds} s).`;
+}
+
+/** The room ledger at a glance: how many rooms are in each state, and what needs an operator's eye. */
+function describeLedger({ byState, oldestUnusedAt, unknownOutcomes }: LedgerCounts): string {
+  const states = Object.entries(byState).map(([state, count]) => `${count} ${state.replace('_', ' ')}`).join(', ');
+  const unused = oldestUnusedAt === null ? '' : `; the oldest room handed out and not used yet since ${oldestUnusedAt.toISOString()}`;
+  return `Room ledger: ${states}; ${unknownOutcomes} creation${unknownOutcomes === 1 ? '' : 's'} awaiting reconciliation with the provider${unused}.`;
 }
 
 try {

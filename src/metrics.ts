@@ -7,6 +7,7 @@ export type Upstream = 'jwks' | 'genesys' | 'pexip';
 export interface MetricSources {
   poolCounts(): Promise<{ creating: number; ready: number; waiting: number; claimed: number }>;
   queueStats(): Promise<{ depth: number; oldestEndedAt: Date | null }>;
+  ledgerCounts(): Promise<{ byState: Record<string, number>; oldestUnusedAt: Date | null; unknownOutcomes: number }>;
   tokenCache: { hits: number; misses: number };
   genesysCache: { cacheHits: number; calls: number };
   /** Pexip events processed so far, by type. */
@@ -58,6 +59,7 @@ export class GatewayMetrics {
       const oldest = (await queueStats()).oldestEndedAt;
       this.set(oldest === null ? 0 : Math.max(0, (sources.now() - new Date(oldest).getTime()) / 1000));
     } });
+    this.watchLedger(sources);
     syncedCounter(this.registry, 'maxconf_verified_token_cache_requests_total', 'Verified-token cache lookups by result', 'result', () => [
       ['hit', sources.tokenCache.hits],
       ['miss', sources.tokenCache.misses],
@@ -68,6 +70,23 @@ export class GatewayMetrics {
     ]);
     syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown"; invalid events of a bulk envelope, not processed, as "rejected")', 'type', () => sources.eventCounts);
     syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);
+  }
+
+  /** The room ledger: rooms by state, the oldest one handed out and never used, creations awaiting reconciliation. */
+  private watchLedger(sources: MetricSources): void {
+    const registers = [this.registry];
+    let scrape: ReturnType<MetricSources['ledgerCounts']> | undefined;
+    const counts = () => (scrape ??= sources.ledgerCounts().finally(() => (scrape = undefined)));
+    new Gauge({ name: 'maxconf_ledger_rooms', help: 'Rooms in the room ledger by state (deleted: kept 30 days as a record)', labelNames: ['state'], registers, async collect() {
+      for (const [state, value] of Object.entries((await counts()).byState)) this.set({ state }, value);
+    } });
+    new Gauge({ name: 'maxconf_ledger_unused_oldest_age_seconds', help: 'How long the oldest room handed out and never used has waited (deleted after ROOM_UNUSED_TTL_SECONDS)', registers, async collect() {
+      const oldest = (await counts()).oldestUnusedAt;
+      this.set(oldest === null ? 0 : Math.max(0, (sources.now() - oldest.getTime()) / 1000));
+    } });
+    new Gauge({ name: 'maxconf_ledger_unknown_outcomes', help: 'Room creations whose outcome is unknown (answer lost, process killed), due for reconciliation with the provider', registers, async collect() {
+      this.set((await counts()).unknownOutcomes);
+    } });
   }
 
   /** A finished request, by route template (never by raw path); `aborted` when the client left before a response was sent. */

@@ -7,7 +7,7 @@ import { REPO_ROOT } from './support/process.js';
  * top of src/ either compose the app (and may import anything) or are shared
  * by every layer (and import only each other).
  */
-const COMPOSITION = new Set(['main.ts', 'gateway.ts', 'config.ts', 'config-reference.ts', 'config-reference-command.ts', 'embedded-template-command.ts', 'gc-command.ts']);
+const COMPOSITION = new Set(['main.ts', 'gateway.ts', 'config.ts', 'config-reference.ts', 'config-reference-command.ts', 'embedded-template-command.ts', 'gc-command.ts', 'adopt-command.ts']);
 const MAY_IMPORT: Record<string, readonly string[]> = {
   composition: ['*'],
   local: ['*'],

@@ -32,6 +32,7 @@ export function requestLog(logger: Logger, metrics: GatewayMetrics): RequestHook
         responseTime: Math.round(responseTime * 1000) / 1000,
         route,
         caller: callerOf(req),
+        room: res.locals.room as string | undefined,
         authFailure: res.locals.authFailure as AuthFailure | undefined,
       };
       if (!res.writableFinished) logger.warn(line, 'request aborted before the response was sent');
@@ -49,6 +50,11 @@ interface AuthFailure {
 /** Keeps why authentication failed (a reason code such as `bad_signature`, never the credential) for the request's line. */
 export function noteAuthFailure(res: Response, failure: AuthFailure): void {
   res.locals.authFailure = failure;
+}
+
+/** The room a request handed out, for its line (a name, never its PINs). */
+export function noteRoom(res: Response, roomName: string): void {
+  res.locals.room = roomName;
 }
 
 /** The Entra calling application, the Genesys user, or the event-sink user — identities, not secrets. */

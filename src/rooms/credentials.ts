@@ -2,6 +2,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { isPersistent } from './persistent.js';
 
 const NAME_BYTES = 16;
+/** The names newRoomName gives (16 bytes in base64url): what the ledger's adoption takes for the gateway's own rooms. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 /** A random, unguessable room name: 128 bits, base64url (22 characters). */
 export function newRoomName(persistentPrefixes: readonly string[]): string {

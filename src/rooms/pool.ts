@@ -4,6 +4,7 @@ import { BackgroundLoop, SingleFlight } from '../background.js';
 import { type Clock, iso } from '../clock.js';
 import type { Queryable, Store } from '../store/store.js';
 import type { Conference } from './conference.js';
+import type { RoomLedger } from './ledger.js';
 import { newRoom } from './new-room.js';
 import { RoomAlreadyExists, type RoomProvider } from './providers/provider.js';
 import type { RoomSettings } from './settings.js';
@@ -26,6 +27,7 @@ export interface PoolCounts {
 export interface RoomPoolOptions {
   store: Store;
   provider: RoomProvider;
+  ledger: RoomLedger;
   clock: Clock;
   logger: Logger;
   rooms: RoomSettings;
@@ -39,6 +41,8 @@ export interface RoomPoolOptions {
 
 /** Names the advisory lock that makes "count, then reserve" atomic across replicas. */
 const REFILL_LOCK = 4_711_0001;
+/** Unknown creation outcomes one maintenance round reconciles at most (one Pexip lookup each). */
+const RECONCILE_BATCH = 50;
 
 /**
  * The pool of ready rooms (SPEC §3). Every row carries a lease: a room whose
@@ -60,6 +64,7 @@ export class RoomPool {
     this.leaseMs = options.rooms.claimLeaseMs;
   }
 
+  /** Takes a ready room under a lease; never one queued for deletion (its conference ended, so someone had its name). */
   async claim(): Promise<PoolClaim | undefined> {
     const now = this.options.clock.now();
     const leaseToken = randomUUID();
@@ -67,7 +72,8 @@ export class RoomPool {
       `UPDATE room_pool SET state = 'claimed', lease_token = $2, lease_until = $3
        WHERE room_name = (
          SELECT room_name FROM room_pool
-         WHERE (state = 'ready' AND ready_at <= $1) OR (state = 'claimed' AND lease_until <= $1)
+         WHERE ((state = 'ready' AND ready_at <= $1) OR (state = 'claimed' AND lease_until <= $1))
+           AND NOT EXISTS (SELECT 1 FROM deletion_queue WHERE deletion_queue.room_name = room_pool.room_name)
          ORDER BY ready_at LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING room_name, conference`,
       [iso(now), leaseToken, iso(now + this.leaseMs)],
@@ -81,10 +87,20 @@ export class RoomPool {
     return this.options.clock.now() - claim.claimedAt < this.leaseMs / 2;
   }
 
-  /** Takes the room out of the pool; false when the lease was lost and the room is someone else's. */
-  async complete(claim: PoolClaim): Promise<boolean> {
-    const { rowCount } = await this.options.store.query('DELETE FROM room_pool WHERE room_name = $1 AND lease_token = $2', [claim.roomName, claim.leaseToken]);
-    return rowCount === 1;
+  /** Takes the room out of the pool, handed out to `caller`; false when the lease was lost and the room is someone else's. */
+  async complete(claim: PoolClaim, caller: string): Promise<boolean> {
+    return this.options.store.transaction(async (tx) => {
+      const { rowCount } = await tx.query('DELETE FROM room_pool WHERE room_name = $1 AND lease_token = $2', [claim.roomName, claim.leaseToken]);
+      if (rowCount === 1) await this.options.ledger.handedOut(claim.roomName, caller, tx);
+      return rowCount === 1;
+    });
+  }
+
+  /** Takes back a handed-out room whose answer never reached its caller: nobody has its name or PINs, so it can serve another session. */
+  async takeBack(conference: Conference): Promise<void> {
+    await this.options.store.transaction(async (tx) => {
+      if (await this.options.ledger.returned(conference.name, tx)) await this.insertReady(tx, conference);
+    });
   }
 
   /** Puts a claimed room back, ready at once. */
@@ -132,19 +148,25 @@ export class RoomPool {
     } catch (error) {
       const existing = error instanceof RoomAlreadyExists ? await this.options.provider.findByName(room.name) : undefined;
       if (existing === undefined) {
+        // Pexip may have made the room all the same (an answer lost): the ledger keeps it until reconciled.
         await this.options.store.query('DELETE FROM room_pool WHERE room_name = $1', [room.name]);
+        await this.options.ledger.outcomeUnknown(room.name);
         throw error;
       }
       conference = existing;
     }
-    await this.options.store.transaction((tx) => this.markReady(tx, room.name, conference, bulkJobId));
+    const ready = await this.options.store.transaction((tx) => this.markReady(tx, room.name, conference, bulkJobId));
+    // Reconciliation judged the room never created while Pexip was still answering (the create outlived its lease).
+    if (!ready && (await this.options.ledger.stateOf(room.name)) === undefined) await this.restore(conference);
     return conference;
   }
 
   /**
    * Settles rows whose holder died: a claim whose lease expired is ready
    * again; a room being created becomes ready if it exists upstream and is
-   * dropped if it never got created.
+   * dropped if it never got created. Then every other creation whose outcome
+   * is unknown (an inline creation cut off, a create whose answer was lost)
+   * is looked up on Pexip: the room joins the pool if it exists.
    */
   async reconcile(): Promise<void> {
     const now = iso(this.options.clock.now());
@@ -155,8 +177,13 @@ export class RoomPool {
     );
     for (const row of rows) {
       const conference = await this.options.provider.findByName(row.room_name);
-      if (conference === undefined) await this.forget([row.room_name]);
+      if (conference === undefined) await this.neverCreated(row.room_name);
       else await this.options.store.transaction((tx) => this.markReady(tx, row.room_name, conference, row.bulk_job_id ?? undefined));
+    }
+    for (const { roomName } of await this.options.ledger.unknownOutcomes(RECONCILE_BATCH)) {
+      const conference = await this.options.provider.findByName(roomName);
+      if (conference === undefined) await this.neverCreated(roomName);
+      else await this.restore(conference);
     }
   }
 
@@ -199,17 +226,45 @@ export class RoomPool {
        VALUES ($1, 'creating', $2, $3, $4, $5, $2)`,
       [roomName, iso(now), randomUUID(), iso(now + this.leaseMs), bulkJobId ?? null],
     );
+    await this.options.ledger.recordCreation(roomName, bulkJobId === undefined ? 'pool' : 'bulk', this.leaseMs, tx);
     return true;
   }
 
-  private async markReady(tx: Queryable, roomName: string, conference: Conference, bulkJobId: string | undefined): Promise<void> {
+  private async markReady(tx: Queryable, roomName: string, conference: Conference, bulkJobId: string | undefined): Promise<boolean> {
     const readyAt = iso(this.options.clock.now() + this.options.readyDelayMs);
     const { rowCount } = await tx.query(
       `UPDATE room_pool SET state = 'ready', conference = $2::jsonb, ready_at = $3, lease_token = NULL, lease_until = NULL
        WHERE room_name = $1 AND state = 'creating'`,
       [roomName, JSON.stringify(conference), readyAt],
     );
-    if (rowCount === 1 && bulkJobId !== undefined) await this.options.onBulkRoomReady?.(tx, bulkJobId);
+    if (rowCount === 0) return false;
+    await this.options.ledger.pooled(roomName, bulkJobId === undefined ? 'pool' : 'bulk', tx);
+    if (bulkJobId !== undefined) await this.options.onBulkRoomReady?.(tx, bulkJobId);
+    return true;
+  }
+
+  /** A room that exists on Pexip, but whose creator never saw it made, joins the pool. */
+  private async restore(conference: Conference): Promise<void> {
+    await this.options.store.transaction(async (tx) => {
+      await this.insertReady(tx, conference);
+      await this.options.ledger.pooled(conference.name, 'pool', tx);
+    });
+  }
+
+  private async insertReady(tx: Queryable, conference: Conference): Promise<void> {
+    const now = this.options.clock.now();
+    await tx.query(
+      `INSERT INTO room_pool (room_name, state, conference, ready_at, created_at) VALUES ($1, 'ready', $2::jsonb, $3, $4)
+       ON CONFLICT (room_name) DO NOTHING`,
+      [conference.name, JSON.stringify(conference), iso(now + this.options.readyDelayMs), iso(now)],
+    );
+  }
+
+  private async neverCreated(roomName: string): Promise<void> {
+    await this.options.store.transaction(async (tx) => {
+      await tx.query('DELETE FROM room_pool WHERE room_name = $1', [roomName]);
+      await this.options.ledger.neverCreated(roomName, tx);
+    });
   }
 }
 

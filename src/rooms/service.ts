@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { InvalidInput } from '../validation.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, RoomChangeConflict, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
+import type { RoomLedger } from './ledger.js';
 import { isPersistent } from './persistent.js';
 import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
@@ -12,11 +13,23 @@ import { MAX_TAG_LENGTH, maxUuiDataForTag, tagFromUuiData } from './tag.js';
 
 export interface RoomServiceOptions {
   provider: RoomProvider;
+  /** The same VMRs for agent lookups, which spend a bounded share of the Pexip budget. */
+  agentProvider: RoomProvider;
   pool: RoomPool;
+  ledger: RoomLedger;
   cache: RoomReadCache;
   retirement: RoomRetirement;
   rooms: RoomSettings;
   logger: Logger;
+}
+
+/** Who a room is handed out to, and whether they are still there to receive it. */
+export interface HandOut {
+  /** The calling application (Entra `azp` / `appid`). */
+  caller: string;
+  requestId: string;
+  /** Aborted when the caller has gone before its answer was written. */
+  signal: AbortSignal;
 }
 
 export interface RoomListing {
@@ -34,30 +47,35 @@ export class RoomService {
 
   constructor(private readonly options: RoomServiceOptions) {}
 
-  /** Hands out a pooled room tagged for the verification session, or creates one when the pool is empty. */
-  /** `from`: where the caller sent uuiData, for the error that names it. */
-  async createForSession(uuiData: string, from: 'query' | 'body'): Promise<ConstrainedConference> {
+  /**
+   * Hands out a pooled room tagged for the verification session, or creates
+   * one when the pool is empty. `from`: where the caller sent uuiData, for the
+   * error that names it. A room whose caller left before the answer goes back to the pool.
+   */
+  async createForSession(uuiData: string, from: 'query' | 'body', handOut: HandOut): Promise<ConstrainedConference> {
     const tag = this.tagFor(uuiData, from);
     try {
-      for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
-        const claim = await this.options.pool.claim();
-        if (claim === undefined) break;
-        const handedOut = await this.tagClaimedRoom(claim, tag);
-        if (handedOut) return constrain(handedOut, false);
-      }
-      return constrain(await this.createInline(tag), false);
+      const room = await this.handOut(tag, handOut.caller);
+      if (handOut.signal.aborted) await this.takeBack(room, handOut);
+      return constrain(room, false);
     } finally {
       this.refillInBackground();
     }
   }
 
   async get(name: string, constrained: boolean): Promise<Conference | ConstrainedConference> {
-    let conference = this.options.cache.get(name);
-    if (conference === undefined) {
-      conference = await this.find(name);
-      this.options.cache.set(conference);
-    }
+    const conference = await this.read(name, this.options.provider);
     return constrained ? constrain(conference, true) : conference;
+  }
+
+  /**
+   * An agent's lookup: only a room handed out to a verification session, or a
+   * persistent one (made by hand), and never a Pexip request for a name the
+   * ledger does not know — agents cannot spend the budget on guesses.
+   */
+  async getForAgent(name: string): Promise<ConstrainedConference> {
+    if (!isPersistent(name, this.options.rooms.persistentPrefixes) && !(await this.options.ledger.inSession(name))) throw new RoomNotFound(name);
+    return constrain(await this.read(name, this.options.agentProvider), true);
   }
 
   async update(name: string, changes: RoomChanges): Promise<void> {
@@ -101,12 +119,36 @@ export class RoomService {
     }
   }
 
+  private async read(name: string, provider: RoomProvider): Promise<Conference> {
+    let conference = this.options.cache.get(name);
+    if (conference === undefined) {
+      conference = await this.find(name, provider);
+      this.options.cache.set(conference);
+    }
+    return conference;
+  }
+
+  private async handOut(tag: string, caller: string): Promise<Conference> {
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
+      const claim = await this.options.pool.claim();
+      if (claim === undefined) break;
+      const handedOut = await this.tagClaimedRoom(claim, tag, caller);
+      if (handedOut) return handedOut;
+    }
+    return this.createInline(tag, caller);
+  }
+
+  private async takeBack(room: Conference, { caller, requestId }: HandOut): Promise<void> {
+    await this.options.pool.takeBack(room);
+    this.options.logger.warn({ room: room.name, caller, requestId }, 'the caller left before its answer: the room went back to the pool');
+  }
+
   /**
    * Tags a claimed room and takes it out of the pool. The tag is only sent
    * while the claim is young, so it cannot land after the lease expired and
    * the room went to someone else.
    */
-  private async tagClaimedRoom(claim: PoolClaim, tag: string): Promise<Conference | undefined> {
+  private async tagClaimedRoom(claim: PoolClaim, tag: string, caller: string): Promise<Conference | undefined> {
     const { pool, provider } = this.options;
     if (!pool.isFresh(claim)) {
       await pool.release(claim);
@@ -123,19 +165,30 @@ export class RoomService {
       throw error;
     }
     this.options.cache.forget([claim.roomName]);
-    if (!(await pool.complete(claim))) return undefined;
+    if (!(await pool.complete(claim, caller))) return undefined;
     return { ...claim.conference, tag };
   }
 
-  private async createInline(tag: string): Promise<Conference> {
-    const conference = await this.options.provider.create(newRoom(this.options.rooms, tag));
+  /** Recorded in the ledger before Pexip is asked: if the answer is lost, reconciliation finds the room. */
+  private async createInline(tag: string, caller: string): Promise<Conference> {
+    const { ledger, provider, rooms } = this.options;
+    const room = newRoom(rooms, tag);
+    await ledger.recordCreation(room.name, 'inline', rooms.claimLeaseMs);
+    let conference: Conference;
+    try {
+      conference = await provider.create(room);
+    } catch (error) {
+      await ledger.outcomeUnknown(room.name);
+      throw error;
+    }
+    await ledger.handedOut(conference.name, caller);
     this.inlineCreations += 1;
     this.options.logger.warn({ room: conference.name }, 'pool empty: room created inline');
     return conference;
   }
 
-  private async find(name: string): Promise<Conference> {
-    const conference = await this.options.provider.findByName(name);
+  private async find(name: string, provider: RoomProvider = this.options.provider): Promise<Conference> {
+    const conference = await provider.findByName(name);
     if (conference === undefined) throw new RoomNotFound(name);
     return conference;
   }

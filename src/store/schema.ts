@@ -84,6 +84,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'room ledger',
+    // Adopts what the earlier release already held as ours: the pool's rooms, and queued
+    // deletions of rooms named as this gateway names them (a VMR made by hand is never adopted).
+    sql: `
+      CREATE TABLE room_ledger (
+        room_name text PRIMARY KEY,
+        state text NOT NULL CHECK (state IN ('creating', 'pooled', 'handed_out', 'started', 'ended', 'deleted')),
+        origin text NOT NULL CHECK (origin IN ('pool', 'bulk', 'inline', 'adopted')),
+        recorded_at timestamptz NOT NULL,
+        outcome_due_at timestamptz,
+        created_at timestamptz,
+        handed_out_at timestamptz,
+        handed_out_to text,
+        started_at timestamptz,
+        ended_at timestamptz,
+        deleted_at timestamptz,
+        updated_at timestamptz NOT NULL
+      );
+      CREATE INDEX room_ledger_state ON room_ledger (state, handed_out_at);
+
+      INSERT INTO room_ledger (room_name, state, origin, recorded_at, outcome_due_at, created_at, updated_at)
+      SELECT room_name, CASE WHEN state = 'creating' THEN 'creating' ELSE 'pooled' END,
+             CASE WHEN bulk_job_id IS NULL THEN 'pool' ELSE 'bulk' END,
+             created_at, CASE WHEN state = 'creating' THEN lease_until END, CASE WHEN state = 'creating' THEN NULL ELSE created_at END, now()
+      FROM room_pool;
+
+      INSERT INTO room_ledger (room_name, state, origin, recorded_at, ended_at, updated_at)
+      SELECT room_name, 'ended', 'adopted', enqueued_at, ended_at, now() FROM deletion_queue
+      WHERE room_name ~ '^[A-Za-z0-9_-]{22}$'
+      ON CONFLICT (room_name) DO UPDATE SET state = 'ended', ended_at = EXCLUDED.ended_at
+    `,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */

@@ -34,7 +34,11 @@ test('metrics cover requests by route template, auth failures, upstream calls, c
     expect(text).toMatch(/maxconf_deletion_queue_oldest_age_seconds 0/);
     expect(text).toMatch(/maxconf_events_total\{type="conference_ended"\} 1/);
     expect(text).toMatch(/maxconf_events_total\{type="unknown"\} 1/);
-    expect(text).toMatch(/maxconf_garbage_collection_rooms_total\{outcome="alreadyGone"\} 1/);
+    expect(text).toMatch(/maxconf_garbage_collection_rooms_total\{outcome="notOurs"\} 1/);
+    expect(text).toMatch(/maxconf_ledger_rooms\{state="handed_out"\} 1/);
+    expect(text).toMatch(/maxconf_ledger_rooms\{state="pooled"\} \d/);
+    expect(text).toMatch(/maxconf_ledger_unused_oldest_age_seconds 600/);
+    expect(text).toMatch(/maxconf_ledger_unknown_outcomes 0/);
     expect(text).toMatch(/maxconf_process_resident_memory_bytes \d+/);
   } finally {
     await gw.close();

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { BulkJobs, countBulkRoom } from '../../src/rooms/bulk-jobs.js';
+import { RoomLedger } from '../../src/rooms/ledger.js';
 import { RoomPool } from '../../src/rooms/pool.js';
 import { EmbeddedRoomProvider } from '../../src/rooms/providers/embedded.js';
 import type { Store } from '../../src/store/store.js';
@@ -10,6 +11,7 @@ import { openTestStore, temporaryDirectory, useSharedStore } from '../support/ga
 
 const rooms = loadConfig({ ROOM_TAG_BASE_URL: 'https://idim.example.gov/v', POOL_TARGET_SIZE: '3', POOL_CLAIM_LEASE_SECONDS: '60' }).rooms;
 const logger = createLogger('silent');
+const CALLER = 'idim-app';
 const shared = useSharedStore();
 let clock: TestClock;
 beforeEach(async () => {
@@ -17,7 +19,7 @@ beforeEach(async () => {
 });
 
 const poolOn = (s: Store, target = 3) =>
-  new RoomPool({ store: s, provider: new EmbeddedRoomProvider(s, clock), clock, logger, rooms: { ...rooms, poolTargetSize: target }, readyDelayMs: 0, onBulkRoomReady: countBulkRoom(clock) });
+  new RoomPool({ store: s, provider: new EmbeddedRoomProvider(s, clock), ledger: new RoomLedger(s, clock), clock, logger, rooms: { ...rooms, poolTargetSize: target }, readyDelayMs: 0, onBulkRoomReady: countBulkRoom(clock) });
 
 test('refill creates rooms up to the target and no further', async () => {
   const pool = poolOn(shared.store);
@@ -46,8 +48,8 @@ test('a room claimed by a request that died is neither lost nor handed out twice
   clock.advance(1);
   const rescued = await pool.claim();
   expect(rescued?.roomName).toBe(dead?.roomName);
-  expect(await pool.complete(rescued!)).toBe(true);
-  expect(await pool.complete(dead!)).toBe(false);
+  expect(await pool.complete(rescued!, CALLER)).toBe(true);
+  expect(await pool.complete(dead!, CALLER)).toBe(false);
   expect(await pool.claim()).toBeUndefined();
 });
 
@@ -70,8 +72,8 @@ test('a slow claimer whose lease lapsed cannot complete, and its claim is not fr
   expect(pool.isFresh(slow)).toBe(false);
   clock.advance(30_000);
   const other = (await pool.claim())!;
-  expect(await pool.complete(slow)).toBe(false);
-  expect(await pool.complete(other)).toBe(true);
+  expect(await pool.complete(slow, CALLER)).toBe(false);
+  expect(await pool.complete(other, CALLER)).toBe(true);
 });
 
 test('a released claim is ready again at once', async () => {
@@ -110,7 +112,7 @@ test('a creator that died after creating the room: the room becomes ready, not l
 });
 
 test('rooms can wait out a replication delay before they are claimable', async () => {
-  const pool = new RoomPool({ store: shared.store, provider: new EmbeddedRoomProvider(shared.store, clock), clock, logger, rooms: { ...rooms, poolTargetSize: 1 }, readyDelayMs: 90_000 });
+  const pool = new RoomPool({ store: shared.store, provider: new EmbeddedRoomProvider(shared.store, clock), ledger: new RoomLedger(shared.store, clock), clock, logger, rooms: { ...rooms, poolTargetSize: 1 }, readyDelayMs: 90_000 });
   await pool.refill();
   expect(await pool.counts()).toMatchObject({ ready: 0, waiting: 1 });
   expect(await pool.claim()).toBeUndefined();
@@ -210,7 +212,7 @@ test('a bulk job abandoned by a dead worker is resumed after its lease and compl
 test('a bulk job whose provider keeps failing stops and reports failure', async () => {
   const failing = new EmbeddedRoomProvider(shared.store, clock);
   failing.create = () => Promise.reject(new Error('provider down'));
-  const pool = new RoomPool({ store: shared.store, provider: failing, clock, logger, rooms: { ...rooms, poolTargetSize: 0 }, readyDelayMs: 0 });
+  const pool = new RoomPool({ store: shared.store, provider: failing, ledger: new RoomLedger(shared.store, clock), clock, logger, rooms: { ...rooms, poolTargetSize: 0 }, readyDelayMs: 0 });
   const jobs = new BulkJobs({ store: shared.store, pool, clock, logger, leaseMs: 60_000, lookoutIntervalMs: 60_000, maxConsecutiveFailures: 3 });
   const job = await jobs.submit(10);
   await jobs.idle();

@@ -21,7 +21,7 @@ export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRout
         async (req, res) => {
           const { room_name } = validate(roomNameParams, req.params, 'path');
           res.setHeader('Cache-Control', 'no-store');
-          res.json(await service.get(room_name, true));
+          res.json(await service.getForAgent(room_name));
         },
       ],
     });

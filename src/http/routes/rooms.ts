@@ -1,7 +1,8 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { requireRole } from '../authenticate.js';
 import { jsonBody, resource, type Routes } from '../middleware.js';
 import { HttpProblem, notFound } from '../problem.js';
+import { noteRoom } from '../request-log.js';
 import { validate } from '../../validation.js';
 import type { BulkJobs } from '../../rooms/bulk-jobs.js';
 import {
@@ -35,7 +36,9 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
     const create: RequestHandler = async (req, res) => {
       const { uuiData, from } = uuiDataOf(req);
       if (req.method === 'GET') res.setHeader('Deprecation', 'true');
-      res.json(await service.createForSession(uuiData, from));
+      const room = await service.createForSession(uuiData, from, { caller: callerId(req), requestId: res.locals.requestId as string, signal: answerLost(res) });
+      noteRoom(res, room.name);
+      res.json(room);
     };
     resource(router, '/room/create', { post: [authenticate, ...body, create], get: [authenticate, create] });
 
@@ -127,6 +130,21 @@ function uuiDataOf(req: Request): { uuiData: string; from: 'query' | 'body' } {
   const fromBody = req.method === 'POST' ? validate(createRoomBody, req.body ?? {}, 'body').uuiData : undefined;
   if (fromBody !== undefined && (req.query as Record<string, unknown>).uuiData === undefined) return { uuiData: fromBody, from: 'body' };
   return { uuiData: validate(createRoomQuery, req.query, 'query').uuiData, from: 'query' };
+}
+
+/** The Entra calling application the room is handed out to. */
+function callerId(req: Request): string {
+  if (req.caller === undefined) throw new Error('room creation reached without an authenticated caller');
+  return req.caller.id;
+}
+
+/** Aborted when the connection closes before the response has been written: the caller will never see its answer. */
+function answerLost(res: Response): AbortSignal {
+  const lost = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) lost.abort();
+  });
+  return lost.signal;
 }
 
 function missingBody(expected: string): HttpProblem {

@@ -32,8 +32,13 @@ export interface RequestOptions {
   priority: BudgetPriority;
 }
 
-/** How long a request waits for room in the budget: a caller gets 503 after a few seconds, background work waits its turn. */
-const BUDGET_WAIT_MS: Record<BudgetPriority, number> = { interactive: 5000, background: 60_000 };
+/** How long a request waits for room in the budget: IDIM gets 503 after a few seconds, an agent sooner, background work waits its turn. */
+const BUDGET_WAIT_MS: Record<BudgetPriority, number> = { interactive: 5000, agent: 1000, background: 60_000 };
+const BUDGET_USED: Record<BudgetPriority, string> = {
+  interactive: 'The gateway has used its Pexip request budget for this minute; retry shortly.',
+  agent: 'Agent lookups have used their share of the Pexip request budget for this minute; retry shortly.',
+  background: 'The gateway has used its Pexip request budget for this minute; retry shortly.',
+};
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const BACKOFF_BASE_MS = 250;
@@ -88,7 +93,7 @@ export class PexipClient {
 
   private async attempt(method: HttpMethod, path: string, options: RequestOptions): Promise<Attempt> {
     if (!(await this.budget.take(options.priority, BUDGET_WAIT_MS[options.priority]))) {
-      throw new ProviderUnavailable('unavailable', 5, 'The gateway has used its Pexip request budget for this minute; retry shortly.');
+      throw new ProviderUnavailable('unavailable', 5, BUDGET_USED[options.priority]);
     }
     let response: UpstreamResponse;
     try {

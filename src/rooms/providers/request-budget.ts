@@ -1,8 +1,12 @@
 import { type Clock, iso } from '../../clock.js';
 import type { Store } from '../../store/store.js';
 
-/** Requests made for a caller who waits (interactive) or for pool refill, bulk jobs and garbage collection (background). */
-export type BudgetPriority = 'interactive' | 'background';
+/**
+ * Whom a request serves: IDIM, who waits for it (interactive); an agent's
+ * widget looking a room up (agent); pool refill, bulk jobs and garbage
+ * collection (background).
+ */
+export type BudgetPriority = 'interactive' | 'agent' | 'background';
 
 export interface BudgetLimits {
   /** Requests allowed in any window (Pexip: 1,000 per 60 s per Management Node). */
@@ -20,35 +24,49 @@ export interface RequestBudget {
 }
 
 /**
- * How many requests of a window a priority may use: background work leaves
+ * How many requests of a window a priority may use. Background work leaves
  * the last 5 % of every window to interactive requests, so that a pool
- * refill or a bulk job cannot make a caller wait.
+ * refill or a bulk job cannot make IDIM wait; agent lookups may use at most
+ * 10 % of every window (at least one request), so that no number of agents
+ * can take what IDIM's creates need.
  */
 export function allowance(priority: BudgetPriority, { perWindow }: BudgetLimits): number {
-  return priority === 'interactive' ? perWindow : perWindow - Math.floor(perWindow / 20);
+  if (priority === 'interactive') return perWindow;
+  if (priority === 'agent') return Math.max(1, Math.floor(perWindow / 10));
+  return perWindow - Math.floor(perWindow / 20);
 }
 
-/** The budget of one process (embedded store: there is only one). */
+/**
+ * The budget of one process (embedded store: there is only one). Agent
+ * lookups are limited twice: by their own share, and by the whole window.
+ */
 export class InProcessBudget implements RequestBudget {
   private readonly sent: number[] = [];
+  private readonly sentForAgents: number[] = [];
 
   constructor(private readonly limits: BudgetLimits, private readonly clock: Clock, private readonly sleep: (ms: number) => Promise<void>) {}
 
   async take(priority: BudgetPriority, maxWaitMs: number): Promise<boolean> {
-    const { windowMs } = this.limits;
-    const allowed = allowance(priority, this.limits);
     const deadline = this.clock.now() + maxWaitMs;
+    const limits: [number[], number][] = [[this.sent, allowance(priority === 'agent' ? 'background' : priority, this.limits)]];
+    if (priority === 'agent') limits.push([this.sentForAgents, allowance('agent', this.limits)]);
     for (;;) {
       const now = this.clock.now();
-      while (this.sent.length > 0 && (this.sent[0] as number) <= now - windowMs) this.sent.shift();
-      if (this.sent.length < allowed) {
-        this.sent.push(now);
+      const freesAt = Math.max(...limits.map(([sent, allowed]) => this.freesAt(sent, allowed, now)));
+      if (freesAt <= now) {
+        for (const [sent] of limits) sent.push(now);
         return true;
       }
-      const freesAt = (this.sent[this.sent.length - allowed] as number) + windowMs;
       if (freesAt > deadline) return false;
       await this.sleep(freesAt - now);
     }
+  }
+
+  /** When `sent` has room for one more of `allowed` per window: now, or when its oldest blocking request leaves the window. */
+  private freesAt(sent: number[], allowed: number, now: number): number {
+    const { windowMs } = this.limits;
+    while (sent.length > 0 && (sent[0] as number) <= now - windowMs) sent.shift();
+    return sent.length < allowed ? now : (sent[sent.length - allowed] as number) + windowMs;
   }
 }
 
@@ -62,7 +80,8 @@ const RETRY_MS = 5;
  * window (`FOR UPDATE SKIP LOCKED`, so concurrent takers get different
  * slots and a slot is used at most once per window): no window, of any
  * start, ever holds more requests than there are slots. Background work may
- * only use the first `allowance('background')` slots.
+ * only use the first `allowance('background')` slots, agent lookups the
+ * first `allowance('agent')`.
  */
 export class PostgresBudget implements RequestBudget {
   private sized: Promise<void> | undefined;

@@ -19,8 +19,10 @@ export interface ProviderDependencies {
 }
 
 export interface SelectedProvider {
-  /** For calls a caller waits for. */
+  /** For calls IDIM waits for. */
   provider: RoomProvider;
+  /** The same VMRs for agent lookups, within their share of the request budget. */
+  agentProvider: RoomProvider;
   /** The same VMRs for pool refill, bulk jobs and garbage collection, which yield to callers in the request budget. */
   backgroundProvider: RoomProvider;
   /** How long a new room waits before the pool hands it out (Pexip replicates to its nodes in about 90 s). */
@@ -34,13 +36,14 @@ export type RoomProviderSettings = { kind: 'embedded' } | ({ kind: 'pexip' } & P
 export function selectRoomProvider(selected: RoomProviderSettings, deps: ProviderDependencies): SelectedProvider {
   if (selected.kind === 'embedded') {
     const provider = new EmbeddedRoomProvider(deps.store, deps.clock);
-    return { provider, backgroundProvider: provider, readyDelayMs: 0 };
+    return { provider, agentProvider: provider, backgroundProvider: provider, readyDelayMs: 0 };
   }
   const logger = deps.logger.child({ component: 'pexip' });
   const budget = requestBudget({ perWindow: selected.requestsPerMinute, windowMs: selected.budgetWindowMs }, deps);
   const client = new PexipClient(selected, pexipAuth(selected, deps.fetch, deps.clock), budget, deps.fetch, deps.sleep, logger, deps.clock);
   return {
     provider: new PexipRoomProvider(client, logger, 'interactive'),
+    agentProvider: new PexipRoomProvider(client, logger, 'agent'),
     backgroundProvider: new PexipRoomProvider(client, logger, 'background'),
     readyDelayMs: selected.replicationDelayMs,
   };

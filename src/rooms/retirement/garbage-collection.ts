@@ -1,12 +1,16 @@
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../../background.js';
+import type { Clock } from '../../clock.js';
+import type { RoomLedger } from '../ledger.js';
 import { isPersistent } from '../persistent.js';
 import type { DeletionQueue, DueEntry } from './deletion-queue.js';
 import type { RoomRetirement } from './retirement.js';
 
-/** `GC_*`, in milliseconds. */
+/** `GC_*` and `ROOM_UNUSED_TTL_SECONDS`, in milliseconds. */
 export interface GarbageCollectionSettings {
   intervalMs: number;
+  /** A handed-out room whose conference has not started by then is queued for deletion. */
+  unusedTtlMs: number;
   /** How long a run may hold an entry before another run may take it (a run that died). */
   leaseMs: number;
   graceMs: number;
@@ -15,7 +19,9 @@ export interface GarbageCollectionSettings {
 
 export interface GarbageCollectionOptions extends GarbageCollectionSettings {
   queue: DeletionQueue;
+  ledger: RoomLedger;
   retirement: RoomRetirement;
+  clock: Clock;
   logger: Logger;
   persistentPrefixes: readonly string[];
   /** Batches one run processes at most, so that a run is bounded in time. */
@@ -24,11 +30,18 @@ export interface GarbageCollectionOptions extends GarbageCollectionSettings {
 }
 
 export interface GarbageCollectionReport {
+  /** Handed-out rooms never used within ROOM_UNUSED_TTL_SECONDS, queued by this run. */
+  unusedQueued: number;
   deleted: number;
   alreadyGone: number;
   persistentKept: number;
+  /** Named by an event, but not a room this gateway created: never deleted. */
+  notOurs: number;
   failed: number;
 }
+
+/** How long a deleted room stays in the ledger as a record. */
+const DELETED_RECORD_RETENTION_MS = 30 * 86_400_000;
 
 /**
  * Deletes rooms whose conference ended at least the grace period ago
@@ -61,24 +74,33 @@ export class GarbageCollector {
   }
 
   private async collect(): Promise<GarbageCollectionReport> {
-    const { queue, batchSize, graceMs, maxBatches = 20 } = this.options;
-    const report: GarbageCollectionReport = { deleted: 0, alreadyGone: 0, persistentKept: 0, failed: 0 };
+    const { queue, ledger, clock, batchSize, graceMs, unusedTtlMs, maxBatches = 20 } = this.options;
+    const now = clock.now();
+    const report: GarbageCollectionReport = { unusedQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 };
+    report.unusedQueued = await ledger.queueUnused(now - unusedTtlMs, unusedTtlMs);
+    await ledger.prune(now - DELETED_RECORD_RETENTION_MS);
     for (let batch = 0; batch < maxBatches; batch += 1) {
       const entries = await queue.claimDue(graceMs, batchSize, this.options.leaseMs);
       for (const entry of entries) await this.process(entry, report);
       if (entries.length < batchSize) break;
     }
     this.options.onReport?.(report);
-    if (report.deleted + report.alreadyGone + report.persistentKept + report.failed > 0) {
+    if (Object.values(report).some((count) => count > 0)) {
       this.options.logger.info(report, 'garbage collection run');
     }
     return report;
   }
 
   private async process(entry: DueEntry, report: GarbageCollectionReport): Promise<void> {
-    const { queue, retirement, persistentPrefixes, logger } = this.options;
+    const { queue, ledger, retirement, persistentPrefixes, logger } = this.options;
     if (isPersistent(entry.roomName, persistentPrefixes)) {
       report.persistentKept += 1;
+      await queue.complete(entry);
+      return;
+    }
+    if (!(await ledger.owns(entry.roomName))) {
+      report.notOurs += 1;
+      logger.info({ room: entry.roomName }, 'a queued room this gateway did not create is not deleted');
       await queue.complete(entry);
       return;
     }

@@ -1,3 +1,4 @@
+import type { RoomLedger } from '../ledger.js';
 import type { RoomPool } from '../pool.js';
 import type { RoomProvider } from '../providers/provider.js';
 import type { RoomReadCache } from '../room-cache.js';
@@ -6,6 +7,7 @@ import type { DeletionQueue } from './deletion-queue.js';
 export interface RoomRetirementOptions {
   provider: RoomProvider;
   pool: RoomPool;
+  ledger: RoomLedger;
   cache: RoomReadCache;
   queue: DeletionQueue;
 }
@@ -13,7 +15,8 @@ export interface RoomRetirementOptions {
 /**
  * A room's end, whoever ends it (a deletion through the API, garbage
  * collection): the VMR is deleted upstream, then forgotten wherever this
- * gateway remembers it — read cache, pool, deletion queue.
+ * gateway remembers it — read cache, pool, deletion queue — and recorded
+ * as deleted in the ledger.
  */
 export class RoomRetirement {
   constructor(private readonly options: RoomRetirementOptions) {}
@@ -36,5 +39,6 @@ export class RoomRetirement {
     this.options.cache.forget([name]);
     await this.options.pool.forget([name]);
     await this.options.queue.forget([name]);
+    await this.options.ledger.deleted([name]);
   }
 }

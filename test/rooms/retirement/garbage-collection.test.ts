@@ -32,16 +32,19 @@ const exists = async (name: string) => (await gw.gateway.provider.findByName(nam
 const depth = async () => (await gw.gateway.deletionQueue.stats()).depth;
 
 function collector({ provider = gw.gateway.provider, ...overrides }: Partial<GarbageCollectionOptions> & { provider?: RoomProvider } = {}): GarbageCollector {
-  const { pool, deletionQueue: queue, roomCache: cache } = gw.gateway;
+  const { pool, ledger, deletionQueue: queue, roomCache: cache } = gw.gateway;
   return new GarbageCollector({
     queue,
-    retirement: new RoomRetirement({ provider, pool, cache, queue }),
+    ledger,
+    clock: gw.clock,
+    retirement: new RoomRetirement({ provider, pool, ledger, cache, queue }),
     logger: createLogger('silent'),
     persistentPrefixes: ['test_', 'vkiosk_'],
     graceMs: GRACE_MS,
     batchSize: 50,
     intervalMs: 60_000,
     leaseMs: 5 * 60_000,
+    unusedTtlMs: 4 * 3_600_000,
     ...overrides,
   });
 }
@@ -51,10 +54,10 @@ test('a room is deleted once its conference ended at least the grace period ago,
   const { name } = await room();
   await endConference(name);
   gw.clock.advance(GRACE_MS - 1);
-  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ deleted: 0, alreadyGone: 0, persistentKept: 0, failed: 0 });
+  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
   expect(await exists(name)).toBe(true);
   gw.clock.advance(1);
-  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ deleted: 1, alreadyGone: 0, persistentKept: 0, failed: 0 });
+  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
   expect(await exists(name)).toBe(false);
   expect(await depth()).toBe(0);
   expect((await gw.http.get(`/room/${name}`).set(gw.bearer())).status).toBe(404);
@@ -83,7 +86,9 @@ test('persistent rooms are never deleted; their entry is dropped', async () => {
 
 test('a room that no longer exists drops its entry ("already gone" counts as done)', async () => {
   await start();
-  await endConference('NeverExisted');
+  const deletedByHand = await room();
+  await gw.gateway.provider.delete(deletedByHand.id);
+  await endConference(deletedByHand.name);
   gw.clock.advance(GRACE_MS);
   expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 0, alreadyGone: 1 });
   expect(await depth()).toBe(0);
@@ -110,9 +115,9 @@ test('entries are processed in bounded batches', async () => {
   for (let i = 0; i < 5; i += 1) await endConference(`Batch${i}`);
   gw.clock.advance(GRACE_MS);
   const gc = collector({ batchSize: 2, maxBatches: 2 });
-  expect((await gc.runOnce()).alreadyGone).toBe(4);
+  expect((await gc.runOnce()).notOurs).toBe(4);
   expect(await depth()).toBe(1);
-  expect((await gc.runOnce()).alreadyGone).toBe(1);
+  expect((await gc.runOnce()).notOurs).toBe(1);
 });
 
 test('a deletion that fails keeps its entry for a later run', async () => {
