@@ -137,7 +137,7 @@ export async function openTestStore(dataDir?: string): Promise<Store> {
 
 /** Empties every table so that a test starts from nothing (one store per file keeps tests fast). */
 export async function resetStore(store: Store): Promise<void> {
-  await store.query('TRUNCATE embedded_conference, room_pool, bulk_job, deletion_queue, event_seen, pexip_request_slot RESTART IDENTITY');
+  await store.query('TRUNCATE embedded_conference, room_pool, room_ledger, bulk_job, deletion_queue, event_seen, pexip_request_slot RESTART IDENTITY');
   await store.query('ALTER SEQUENCE embedded_conference_alias_id_seq RESTART');
   await store.query('ALTER SEQUENCE embedded_automatic_participant_id_seq RESTART');
 }
