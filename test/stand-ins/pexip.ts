@@ -9,7 +9,9 @@ export type PexipFault =
   | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'hang' }
   /** Apply the request, then answer as if it failed (a lost response). */
-  | { kind: 'apply-then-fail'; status: number };
+  | { kind: 'apply-then-fail'; status: number }
+  /** Apply the request and never answer (the answer is on its way when the caller dies). */
+  | { kind: 'apply-then-hang' };
 
 interface StoredConference {
   [field: string]: unknown;
@@ -164,6 +166,10 @@ export class PexipStandIn extends LoopbackServer {
     const answer = this.route(req.method ?? 'GET', url, body);
     if (fault?.kind === 'apply-then-fail') {
       res.writeHead(fault.status).end();
+      return;
+    }
+    if (fault?.kind === 'apply-then-hang') {
+      this.hanging.add(res);
       return;
     }
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
