@@ -6,7 +6,8 @@ import { openStore } from './store/open-store.js';
 import { upstreamHttp } from './upstream-http.js';
 
 /**
- * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With
+ * `npm run gc`: one garbage-collection run (SPEC §4), then exit, saying which
+ * entries are not yet due and how many Pexip events were rejected. With
  * PostgreSQL it runs beside the replicas (the entries' leases keep runs
  * apart); with the embedded store the gateway must be stopped (one process
  * per data directory).
@@ -17,10 +18,11 @@ async function garbageCollectOnce(): Promise<void> {
   const store = await openStore(config.store, logger);
   const upstream = upstreamHttp();
   try {
-    const { garbageCollector, deletionQueue } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
+    const { garbageCollector, deletionQueue, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
+    process.stdout.write(`${describeRejected(await rejectedEvents.summary())}\n`);
   } finally {
     upstream.close();
     await store.close();
@@ -32,6 +34,13 @@ function describeWaiting({ count, nextDueAt }: { count: number; nextDueAt: numbe
   if (nextDueAt === undefined) return 'No entries are waiting for their grace period.';
   const inSeconds = Math.max(0, Math.ceil((nextDueAt - systemClock.now()) / 1000));
   return `${count} queued ${count === 1 ? 'entry is' : 'entries are'} not yet due (GC_GRACE_SECONDS=${graceSeconds}); the next becomes due at ${new Date(nextDueAt).toISOString()} (in ${inSeconds} s).`;
+}
+
+/** Events the sink could not process never reach the queue: a room they named is not deleted. */
+function describeRejected({ count, newestAt }: { count: number; newestAt: Date | undefined }): string {
+  if (newestAt === undefined) return 'No Pexip event was rejected.';
+  const [noun, verb] = count === 1 ? ['event', 'is'] : ['events', 'are'];
+  return `${count} Pexip ${noun} could not be processed and ${verb} kept in the table event_rejected, without PINs (the newest received at ${newestAt.toISOString()}).`;
 }
 
 try {

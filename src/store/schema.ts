@@ -84,6 +84,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'rejected events kept; deletions an end_time ahead of its arrival parked in the future brought back to their queueing',
+    sql: `
+      CREATE TABLE event_rejected (
+        id bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL,
+        node text,
+        reason text NOT NULL,
+        detail text NOT NULL,
+        event jsonb NOT NULL
+      );
+
+      UPDATE deletion_queue SET ended_at = enqueued_at WHERE ended_at > enqueued_at;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */
