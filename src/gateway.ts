@@ -12,6 +12,7 @@ import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import { type Clock, realSleep } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { eventRoutes } from './http/routes/events.js';
+import { RejectedEvents } from './events/rejected.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
 import { authenticated } from './http/authenticate.js';
@@ -70,6 +71,7 @@ export interface Services {
   bulkJobs: BulkJobs;
   deletionQueue: DeletionQueue;
   sink: EventSink;
+  rejectedEvents: RejectedEvents;
   garbageCollector: GarbageCollector;
 }
 
@@ -113,9 +115,11 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const rooms = new RoomService({ provider, agentProvider, pool, ledger, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseMs, lookoutIntervalMs: maintenanceIntervalMs });
   const database = config.store.database;
+  const rejectedEvents = new RejectedEvents(store, clock);
   const sink = new EventSink({
     store,
     queue: new RoomActivity(ledger, deletionQueue),
+    rejectedEvents,
     clock,
     logger: logger.child({ component: 'event-sink' }),
     commitDeadlineMs: database && database.connectTimeoutMs + database.queryTimeoutMs,
@@ -131,7 +135,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     persistentPrefixes: config.rooms.persistentPrefixes,
     onReport: (report) => metrics.garbageCollected({ ...report }),
   });
-  return { provider, ledger, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, garbageCollector };
+  return { provider, ledger, pool, roomCache: cache, rooms, bulkJobs, deletionQueue, sink, rejectedEvents, garbageCollector };
 }
 
 /** The composition root: every module gets its collaborators from here. */
@@ -161,6 +165,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
     tokenCache,
     genesysCache: genesysAgents,
     eventCounts: services.sink.countsByType,
+    rejectedEvents: services.sink.rejectedByReason,
     rooms: services.rooms,
     now: () => clock.now(),
   });

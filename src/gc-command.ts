@@ -7,7 +7,8 @@ import { openStore } from './store/open-store.js';
 import { upstreamHttp } from './upstream-http.js';
 
 /**
- * `npm run gc`: one garbage-collection run (SPEC §4), then exit. With
+ * `npm run gc`: one garbage-collection run (SPEC §4), then exit, saying which
+ * entries are not yet due and how many Pexip events were rejected. With
  * PostgreSQL it runs beside the replicas (the entries' leases keep runs
  * apart); with the embedded store the gateway must be stopped (one process
  * per data directory).
@@ -18,10 +19,11 @@ async function garbageCollectOnce(): Promise<void> {
   const store = await openStore(config.store, logger);
   const upstream = upstreamHttp();
   try {
-    const { garbageCollector, deletionQueue, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
+    const { garbageCollector, deletionQueue, ledger, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
+    process.stdout.write(`${describeRejected(await rejectedEvents.summary())}\n`);
     process.stdout.write(`${describeLedger(await ledger.counts())}\n`);
   } finally {
     upstream.close();
@@ -41,6 +43,13 @@ function describeLedger({ byState, oldestUnusedAt, unknownOutcomes }: LedgerCoun
   const states = Object.entries(byState).map(([state, count]) => `${count} ${state.replace('_', ' ')}`).join(', ');
   const unused = oldestUnusedAt === null ? '' : `; the oldest room handed out and not used yet since ${oldestUnusedAt.toISOString()}`;
   return `Room ledger: ${states}; ${unknownOutcomes} creation${unknownOutcomes === 1 ? '' : 's'} awaiting reconciliation with the provider${unused}.`;
+}
+
+/** Events the sink could not process never reach the queue: a room they named is not deleted. */
+function describeRejected({ count, newestAt }: { count: number; newestAt: Date | undefined }): string {
+  if (newestAt === undefined) return 'No Pexip event was rejected.';
+  const [noun, verb] = count === 1 ? ['event', 'is'] : ['events', 'are'];
+  return `${count} Pexip ${noun} could not be processed and ${verb} kept in the table event_rejected, without PINs (the newest received at ${newestAt.toISOString()}).`;
 }
 
 try {

@@ -35,6 +35,11 @@ export function createLogger(level: string, destination?: DestinationStream, mix
   );
 }
 
+/** Whether a field of this name holds a secret: its value never reaches a log line (nor a kept copy of a request). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.test(key);
+}
+
 /**
  * Replaces the values of secret-named fields anywhere in a log object. Only
  * plain objects and arrays are walked: pino calls this before its serializers,
@@ -56,7 +61,7 @@ export function scrub(value: unknown, depth: number): unknown {
   // Copied only when something is replaced: a clean line (nearly every line) allocates nothing here.
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const clean = SECRET_KEYS.test(key) ? '[redacted]' : scrub(item, depth + 1);
+    const clean = isSecretKey(key) ? '[redacted]' : scrub(item, depth + 1);
     if (!Object.is(clean, item)) (copy ??= { ...value })[key] = clean;
   }
   return copy ?? value;

@@ -12,6 +12,8 @@ export interface MetricSources {
   genesysCache: { cacheHits: number; calls: number };
   /** Pexip events processed so far, by type. */
   eventCounts: ReadonlyMap<string, number>;
+  /** Pexip events acknowledged without being processed, by reason. */
+  rejectedEvents: ReadonlyMap<string, number>;
   rooms: { inlineCreations: number };
   now(): number;
 }
@@ -68,7 +70,8 @@ export class GatewayMetrics {
       ['hit', sources.genesysCache.cacheHits],
       ['miss', sources.genesysCache.calls],
     ]);
-    syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown"; invalid events of a bulk envelope, not processed, as "rejected")', 'type', () => sources.eventCounts);
+    syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown"; events that could not be processed as "rejected")', 'type', () => sources.eventCounts);
+    syncedCounter(this.registry, 'maxconf_events_rejected_total', 'Pexip events acknowledged without being processed, and kept for operators, by reason (invalid_event, repeated_key, invalid_envelope)', 'reason', () => sources.rejectedEvents);
     syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);
   }
 

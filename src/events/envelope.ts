@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
-import { check, type FieldError, type FieldPath, RepeatedField, repeatedField, validate } from '../validation.js';
+import { check, type Checked, type FieldError, type FieldPath, repeatedField } from '../validation.js';
 
 /** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
@@ -24,7 +24,7 @@ export const MAX_BULK_EVENTS = 10_000;
 /**
  * The repeated keys readEnvelope needs: the first in each event of a bulk
  * envelope (`data.N`), up to one more than a valid envelope holds events
- * (a body with that many is refused whatever the rest holds).
+ * (a body with that many is rejected whole, whatever the rest holds).
  */
 export const REPEATED_KEYS_READ = { depth: 2, limit: MAX_BULK_EVENTS + 1 };
 /** Rejected inner events described in one answer at most (the count covers them all). */
@@ -105,54 +105,100 @@ export interface SinkEvent {
 }
 
 export interface Rejection {
-  /** Position of the event in the envelope's `data`. */
-  index: number;
+  /** Position of the event in the bulk envelope's `data`; absent when the whole body was rejected (a single event, or a malformed bulk envelope). */
+  index?: number;
   errors: FieldError[];
+}
+
+/**
+ * Why an event could not be processed (the `reason` of maxconf_events_rejected_total):
+ * a field missing or unusable, a key repeated in one of its objects, or a bulk
+ * envelope malformed itself (every event in it is lost).
+ */
+export type RejectionReason = 'invalid_event' | 'repeated_key' | 'invalid_envelope';
+
+/** An event (or a whole body) the sink acknowledges without processing, and keeps for operators. */
+export interface RejectedEvent extends Rejection {
+  reason: RejectionReason;
+  /** What was sent, as parsed (of a repeated key, the last value). */
+  event: unknown;
+  /** The `node` it names, if it names one as text. */
+  node?: string;
 }
 
 export interface ReadEnvelope {
   events: SinkEvent[];
-  rejected: Rejection[];
+  rejected: RejectedEvent[];
 }
 
 /**
- * Reads a request body: one event, or an `eventsink_bulk` envelope. A malformed body or
- * single event throws InvalidInput naming the fields. In a bulk envelope each inner event
- * stands alone: an invalid one, or one that repeats a key, is returned as a rejection, so
- * that the valid ones are processed and Pexip is never asked to resend a batch that can
- * never succeed.
+ * Reads a request body that is JSON: one event, or an `eventsink_bulk`
+ * envelope. Nothing is refused: what cannot be processed (a single event
+ * with an invalid field or a repeated key, a malformed bulk envelope, an
+ * event in a bulk envelope that is invalid or repeats a key) is returned as a
+ * rejection naming the fields, so that the rest is processed and Pexip, which
+ * resends an unacknowledged event before the later ones of its node, is never
+ * held up by one that can never succeed. `repeated`: where the body repeats a
+ * key, each path ending with the key (see REPEATED_KEYS_READ).
  */
-/** `repeated`: where the body repeats a key, each path ending with the key (see REPEATED_KEYS_READ). */
 export function readEnvelope(body: unknown, repeated: readonly FieldPath[] = []): ReadEnvelope {
-  const repeatedIn = repeatsByEvent(body, repeated);
-  if (!isBulk(body)) return { events: [toSinkEvent(validate(singleEvent, body, 'body'))], rejected: [] };
-  const wrapper = validate(bulkWrapper, body, 'body');
+  if (!isBulk(body)) return readEvents([{ item: body, result: check(singleEvent, body, 'body'), repeat: repeated[0] }], {});
+  const wrapper = check(bulkWrapper, body, 'body');
+  const { own, byEvent } = bulkRepeats(repeated);
+  if (!wrapper.success || own !== undefined) {
+    const errors = [...(own === undefined ? [] : [repeatedField(own)]), ...fieldErrors(wrapper, '')];
+    return { events: [], rejected: [{ reason: 'invalid_envelope', errors, event: body, ...nodeField(nodeOf(body)) }] };
+  }
+  const checked = wrapper.data.data.map((item, index) => ({ item, index, result: check(innerEvent, item, 'body'), repeat: byEvent.get(index) }));
+  return readEvents(checked, { node: nodeOf(body), time: wrapper.data.time });
+}
+
+interface CheckedEvent {
+  item: unknown;
+  /** Its position in a bulk envelope. */
+  index?: number;
+  result: Checked<z.infer<typeof innerEvent>>;
+  repeat: FieldPath | undefined;
+}
+
+/** The valid events, and the others as rejections; an event without a `time` or `node` takes its bulk envelope's. */
+function readEvents(checked: readonly CheckedEvent[], envelope: { node?: string | undefined; time?: number | undefined }): ReadEnvelope {
   const events: SinkEvent[] = [];
-  const rejected: Rejection[] = [];
-  wrapper.data.forEach((item, index) => {
-    const repeat = repeatedIn.get(index);
-    const result = check(innerEvent, item, 'body');
+  const rejected: RejectedEvent[] = [];
+  for (const { item, index, result, repeat } of checked) {
     if (result.success && repeat === undefined) {
-      events.push(toSinkEvent({ ...result.data, time: result.data.time ?? wrapper.time }));
-      return;
+      events.push(toSinkEvent({ ...result.data, time: result.data.time ?? envelope.time }));
+      continue;
     }
-    const invalid = result.success ? [] : result.errors.map((error) => ({ ...error, field: `data.${index}${error.field === '(whole)' ? '' : `.${error.field}`}` }));
-    rejected.push({ index, errors: [...(repeat === undefined ? [] : [repeatedField(repeat)]), ...invalid] });
-  });
+    const errors = [...(repeat === undefined ? [] : [repeatedField(repeat)]), ...fieldErrors(result, index === undefined ? '' : `data.${index}`)];
+    const node = nodeOf(item) ?? envelope.node;
+    rejected.push({ ...(index === undefined ? {} : { index }), errors, reason: repeat === undefined ? 'invalid_event' : 'repeated_key', event: item, ...nodeField(node) });
+  }
   return { events, rejected };
 }
 
-/** The bulk envelope's events that repeat a key, with the first repeat of each; a repeat anywhere else refuses the body. */
-function repeatsByEvent(body: unknown, repeated: readonly FieldPath[]): Map<number, FieldPath> {
-  // The walk stopped there: what it did not read may repeat the envelope's own fields.
-  if (repeated.length >= REPEATED_KEYS_READ.limit) throw new RepeatedField(repeated[0] as FieldPath);
+/** A failed check's errors, with fields named from `prefix` (an event's place in the envelope). */
+function fieldErrors(result: Checked<unknown>, prefix: string): FieldError[] {
+  if (result.success) return [];
+  if (prefix === '') return result.errors;
+  return result.errors.map((error) => ({ ...error, field: `${prefix}${error.field === '(whole)' ? '' : `.${error.field}`}` }));
+}
+
+/**
+ * Where a bulk envelope repeats keys: in its events (the first repeat of
+ * each), or in its own fields (`own`, the first such: the whole envelope is
+ * rejected, as which value was meant cannot be known).
+ */
+function bulkRepeats(repeated: readonly FieldPath[]): { own?: FieldPath; byEvent: Map<number, FieldPath> } {
   const byEvent = new Map<number, FieldPath>();
+  // The walk stopped there: what it did not read may repeat the envelope's own fields.
+  if (repeated.length >= REPEATED_KEYS_READ.limit) return { own: repeated[0] as FieldPath, byEvent };
   for (const path of repeated) {
     const index = path[1];
-    if (!isBulk(body) || path[0] !== 'data' || typeof index !== 'number' || path.length < 3) throw new RepeatedField(path);
+    if (path[0] !== 'data' || typeof index !== 'number' || path.length < 3) return { own: path, byEvent };
     byEvent.set(index, path);
   }
-  return byEvent;
+  return { byEvent };
 }
 
 function toSinkEvent({ node, seq, time, event, data: eventData }: z.infer<typeof innerEvent>): SinkEvent {
@@ -161,4 +207,13 @@ function toSinkEvent({ node, seq, time, event, data: eventData }: z.infer<typeof
 
 function isBulk(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { event?: unknown }).event === BULK_EVENT;
+}
+
+function nodeOf(value: unknown): string | undefined {
+  const node = typeof value === 'object' && value !== null ? (value as { node?: unknown }).node : undefined;
+  return typeof node === 'string' ? node : undefined;
+}
+
+function nodeField(node: string | undefined): { node?: string } {
+  return node === undefined ? {} : { node };
 }

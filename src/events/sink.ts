@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { BackgroundLoop } from '../background.js';
 import { type Clock, iso } from '../clock.js';
 import { type Queryable, type Store, StoreUnavailableError } from '../store/store.js';
-import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type Rejection, type SinkEvent } from './envelope.js';
+import { KNOWN_EVENTS, MAX_REJECTIONS_DESCRIBED, type ReadEnvelope, type RejectedEvent, type Rejection, type SinkEvent } from './envelope.js';
+import type { RejectedEvents } from './rejected.js';
 
 /** `EVENT_DEDUP_RETENTION_HOURS`, in milliseconds. */
 export interface EventSinkSettings {
@@ -24,11 +25,13 @@ export interface RoomDeletions {
 export interface EventSinkOptions extends EventSinkSettings {
   store: Store;
   queue: RoomDeletions;
+  /** Where the events that could not be processed are kept for operators. */
+  rejectedEvents: RejectedEvents;
   clock: Clock;
   logger: Logger;
   /** How long a request may wait for its commit (queue included); then it gets 503, which Pexip retries. */
   commitDeadlineMs?: number;
-  /** How often records older than the retention are pruned. */
+  /** How often records older than the retention, and kept rejected events beyond their bound, are pruned. */
   pruneIntervalMs?: number;
 }
 
@@ -36,17 +39,20 @@ export interface EventSinkOptions extends EventSinkSettings {
 export interface SinkReceipt {
   accepted: number;
   duplicates: number;
-  /** Invalid events of a bulk envelope, not processed; `rejections` describes the first of them. */
+  /** Events not processed (invalid, or the whole body when it is not a valid event or bulk envelope); `rejections` describes the first of them. */
   rejected: number;
   rejections?: Rejection[];
 }
 
-/** An event whose time is known: its own, its bulk envelope's, or (neither had one) the time it arrived. */
-type TimedEvent = SinkEvent & { time: number };
+/**
+ * An event whose time is known: its own, its bulk envelope's, or (neither had
+ * one) the time it arrived, `arrivedAtMs`.
+ */
+type TimedEvent = SinkEvent & { time: number; arrivedAtMs: number };
 
 interface Waiting {
   envelopes: readonly TimedEvent[];
-  rejected: readonly Rejection[];
+  rejected: readonly RejectedEvent[];
   resolve: (receipt: SinkReceipt) => void;
   reject: (error: unknown) => void;
 }
@@ -68,12 +74,17 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
  */
 export class EventSink {
   readonly countsByType = new Map<string, number>();
+  /** Events not processed, by RejectionReason. */
+  readonly rejectedByReason = new Map<string, number>();
   private waiting: Waiting[] = [];
   private flushing = false;
   private readonly pruning = new BackgroundLoop({
-    step: () => this.pruneSeen(),
+    step: async () => {
+      await this.pruneSeen();
+      await this.options.rejectedEvents.prune();
+    },
     nextDelayMs: () => this.pruneIntervalMs,
-    onError: (error) => this.options.logger.warn({ err: error }, 'pruning de-duplication records failed; the next round retries'),
+    onError: (error) => this.options.logger.warn({ err: error }, 'pruning de-duplication records or kept rejected events failed; the next round retries'),
   });
 
   get unknownEvents(): number {
@@ -92,8 +103,8 @@ export class EventSink {
   }
 
   accept({ events, rejected }: ReadEnvelope): Promise<SinkReceipt> {
-    const arrivedAt = this.options.clock.now() / 1000;
-    const envelopes = events.map((event) => ({ ...event, time: event.time ?? arrivedAt }));
+    const arrivedAtMs = this.options.clock.now();
+    const envelopes = events.map((event) => ({ ...event, time: event.time ?? arrivedAtMs / 1000, arrivedAtMs }));
     return new Promise((resolve, reject) => {
       const timer = this.options.commitDeadlineMs === undefined ? undefined : setTimeout(() => this.giveUp(request), this.options.commitDeadlineMs);
       const settled = () => clearTimeout(timer);
@@ -158,6 +169,7 @@ export class EventSink {
       applied = await this.options.store.transaction(async (tx) => {
         const fresh = await this.firstSightings(tx, group.flatMap((request) => request.envelopes));
         for (const envelope of fresh) await this.apply(tx, envelope);
+        await this.options.rejectedEvents.keep(tx, group.flatMap((request) => request.rejected.slice(0, MAX_REJECTIONS_DESCRIBED)));
         return group.map((request) => request.envelopes.filter((envelope) => fresh.has(envelope)));
       });
     } catch (error) {
@@ -175,11 +187,15 @@ export class EventSink {
     this.count(fresh);
     const receipt = { accepted: fresh.length, duplicates: envelopes.length - fresh.length, rejected: rejected.length };
     if (rejected.length === 0) return receipt;
-    const rejections = rejected.slice(0, MAX_REJECTIONS_DESCRIBED);
-    this.countsByType.set('rejected', (this.countsByType.get('rejected') ?? 0) + rejected.length);
-    // Positions and field names only: the values may be hostile or personal.
-    this.options.logger.warn({ rejected: rejected.length, rejections: rejections.map(({ index, errors }) => ({ index, fields: errors.map((e) => e.field) })) }, 'invalid events in an eventsink_bulk envelope were not processed');
-    return { ...receipt, rejections };
+    const described = rejected.slice(0, MAX_REJECTIONS_DESCRIBED);
+    increment(this.countsByType, 'rejected', rejected.length);
+    for (const { reason } of rejected) increment(this.rejectedByReason, reason);
+    // Positions, reasons and field names only: the values may be hostile, personal or secret (PINs).
+    this.options.logger.warn(
+      { rejected: rejected.length, rejections: described.map(({ index, reason, errors }) => ({ index, reason, fields: errors.map((e) => e.field) })) },
+      'events that could not be processed were acknowledged, and kept for operators (event_rejected)',
+    );
+    return { ...receipt, rejections: described.map(({ index, errors }): Rejection => (index === undefined ? { errors } : { index, errors })) };
   }
 
   /** Forgets de-duplication records older than the retention. */
@@ -213,11 +229,13 @@ export class EventSink {
 
   private async apply(tx: Queryable, envelope: TimedEvent): Promise<void> {
     const data = (Array.isArray(envelope.data) ? {} : envelope.data) as Record<string, unknown>;
-    const eventAtMs = envelope.time * 1000;
+    // A time counts as its arrival at the latest: a node whose clock is ahead must not park a deletion where it never becomes due (an end in 9999) and no start can cancel it.
+    const asPast = (seconds: number) => Math.min(seconds * 1000, envelope.arrivedAtMs);
+    const eventAtMs = asPast(envelope.time);
     switch (envelope.event) {
       case 'conference_ended': {
         const room = text(data.name) ?? text(data.conference);
-        const endedAt = typeof data.end_time === 'number' && Number.isFinite(data.end_time) ? data.end_time * 1000 : eventAtMs;
+        const endedAt = typeof data.end_time === 'number' && Number.isFinite(data.end_time) ? asPast(data.end_time) : eventAtMs;
         if (room) await this.options.queue.enqueue(tx, room, endedAt);
         else this.options.logger.warn({ event: envelope.event, node: envelope.node, seq: envelope.seq }, 'conference_ended names no room (data.name, data.conference): nothing queued for deletion');
         return;
@@ -234,11 +252,12 @@ export class EventSink {
   }
 
   private count(envelopes: readonly TimedEvent[]): void {
-    for (const { event } of envelopes) {
-      const type = KNOWN_EVENTS.has(event) ? event : 'unknown';
-      this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
-    }
+    for (const { event } of envelopes) increment(this.countsByType, KNOWN_EVENTS.has(event) ? event : 'unknown');
   }
+}
+
+function increment(counts: Map<string, number>, key: string, by = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
 }
 
 function seenKey(node: string, seq: string, time: number): string {

@@ -113,9 +113,25 @@ export const MIGRATIONS: readonly Migration[] = [
       FROM room_pool;
 
       INSERT INTO room_ledger (room_name, state, origin, recorded_at, ended_at, updated_at)
-      SELECT room_name, 'ended', 'adopted', enqueued_at, ended_at, now() FROM deletion_queue
+      SELECT room_name, 'ended', 'adopted', enqueued_at, LEAST(ended_at, enqueued_at), now() FROM deletion_queue
       WHERE room_name ~ '^[A-Za-z0-9_-]{22}$'
       ON CONFLICT (room_name) DO UPDATE SET state = 'ended', ended_at = EXCLUDED.ended_at
+    `,
+  },
+  {
+    version: 5,
+    name: 'rejected events kept; deletions an end_time ahead of its arrival parked in the future brought back to their queueing',
+    sql: `
+      CREATE TABLE event_rejected (
+        id bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL,
+        node text,
+        reason text NOT NULL,
+        detail text NOT NULL,
+        event jsonb NOT NULL
+      );
+
+      UPDATE deletion_queue SET ended_at = enqueued_at WHERE ended_at > enqueued_at;
     `,
   },
 ];

@@ -3,7 +3,7 @@ import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { logLines } from '../support/log-lines.js';
 
-/** Values that the store or `Date` cannot hold (issue 12 item 2): refused by validation, never a 500. */
+/** Values that the store or `Date` cannot hold (issue 12 item 2): rejected by validation and kept storable, never a 500. */
 let gw: TestGateway;
 const { lines, stream: capture } = logLines();
 
@@ -24,6 +24,8 @@ const postText = (text: string) =>
 /** JSON.stringify keeps lone surrogates as `\ud800` escapes, as a hostile client would send them. */
 const post = (body: unknown) => postText(JSON.stringify(body));
 const queued = async (name: string) => (await gw.store.query('SELECT 1 FROM deletion_queue WHERE room_name = $1', [name])).rows.length === 1;
+/** The rejected event kept last (text the store cannot hold is kept with U+FFFD in its place). */
+const lastKept = async () => (await gw.store.query<{ reason: string; node: string | null }>('SELECT reason, node FROM event_rejected ORDER BY id DESC LIMIT 1')).rows[0];
 
 const HOSTILE: [string, (e: ReturnType<typeof event>) => unknown, string][] = [
   ['node with NUL', (e) => ({ ...e, node: '10.0.0.1\u0000x' }), 'node'],
@@ -62,13 +64,14 @@ test('an event the sink does not act on keeps any shape of those fields', async 
 });
 
 describe.each(HOSTILE)('%s', (_name, spoil, field) => {
-  test('as a single event → 400 problem naming the field', async () => {
-    const bad = spoil(event()) as { data: { name?: string } };
+  test('as a single event → 200 naming the field, the event kept', async () => {
+    const bad = spoil(event()) as { node: string; data: { name?: string } };
     const res = await post(bad);
-    expect(res.status).toBe(400);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, rejected: 1 });
+    expect(res.body.rejections[0].errors.map((e: { field: string }) => e.field)).toEqual([field]);
     expectToMatchSpec(res);
+    expect(await lastKept()).toEqual({ reason: 'invalid_event', node: bad.node.replace(/[\0\p{Cs}]/gu, '\ufffd') });
   });
 
   test('inside a bulk envelope → the good events are stored and acknowledged, the bad one counted', async () => {
@@ -98,9 +101,9 @@ test("a bulk envelope's rejected event is described in the same words as the sam
   const spoilt = { ...event(), node: undefined, seq: 'x', data: { name: 'n'.repeat(5) } };
   const alone = await post(spoilt);
   const bulk = await post({ event: 'eventsink_bulk', data: [spoilt] });
-  expect(alone.status).toBe(400);
-  const inBulk = (bulk.body as { rejections: { errors: { field: string; message: string }[] }[] }).rejections[0]?.errors;
-  expect(inBulk).toEqual((alone.body.errors as { field: string; message: string }[]).map((e) => ({ ...e, field: `data.0.${e.field}` })));
+  const errorsOf = (res: typeof alone) => (res.body as { rejections: { errors: { field: string; message: string }[] }[] }).rejections[0]?.errors;
+  const inBulk = errorsOf(bulk);
+  expect(inBulk).toEqual(errorsOf(alone)?.map((e) => ({ ...e, field: `data.0.${e.field}` })));
   expect(inBulk?.map((e) => e.message)).toEqual(expect.arrayContaining(['is required']));
   expect(JSON.stringify(inBulk)).not.toMatch(/Invalid input|received/);
 });
@@ -139,46 +142,55 @@ describe('a repeated key', () => {
     expect(await queued(good.data.name)).toBe(true);
   });
 
-  test('in a single event → 422 naming the field, nothing stored', async () => {
+  test('in a single event → 200 naming the field, nothing queued, the event kept', async () => {
     const single = event();
     const res = await postText(repeating(single));
-    expect(res.status).toBe(422);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ type: expect.stringContaining('duplicate-key'), errors: [{ in: 'body', field: 'data.name' }] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, rejected: 1, rejections: [{ errors: [{ in: 'body', field: 'data.name', message: 'is given more than once in one object' }] }] });
     expectToMatchSpec(res);
     expect(await queued(single.data.name)).toBe(false);
+    expect(await queued('Decoy')).toBe(false);
+    expect(await lastKept()).toMatchObject({ reason: 'repeated_key' });
   });
 
   test('a body of deep nesting and many repeats is answered, not held: the walk stays linear', async () => {
     const depth = 100_000;
     const deep = `${'['.repeat(depth)}{${'"a":0,'.repeat(depth)}"a":0}${']'.repeat(depth)}`;
-    const res = await postText(JSON.stringify(event()).replace('"data":{', `"data":{"deep":${deep},`));
-    expect(res.status).toBe(422);
-    expect(res.body.errors[0].field).toMatch(/^data\.deep\.0\.0\./);
+    const single = event();
+    const res = await postText(JSON.stringify(single).replace('"data":{', `"data":{"deep":${deep},`));
+    expect(res.status).toBe(200);
+    expect(res.body.rejections[0].errors[0].field).toMatch(/^data\.deep\.0\.0\./);
+    expect(await lastKept()).toMatchObject({ reason: 'repeated_key' });
   }, 60_000);
 
   test('a body of many repeats under a long key is answered, not held: the walk stays linear', async () => {
     const repeats = `{${'"a":0,'.repeat(100_000)}"a":0}`;
-    const res = await postText(JSON.stringify(event()).replace('{', `{"${'k'.repeat(1_000_000)}":${repeats},`));
-    expect(res.status).toBe(422);
+    const single = event();
+    const res = await postText(JSON.stringify(single).replace('{', `{"${'k'.repeat(1_000_000)}":${repeats},`));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ rejected: 1 });
+    expect(await lastKept()).toMatchObject({ reason: 'repeated_key' });
   }, 60_000);
 
-  test('a bulk envelope with more events repeating keys than an envelope may hold → 422, even when the envelope repeats its own data after them', async () => {
+  test('a bulk envelope with more events repeating keys than an envelope may hold → the whole envelope rejected, even when it repeats its own data after them', async () => {
     const good = event();
     const repeatingEvents = Array.from({ length: 10_001 }, () => '{"a":0,"a":0}').join(',');
-    const res = await postText(`{"event":"eventsink_bulk","data":[${repeatingEvents}],"data":[${JSON.stringify(good)}]}`);
-    expect(res.status).toBe(422);
+    const res = await postText(`{"event":"eventsink_bulk","node":"10.9.9.9","data":[${repeatingEvents}],"data":[${JSON.stringify(good)}]}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: 0, rejected: 1, rejections: [{ errors: [{ field: 'data.0.a' }] }] });
     expectToMatchSpec(res);
     expect(await queued(good.data.name)).toBe(false);
+    expect(await lastKept()).toEqual({ reason: 'invalid_envelope', node: '10.9.9.9' });
   });
 
-  test("in the bulk envelope's own fields → 422, no event stored", async () => {
+  test("in the bulk envelope's own fields → the whole envelope rejected, no event stored", async () => {
     const good = event();
-    const res = await postText(bulk(JSON.stringify(good)).replace('"version":2,', '"version":2,"version":1,'));
-    expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ in: 'body', field: 'version', message: 'is given more than once in one object' }]);
+    const res = await postText(bulk(JSON.stringify(good)).replace('"version":2,', '"version":2,"node":"10.8.8.8","version":1,'));
+    expect(res.status).toBe(200);
+    expect(res.body.rejections).toEqual([{ errors: [{ in: 'body', field: 'version', message: 'is given more than once in one object' }] }]);
     expectToMatchSpec(res);
     expect(await queued(good.data.name)).toBe(false);
+    expect(await lastKept()).toEqual({ reason: 'invalid_envelope', node: '10.8.8.8' });
   });
 });
 

@@ -1,8 +1,10 @@
 import { secretsEqual } from '../../src/auth/secrets.js';
+import { iso } from '../../src/clock.js';
 import { EventSink } from '../../src/events/sink.js';
 import { createLogger } from '../../src/logger.js';
+import { migrate, MIGRATIONS } from '../../src/store/schema.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 
 const shared = useGatewayPerTest();
 let gw: TestGateway;
@@ -120,12 +122,18 @@ describe('envelopes', () => {
     ['bulk version 3', { event: 'eventsink_bulk', version: 3, data: [] }, 'version'],
     ['an array', [], '(whole)'],
     ['null', null, '(whole)'],
-  ])('%s → 400 naming %s', async (_name, body, field) => {
+  ])('%s → 200, the whole body rejected naming %s, and kept', async (_name, body, field) => {
     await start();
     const res = await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).set('Content-Type', 'application/json').send(JSON.stringify(body));
-    expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', accepted: 0, duplicates: 0, rejected: 1 });
+    expect(res.body.rejections).toHaveLength(1);
+    expect(res.body.rejections[0].index).toBeUndefined();
+    expect(res.body.rejections[0].errors.map((e: { field: string }) => e.field)).toContain(field);
     expectToMatchSpec(res);
+    const kept = (await shared.store.query<{ event: unknown; reason: string }>('SELECT event, reason FROM event_rejected')).rows;
+    expect(kept).toEqual([{ event: body, reason: (body as { event?: unknown } | null)?.event === 'eventsink_bulk' ? 'invalid_envelope' : 'invalid_event' }]);
+    expect(await remembered()).toBe(0);
   });
 
   test('malformed JSON → 400, not 5xx', async () => {
@@ -283,7 +291,7 @@ describe('duplicates and durability', () => {
     await start();
     await sink(envelope('conference_ended', { name: 'Scheduled' }));
     gw.clock.advance(3_600_001);
-    const pruning = new EventSink({ store: shared.store, queue: gw.gateway.deletionQueue, clock: gw.clock, logger: createLogger('silent'), dedupRetentionMs: 3_600_000, pruneIntervalMs: 20 });
+    const pruning = new EventSink({ store: shared.store, queue: gw.gateway.deletionQueue, rejectedEvents: gw.gateway.rejectedEvents, clock: gw.clock, logger: createLogger('silent'), dedupRetentionMs: 3_600_000, pruneIntervalMs: 20 });
     pruning.start();
     try {
       for (let i = 0; i < 200 && (await remembered()) > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -305,12 +313,12 @@ describe('the deletion queue', () => {
   test('several per-node ends of one conference make one entry, timed by the last end', async () => {
     await start();
     const t = gw.clock.now() / 1000;
-    await sink(envelope('conference_ended', { name: 'Multi', end_time: t }, { node: '10.0.0.1' }));
-    await sink(envelope('conference_ended', { name: 'Multi', end_time: t + 5 }, { node: '10.0.0.2' }));
-    await sink(envelope('conference_ended', { name: 'Multi', end_time: t + 2 }, { node: '10.0.0.3' }));
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t - 9 }, { node: '10.0.0.1' }));
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t - 4 }, { node: '10.0.0.2' }));
+    await sink(envelope('conference_ended', { name: 'Multi', end_time: t - 7 }, { node: '10.0.0.3' }));
     const entries = await queued();
     expect(entries).toHaveLength(1);
-    expect(new Date(entries[0]!.ended_at).getTime()).toBe(Math.round((t + 5) * 1000));
+    expect(new Date(entries[0]!.ended_at).getTime()).toBe(Math.round((t - 4) * 1000));
   });
 
   test.each([
@@ -329,6 +337,74 @@ describe('the deletion queue', () => {
     await sink(envelope('conference_ended', { name: 'Late' }));
     await sink(envelope('participant_connected', { conference: 'Late' }, { time: gw.clock.now() / 1000 - 60 }));
     expect((await queued()).map((e) => e.room_name)).toEqual(['Late']);
+  });
+
+  describe('a node whose clock is ahead', () => {
+    /** 9999-12-31T23:59:59Z, the last time an event may carry. */
+    const LAST_TIME = 253_402_300_799;
+    const GRACE_MS = 600_000;
+    const endedAt = async (name: string) => (await queued()).filter((e) => e.room_name === name).map((e) => new Date(e.ended_at).getTime());
+    const createRoom = async () => (await gw.http.post('/room/create?uuiData=01').set(gw.bearer())).body.name as string;
+    const roomExists = async (name: string) => (await gw.http.get(`/room/${name}`).set(gw.bearer())).status === 200;
+
+    test('an end_time after the arrival queues the room at its arrival, and garbage collection deletes it a grace period later', async () => {
+      await start();
+      const name = await createRoom();
+      const arrival = gw.clock.now();
+      await sink(envelope('conference_ended', { name, end_time: LAST_TIME }));
+      expect(await endedAt(name)).toEqual([arrival]);
+      gw.clock.advance(GRACE_MS);
+      expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1, failed: 0 });
+      expect(await roomExists(name)).toBe(false);
+    });
+
+    test('an event time after the arrival, without end_time, counts as the arrival too', async () => {
+      await start();
+      const arrival = gw.clock.now();
+      await sink(envelope('conference_ended', { name: 'Ahead' }, { time: LAST_TIME }));
+      await sink({ event: 'eventsink_bulk', time: LAST_TIME, data: [{ node: '10.0.0.5', seq: 1, event: 'conference_ended', data: { name: 'AheadInBulk' } }] });
+      expect([...(await endedAt('Ahead')), ...(await endedAt('AheadInBulk'))]).toEqual([arrival, arrival]);
+    });
+
+    test('a start after such an end cancels it, and a real end after that queues the room again', async () => {
+      await start();
+      await sink(envelope('conference_ended', { name: 'Skewed', end_time: LAST_TIME }, { time: LAST_TIME }));
+      gw.clock.advance(1000);
+      await sink(envelope('conference_started', { name: 'Skewed' }));
+      expect(await queued()).toEqual([]);
+      gw.clock.advance(1000);
+      await sink(envelope('conference_ended', { name: 'Skewed' }));
+      expect(await endedAt('Skewed')).toEqual([gw.clock.now()]);
+    });
+
+    test('a later real end of a room so queued keeps it due from the first arrival', async () => {
+      await start();
+      const arrival = gw.clock.now();
+      await sink(envelope('conference_ended', { name: 'TwoNodes', end_time: LAST_TIME }, { node: '10.0.0.1' }));
+      gw.clock.advance(5000);
+      await sink(envelope('conference_ended', { name: 'TwoNodes', end_time: arrival / 1000 + 2 }, { node: '10.0.0.2' }));
+      expect(await endedAt('TwoNodes')).toEqual([arrival + 2000]);
+    });
+
+    test('migration 5 brings an entry an earlier release parked in the future back to when it was queued (migration 4 adopting the room), and garbage collection then deletes the room', async () => {
+      // Named as the gateway names rooms (22 base64url characters), so that the ledger's migration adopts it.
+      const PARKED = 'ParkedParkedParkedPark';
+      const store = await openTestStore(undefined, MIGRATIONS.filter((migration) => migration.version < 4));
+      const earlier = await startTestGateway({ store, start: false });
+      try {
+        const enqueuedAt = earlier.clock.now() - 3_600_000;
+        await store.query('INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ($1, $2, $3), ($4, $5, $3)', [PARKED, iso(LAST_TIME * 1000), iso(enqueuedAt), 'EndedBefore', iso(enqueuedAt - 5000)]);
+        await migrate(store);
+        const rows = (await store.query<{ room_name: string; ended_at: Date }>('SELECT room_name, ended_at FROM deletion_queue ORDER BY room_name')).rows;
+        expect(rows.map((row) => [row.room_name, new Date(row.ended_at).getTime()])).toEqual([['EndedBefore', enqueuedAt - 5000], [PARKED, enqueuedAt]]);
+        await earlier.gateway.provider.create({ name: PARKED, pin: '1234', guestPin: '5678', tag: '', aliases: [PARKED], automaticParticipant: undefined });
+        expect(await earlier.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1, failed: 0 });
+        expect(await earlier.gateway.provider.findByName(PARKED)).toBeUndefined();
+      } finally {
+        await earlier.close();
+        await store.close();
+      }
+    });
   });
 
   test('deleting a room through the API drops its queue entry', async () => {

@@ -98,7 +98,7 @@ test('the local token is verified through the loopback JWKS (a token signed by a
   expect(forged.status).toBe(401);
 }, NPM_RUNS_MS);
 
-test('npm run gc deletes rooms whose conference ended long enough ago, says when the others become due, and refuses while the gateway holds the store', async () => {
+test('npm run gc deletes rooms whose conference ended long enough ago, says when the others become due and how many events were rejected, and refuses while the gateway holds the store', async () => {
   await startLocal();
   const token = (await shell('npm run -s token')).trim();
   const create = async () => (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
@@ -113,15 +113,17 @@ test('npm run gc deletes rooms whose conference ended long enough ago, says when
   const endedAt = Math.floor(Date.now() / 1000);
   expect((await end(1, created.name, endedAt - 3600)).status).toBe(200);
   expect((await end(2, endedJustNow.name, endedAt)).status).toBe(200);
+  expect((await end(3, '', endedAt)).status).toBe(200);
   await expect(shell('npm run -s gc')).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process/) });
   running!.kill('SIGTERM');
   expect(await running!.exited).toBe(0);
 
-  const [report, waiting, ledger] = (await shell('npm run -s gc')).trim().split('\n');
+  const [report, waiting, rejected, ledger] = (await shell('npm run -s gc')).trim().split('\n');
   expect(JSON.parse(report!)).toEqual({ unusedQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
   expect(ledger).toMatch(/^Room ledger: \d+ creating, \d+ pooled, 0 handed out, 0 started, 1 ended, 1 deleted; 0 creations awaiting reconciliation with the provider\.$/);
   expect(waiting).toMatch(/^1 queued entry is not yet due \(GC_GRACE_SECONDS=600\); the next becomes due at (\S+) \(in \d+ s\)\.$/);
   expect(waiting).toContain(new Date((endedAt + 600) * 1000).toISOString());
+  expect(rejected).toMatch(/^1 Pexip event could not be processed and is kept in the table event_rejected, without PINs \(the newest received at \S+Z\)\.$/);
   await startLocal();
   const gone = await fetch(`http://127.0.0.1:${port}/room/${created.name}`, { headers: { authorization: `Bearer ${token}` } });
   expect(gone.status).toBe(404);

@@ -252,11 +252,8 @@ describe('agents cannot spend the Pexip budget IDIM needs', () => {
 
 describe('rooms created before the ledger existed', () => {
   test('the migration adopts the pool and queued deletions of gateway-named rooms, not rooms named otherwise', async () => {
-    const store = await openTestStore();
+    const store = await openTestStore(undefined, MIGRATIONS.filter((m) => m.version < 4));
     try {
-      await store.query('DROP TABLE IF EXISTS room_ledger');
-      await store.query('DELETE FROM schema_migration WHERE version >= 4');
-      await migrate(store, MIGRATIONS.filter((m) => m.version < 4));
       await store.query(`INSERT INTO room_pool (room_name, state, ready_at, created_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 'ready', now(), now())`);
       await store.query(`INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ('BBBBBBBBBBBBBBBBBBBBBB', now(), now()), ('ops-boardroom-7', now(), now())`);
       await migrate(store);

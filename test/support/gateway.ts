@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
-import { migrate } from '../../src/store/schema.js';
+import { migrate, type Migration, MIGRATIONS } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
 import { openPostgresTestStore } from './postgres.js';
 import { EntraStandIn, mintToken, type MintOptions } from '../stand-ins/entra.js';
@@ -124,20 +124,21 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 }
 
 /**
- * A fresh store with the schema applied: in-memory PGlite, or with
- * MAXCONF_TEST_STORE=postgres (`npm run test:postgres`) a fresh PostgreSQL
- * database, so that the same suites prove the same SQL on both back ends.
+ * A fresh store with the schema applied (or only `migrations`, to test a later one on data an
+ * earlier release left): in-memory PGlite, or with MAXCONF_TEST_STORE=postgres
+ * (`npm run test:postgres`) a fresh PostgreSQL database, so that the same suites prove the
+ * same SQL on both back ends.
  */
-export async function openTestStore(dataDir?: string): Promise<Store> {
-  if (dataDir === undefined && process.env.MAXCONF_TEST_STORE === 'postgres') return openPostgresTestStore();
+export async function openTestStore(dataDir?: string, migrations: readonly Migration[] = MIGRATIONS): Promise<Store> {
+  if (dataDir === undefined && process.env.MAXCONF_TEST_STORE === 'postgres') return openPostgresTestStore(undefined, undefined, migrations);
   const store = await openEmbeddedStore(dataDir);
-  await migrate(store);
+  await migrate(store, migrations);
   return store;
 }
 
 /** Empties every table so that a test starts from nothing (one store per file keeps tests fast). */
 export async function resetStore(store: Store): Promise<void> {
-  await store.query('TRUNCATE embedded_conference, room_pool, room_ledger, bulk_job, deletion_queue, event_seen, pexip_request_slot RESTART IDENTITY');
+  await store.query('TRUNCATE embedded_conference, room_pool, room_ledger, bulk_job, deletion_queue, event_seen, event_rejected, pexip_request_slot RESTART IDENTITY');
   await store.query('ALTER SEQUENCE embedded_conference_alias_id_seq RESTART');
   await store.query('ALTER SEQUENCE embedded_automatic_participant_id_seq RESTART');
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import { migrate } from '../../src/store/schema.js';
+import { migrate, type Migration, MIGRATIONS } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
 
 /** Where the PostgreSQL suite creates its databases (this machine's server: trust auth, database `test`). */
@@ -38,11 +38,11 @@ export async function admin<T>(work: (client: pg.Client) => Promise<T>, url = AD
   }
 }
 
-/** A migrated PostgreSQL store on a fresh database; closing it drops the database. */
-export async function openPostgresTestStore(database?: TestDatabase, poolSize = 5): Promise<Store> {
+/** A migrated PostgreSQL store on a fresh database (with all migrations, or those given); closing it drops the database. */
+export async function openPostgresTestStore(database?: TestDatabase, poolSize = 5, migrations: readonly Migration[] = MIGRATIONS): Promise<Store> {
   const db = database ?? (await createTestDatabase());
   const store = await openPostgresStore({ connectionString: db.url, poolSize, statementTimeoutMs: 5000, connectTimeoutMs: 2000, queryTimeoutMs: 8000 }, createLogger('silent'));
-  await migrate(store);
+  await migrate(store, migrations);
   if (database !== undefined) return store;
   return {
     kind: store.kind,
