@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createEntraVerifier, type EntraPrincipal } from './auth/entra-verifier.js';
+import { AgentRequestLimiter } from './auth/agent-requests.js';
 import { EntraStrategy } from './auth/entra-strategy.js';
 import { EventSinkStrategy } from './auth/event-sink-strategy.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
@@ -14,7 +15,7 @@ import type { GatewayConfig } from './config.js';
 import { eventRoutes } from './http/routes/events.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
-import { authenticated } from './http/authenticate.js';
+import { authenticated, limitAgentRequests } from './http/authenticate.js';
 import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
@@ -151,7 +152,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
     poolCounts: () => services.pool.counts(),
     queueStats: () => services.deletionQueue.stats(),
     tokenCache,
-    genesysCache: genesysAgents,
+    genesys: genesysAgents,
     eventCounts: services.sink.countsByType,
     rooms: services.rooms,
     now: () => clock.now(),
@@ -170,6 +171,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
         authenticate: guard(new GenesysAgentStrategy(genesysAgents)),
+        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock)),
       }),
       eventRoutes({
         sink: services.sink,
