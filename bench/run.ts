@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     EVENT_SINK_PASSWORD: SINK.password,
     POOL_TARGET_SIZE: '2',
     AUTH_FAILURE_LIMIT: '100000',
+    // The public-room scenarios send one agent's lookups at hundreds a second.
+    AGENT_REQUESTS_PER_MINUTE: '100000',
     // Outside local the provider is chosen explicitly; the embedded one isolates the gateway's own cost.
     ROOM_PROVIDER: 'embedded',
     ...extra,

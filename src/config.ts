@@ -102,6 +102,7 @@ export const environmentSchema = z.object({
   GENESYS_REJECTION_CACHE_SECONDS: integer(0, 300).optional(),
   GENESYS_CACHE_SIZE: integer(0, 1_000_000).optional(),
   GENESYS_TIMEOUT_MS: integer(100, 30_000).optional(),
+  AGENT_REQUESTS_PER_MINUTE: integer(1, 100_000).optional(),
   CORS_ALLOWED_ORIGINS: list.pipe(z.array(z.string().refine(isOrigin, 'must be an origin such as https://widget.example.gov (scheme, host, optional port; no path)'))).optional(),
   CORS_MAX_AGE_SECONDS: integer(0, 86_400).optional(),
   EVENT_SINK_USERNAME: z.string().min(1).max(128).refine((u) => !u.includes(':'), 'must not contain ":" (RFC 7617)').optional(),
@@ -341,6 +342,8 @@ function buildConfig(env: Env, production: boolean) {
       bodyLimitBytes: env.EVENT_SINK_BODY_LIMIT_BYTES ?? 8 * 1024 * 1024,
     },
     authFailures: { limit: env.AUTH_FAILURE_LIMIT ?? 20, windowMs: seconds(env.AUTH_FAILURE_WINDOW_SECONDS ?? 60) },
+    /** Room lookups per agent (Genesys user) and minute, on each replica. */
+    agentRequestsPerMinute: env.AGENT_REQUESTS_PER_MINUTE ?? 60,
     garbageCollection,
     /** Where VMRs live: the gateway's own store, or Pexip's Management API. */
     roomProvider: provider,

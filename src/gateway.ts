@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createEntraVerifier, type EntraPrincipal } from './auth/entra-verifier.js';
+import { AgentRequestLimiter } from './auth/agent-requests.js';
 import { EntraStrategy } from './auth/entra-strategy.js';
 import { EventSinkStrategy } from './auth/event-sink-strategy.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
@@ -15,7 +16,7 @@ import { eventRoutes } from './http/routes/events.js';
 import { RejectedEvents } from './events/rejected.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
-import { authenticated } from './http/authenticate.js';
+import { authenticated, limitAgentRequests } from './http/authenticate.js';
 import { cors } from './http/cors.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
@@ -163,7 +164,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
     queueStats: () => services.deletionQueue.stats(),
     ledgerCounts: () => services.ledger.counts(),
     tokenCache,
-    genesysCache: genesysAgents,
+    genesys: genesysAgents,
     eventCounts: services.sink.countsByType,
     rejectedEvents: services.sink.rejectedByReason,
     rooms: services.rooms,
@@ -183,6 +184,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
         authenticate: guard(new GenesysAgentStrategy(genesysAgents)),
+        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock)),
       }),
       eventRoutes({
         sink: services.sink,

@@ -9,7 +9,7 @@ export interface MetricSources {
   queueStats(): Promise<{ depth: number; oldestEndedAt: Date | null }>;
   ledgerCounts(): Promise<{ byState: Record<string, number>; oldestUnusedAt: Date | null; unknownOutcomes: number }>;
   tokenCache: { hits: number; misses: number };
-  genesysCache: { cacheHits: number; calls: number };
+  genesys: { cacheHits: number; calls: number; pausedLookups: number; pausedForSeconds(): number | undefined };
   /** Pexip events processed so far, by type. */
   eventCounts: ReadonlyMap<string, number>;
   /** Pexip events acknowledged without being processed, by reason. */
@@ -66,10 +66,14 @@ export class GatewayMetrics {
       ['hit', sources.tokenCache.hits],
       ['miss', sources.tokenCache.misses],
     ]);
-    syncedCounter(this.registry, 'maxconf_genesys_cache_requests_total', 'Genesys token checks by result (hit: served from the cache; miss: asked Genesys)', 'result', () => [
-      ['hit', sources.genesysCache.cacheHits],
-      ['miss', sources.genesysCache.calls],
+    syncedCounter(this.registry, 'maxconf_genesys_cache_requests_total', 'Genesys token checks by result (hit: served from the cache; miss: asked Genesys; paused: answered 503 without asking, while Genesys asked the gateway to wait)', 'result', () => [
+      ['hit', sources.genesys.cacheHits],
+      ['miss', sources.genesys.calls],
+      ['paused', sources.genesys.pausedLookups],
     ]);
+    new Gauge({ name: 'maxconf_genesys_pause_seconds', help: 'Seconds until Genesys lookups resume, after Genesys answered 429 or 503 with Retry-After; 0 when not paused', registers, collect() {
+      this.set(sources.genesys.pausedForSeconds() ?? 0);
+    } });
     syncedCounter(this.registry, 'maxconf_events_total', 'Pexip events processed, by type (unknown types as "unknown"; events that could not be processed as "rejected")', 'type', () => sources.eventCounts);
     syncedCounter(this.registry, 'maxconf_events_rejected_total', 'Pexip events acknowledged without being processed, and kept for operators, by reason (invalid_event, repeated_key, invalid_envelope)', 'reason', () => sources.rejectedEvents);
     syncedCounter(this.registry, 'maxconf_room_inline_creations_total', 'Rooms created inline because the pool was empty', undefined, () => [['', sources.rooms.inlineCreations]]);

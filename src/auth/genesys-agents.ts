@@ -16,12 +16,19 @@ export type AgentVerdict =
   | { outcome: 'allowed'; agent: GenesysAgent }
   | { outcome: 'rejected' }
   | { outcome: 'forbidden'; reason: 'division' | 'organization' | 'genesys' }
-  | { outcome: 'unavailable'; retryAfterSeconds: number | undefined; cause: 'timeout' | 'rate-limited' | 'upstream-error' | 'network' };
+  | { outcome: 'unavailable'; retryAfterSeconds: number | undefined; cause: 'timeout' | 'rate-limited' | 'upstream-error' | 'network' | 'paused' };
 
 type Lookup = { outcome: 'user'; agent: GenesysAgent } | Exclude<AgentVerdict, { outcome: 'allowed' } | { outcome: 'forbidden'; reason: 'division' | 'organization' }>;
 
 /** The longest wait passed on from Genesys to the caller. */
 const RETRY_AFTER_MAX_MS = 3_600_000;
+
+/**
+ * The longest Genesys may pause our lookups for. Its rate limits count per
+ * minute, so a longer Retry-After (or a far HTTP-date) is not waited out in
+ * full: lookups ask again after a minute, and pause again if told to.
+ */
+const PAUSE_MAX_MS = 60_000;
 
 const userMe = z.object({
   id: z.string().min(1),
@@ -29,12 +36,6 @@ const userMe = z.object({
   organization: z.object({ id: z.string() }).loose().optional(),
 }).loose();
 
-/**
- * Checks an agent's Genesys Cloud token by calling `users/me` in the
- * configured region (pexip-genesys.md B.1). Results are cached under a
- * SHA-256 of the token, concurrent checks of one token share one call, and
- * an outage is "unavailable" — never "rejected".
- */
 /** `GENESYS_*`, in milliseconds. */
 export interface GenesysSettings {
   /** `https://api.<region>`, or a loopback stand-in in local use and tests. Undefined only in local (the stand-in fills it in). */
@@ -47,11 +48,23 @@ export interface GenesysSettings {
   timeoutMs: number;
 }
 
+/**
+ * Checks an agent's Genesys Cloud token by calling `users/me` in the
+ * configured region (pexip-genesys.md B.1). Results are cached under a
+ * SHA-256 of the token (a 401 or 403 briefly), concurrent checks of one token
+ * share one call, and an outage is "unavailable" — never "rejected". A 429
+ * or 503 with Retry-After pauses every lookup not served from the cache for
+ * that long (PAUSE_MAX_MS at most): they are "unavailable" at once, without a
+ * call. Without Retry-After nothing pauses: Genesys gave no time to wait.
+ */
 export class GenesysAgents {
   private readonly cache: TtlCache<string, Lookup>;
   private readonly inFlight = new Map<string, Promise<Lookup>>();
+  private pausedUntil = Number.NEGATIVE_INFINITY;
   calls = 0;
   cacheHits = 0;
+  /** Lookups answered "unavailable" without a call while paused. */
+  pausedLookups = 0;
 
   constructor(
     private readonly config: GenesysSettings & { apiBaseUrl: string },
@@ -80,6 +93,11 @@ export class GenesysAgents {
       this.cacheHits += 1;
       return cached;
     }
+    const paused = this.pausedForSeconds();
+    if (paused !== undefined) {
+      this.pausedLookups += 1;
+      return { outcome: 'unavailable', retryAfterSeconds: paused, cause: 'paused' };
+    }
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
       pending = this.callUsersMe(token).finally(() => this.inFlight.delete(key));
@@ -91,7 +109,7 @@ export class GenesysAgents {
   }
 
   private remember(key: string, lookup: Lookup): void {
-    const ttlMs = lookup.outcome === 'user' ? this.config.cacheTtlMs : lookup.outcome === 'rejected' ? this.config.rejectionCacheMs : 0;
+    const ttlMs = lookup.outcome === 'user' ? this.config.cacheTtlMs : lookup.outcome === 'unavailable' ? 0 : this.config.rejectionCacheMs;
     this.cache.set(key, lookup, ttlMs);
   }
 
@@ -121,13 +139,25 @@ export class GenesysAgents {
     response.discard();
     if (response.status === 401) return { outcome: 'rejected' };
     if (response.status === 403) return { outcome: 'forbidden', reason: 'genesys' };
-    if (response.status === 429) return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'rate-limited' };
-    this.logger.warn({ status: response.status }, 'Genesys users/me answered with an error');
-    return { outcome: 'unavailable', retryAfterSeconds: this.retryAfterSeconds(response), cause: 'upstream-error' };
+    const retryAfterMs = parseRetryAfter(response.header('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
+    const asksToWait = response.status === 429 || response.status === 503;
+    if (asksToWait && retryAfterMs !== undefined && retryAfterMs > 0) this.pause(response.status, retryAfterMs);
+    else if (response.status !== 429) this.logger.warn({ status: response.status }, 'Genesys users/me answered with an error');
+    // Once paused, the caller is told when lookups resume: what its retry depends on.
+    const retryAfterSeconds = this.pausedForSeconds() ?? (retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000));
+    return { outcome: 'unavailable', retryAfterSeconds, cause: response.status === 429 ? 'rate-limited' : 'upstream-error' };
   }
 
-  private retryAfterSeconds(response: UpstreamResponse): number | undefined {
-    const ms = parseRetryAfter(response.header('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
-    return ms === undefined ? undefined : Math.ceil(ms / 1000);
+  /** Genesys asked us to wait: no lookup calls it until then. Logged when a pause starts, not when one under way is extended. */
+  private pause(status: number, retryAfterMs: number): void {
+    const pauseMs = Math.min(retryAfterMs, PAUSE_MAX_MS);
+    if (this.pausedForSeconds() === undefined) this.logger.warn({ status, pauseSeconds: Math.ceil(pauseMs / 1000) }, 'Genesys asked the gateway to wait: lookups paused');
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + pauseMs);
+  }
+
+  /** Whole seconds until lookups may call Genesys again; undefined when they may now. */
+  pausedForSeconds(): number | undefined {
+    const ms = this.pausedUntil - this.clock.now();
+    return ms > 0 ? Math.ceil(ms / 1000) : undefined;
   }
 }

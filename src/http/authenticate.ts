@@ -1,7 +1,8 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { AgentRequestLimiter } from '../auth/agent-requests.js';
 import { CredentialsMissing } from '../auth/bearer-errors.js';
 import { assertRole } from '../auth/entra-strategy.js';
-import type { FailureLimiter } from '../auth/failure-limiter.js';
+import type { Attempt, FailureLimiter } from '../auth/failure-limiter.js';
 import { AuthenticationFailure } from '../auth/failures.js';
 import type { Caller, Strategy } from '../auth/strategy.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -21,23 +22,38 @@ export interface GuardOptions {
 
 /**
  * Puts a strategy in front of a route: a client that keeps failing is refused
- * before its credentials are looked at again; a failure is counted and noted
- * for the request's log line by its reason, counted against the client when
- * the credentials themselves were refused, and answered by http/errors.ts.
+ * before its credentials are looked at again; each attempt counts against the
+ * client while it is checked, and keeps counting only when the credentials
+ * themselves were refused. A failure is counted and noted for the request's
+ * log line by its reason, and answered by http/errors.ts.
  */
 export function authenticated(strategy: Strategy, { failures, metrics }: GuardOptions): RequestHandler {
   return async (req, res, next) => {
-    let client: string | undefined;
+    let attempt: Attempt | undefined;
     try {
-      client = failures.admit(strategy.name, req.clientAddress);
+      attempt = failures.admit(strategy.name, req.clientAddress, presentedCredentials(req));
       req.caller = await strategy.authenticate(req);
+      attempt.settle(false);
     } catch (error) {
       const failure = error instanceof AuthenticationFailure ? error : undefined;
       metrics.authFailure(strategy.name, failure?.reason ?? 'error');
       noteAuthFailure(res, { strategy: strategy.name, reason: failure?.reason ?? 'error' });
-      if (client !== undefined && failure?.counted) failures.recordFailure(client);
+      attempt?.settle(failure?.counted === true);
       throw error;
     }
+    next();
+  };
+}
+
+/** What a request presents to authenticate, so that concurrent requests with the same credentials count as one attempt. */
+function presentedCredentials(req: Request): string {
+  return `${req.headers.authorization ?? ''}\n${req.headers['x-auth-token'] ?? ''}`;
+}
+
+/** Counts an agent's request against its own limit: after authentication, so it is counted for the Genesys user it proved to be. */
+export function limitAgentRequests(limiter: AgentRequestLimiter): RequestHandler {
+  return (req, _res, next) => {
+    if (req.caller?.kind === 'genesys-agent') limiter.count(req.caller.id);
     next();
   };
 }

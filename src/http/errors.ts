@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { TooManyAgentRequests } from '../auth/agent-requests.js';
 import { BearerError } from '../auth/bearer-errors.js';
 import { TooManyFailures } from '../auth/failure-limiter.js';
 import { AuthenticationFailure, CredentialsRefused, RepeatedCredentials } from '../auth/failures.js';
@@ -47,6 +48,7 @@ function toProblem(error: unknown): HttpProblem {
   if (error instanceof UnknownFields) return new HttpProblem(422, 'unknown-fields', 'Unprocessable Content', error.description, { errors: error.errors });
   if (error instanceof InvalidInput) return new HttpProblem(400, 'invalid-request', 'Bad Request', error.description, { errors: error.errors });
   if (error instanceof AuthenticationFailure) return authenticationProblem(error);
+  if (error instanceof TooManyAgentRequests) return new HttpProblem(429, 'too-many-requests', 'Too Many Requests', error.message, { headers: retryAfter(error.retryAfterSeconds) });
   if (error instanceof RoomNotFound) return new HttpProblem(404, 'room-not-found', 'Not Found', `No room named ${error.roomName} exists.`);
   if (error instanceof RoomAlreadyExists) return new HttpProblem(409, 'room-exists', 'Conflict', `A room named ${error.roomName} already exists.`);
   if (error instanceof RoomChangeConflict) {

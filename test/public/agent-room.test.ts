@@ -1,6 +1,9 @@
+import { createLogger } from '../../src/logger.js';
 import { ALLOWED_DIVISION, ORGANIZATION } from '../stand-ins/genesys.js';
+import { logLines } from '../support/log-lines.js';
 import { expectToMatchSpec } from '../support/openapi.js';
-import { useGatewayPerTest, WIDGET_ORIGIN, type TestGateway } from '../support/gateway.js';
+import { waitUntil } from '../support/process.js';
+import { startTestGateway, useGatewayPerTest, WIDGET_ORIGIN, type TestGateway } from '../support/gateway.js';
 
 const shared = useGatewayPerTest();
 let gw: TestGateway;
@@ -146,6 +149,18 @@ describe('caching and single flight', () => {
     expect((await lookup(name, flaky)).status).toBe(200);
   });
 
+  test('a token Genesys answers 403 for is cached like a 401', async () => {
+    await start({ GENESYS_REJECTION_CACHE_SECONDS: '10' });
+    const name = await aRoom();
+    const token = gw.genesys.behave('agent-genesys-403', { kind: 'status', status: 403 });
+    expect((await lookup(name, token)).status).toBe(403);
+    expect((await lookup(name, token)).status).toBe(403);
+    expect(gw.genesys.calls).toBe(1);
+    gw.clock.advance(10_000);
+    expect((await lookup(name, token)).status).toBe(403);
+    expect(gw.genesys.calls).toBe(2);
+  });
+
   test('repeated rejected tokens from one client → 429 with Retry-After', async () => {
     await start({ AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60', GENESYS_REJECTION_CACHE_SECONDS: '0' });
     const name = await aRoom();
@@ -156,6 +171,98 @@ describe('caching and single flight', () => {
     expectToMatchSpec(limited);
     gw.clock.advance(60_000);
     expect((await lookup(name, 'good-token-after-flood')).status).toBe(200);
+  });
+});
+
+describe('Genesys asking the gateway to wait (429 or 503 with Retry-After)', () => {
+  test.each([429, 503])('a %i with Retry-After 30 pauses lookups: one call, then 503 with Retry-After at once for every uncached token; calls resume after 30 s', async (status) => {
+    await start({ AUTH_FAILURE_LIMIT: '20' });
+    const name = await aRoom();
+    const known = gw.genesys.agent('agent-known-before');
+    expect((await lookup(name, known)).status).toBe(200);
+    gw.genesys.otherTokens = { kind: 'status', status, retryAfter: '30' };
+    const first = await lookup(name, 'junk-0');
+    expect([first.status, first.headers['retry-after']]).toEqual([503, '30']);
+    const rest = await Promise.all(Array.from({ length: 99 }, (_, i) => lookup(name, `junk-${i + 1}`)));
+    expect(rest.map((res) => [res.status, res.headers['retry-after']])).toEqual(Array.from({ length: 99 }, () => [503, '30']));
+    expectToMatchSpec(rest[0] as Awaited<ReturnType<typeof lookup>>);
+    expect(gw.genesys.calls).toBe(2);
+    expect((await lookup(name, known)).status).toBe(200);
+    const metrics = await gw.gateway.metrics.registry.metrics();
+    expect(metrics).toMatch(/maxconf_genesys_pause_seconds 30\n/);
+    expect(metrics).toMatch(/maxconf_genesys_cache_requests_total\{result="paused"\} 99\n/);
+
+    gw.clock.advance(29_000);
+    const late = await lookup(name, 'junk-late');
+    expect([late.status, late.headers['retry-after']]).toEqual([503, '1']);
+    expect(gw.genesys.calls).toBe(2);
+    gw.genesys.otherTokens = { kind: 'status', status: 401 };
+    gw.clock.advance(1_000);
+    // 101 answers of ours, none held against the client: its 20 failures allowed are intact.
+    expect((await lookup(name, 'junk-after')).status).toBe(401);
+    expect(gw.genesys.calls).toBe(3);
+  });
+
+  test('a pause is logged once, when it starts, however many calls under way Genesys answers alike', async () => {
+    const { lines, stream } = logLines();
+    gw = await startTestGateway({ store: shared.store, logger: createLogger('warn', stream) });
+    try {
+      const name = await aRoom();
+      gw.genesys.otherTokens = { kind: 'status', status: 429, retryAfter: '30' };
+      const release = gw.genesys.hold();
+      const underWay = Promise.all([0, 1, 2].map((i) => lookup(name, `junk-${i}`)));
+      await waitUntil(() => gw.genesys.calls === 3, 'three Genesys calls under way');
+      release();
+      expect((await underWay).map((res) => res.status)).toEqual([503, 503, 503]);
+      gw.clock.advance(30_000);
+      expect((await lookup(name, 'junk-again')).status).toBe(503);
+      const pauses = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'Genesys asked the gateway to wait: lookups paused');
+      expect(pauses.map(({ status, pauseSeconds }) => ({ status, pauseSeconds }))).toEqual([{ status: 429, pauseSeconds: 30 }, { status: 429, pauseSeconds: 30 }]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a pause lasts 60 s at most, however long Genesys asks for', async () => {
+    await start();
+    const name = await aRoom();
+    gw.genesys.otherTokens = { kind: 'status', status: 429, retryAfter: '3600' };
+    const first = await lookup(name, 'junk-0');
+    expect([first.status, first.headers['retry-after']]).toEqual([503, '60']);
+    gw.clock.advance(60_000);
+    gw.genesys.otherTokens = { kind: 'status', status: 401 };
+    expect((await lookup(name, 'junk-1')).status).toBe(401);
+    expect(gw.genesys.calls).toBe(2);
+  });
+});
+
+describe('per-agent request limit (AGENT_REQUESTS_PER_MINUTE)', () => {
+  test('an agent over its limit gets 429 with Retry-After until its minute ends; another agent is unaffected', async () => {
+    await start({ AGENT_REQUESTS_PER_MINUTE: '3' });
+    const name = await aRoom();
+    const busy = gw.genesys.agent('busy-agent');
+    const other = gw.genesys.agent('other-agent');
+    for (let i = 0; i < 3; i += 1) expect((await lookup(name, busy)).status).toBe(200);
+    const limited = await lookup(name, busy);
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.body).toMatchObject({ type: 'urn:maxconf:problem:too-many-requests', detail: expect.stringMatching(/3 times this minute/) });
+    expectToMatchSpec(limited);
+    expect((await lookup(name, other)).status).toBe(200);
+    gw.clock.advance(59_000);
+    expect((await lookup(name, busy)).headers['retry-after']).toBe('1');
+    gw.clock.advance(1_000);
+    expect((await lookup(name, busy)).status).toBe(200);
+  });
+
+  test("the limit is the Genesys user's, whichever of its tokens it sends", async () => {
+    await start({ AGENT_REQUESTS_PER_MINUTE: '2' });
+    const name = await aRoom();
+    const user = { kind: 'user', id: 'user-two-tokens', division: ALLOWED_DIVISION, organization: ORGANIZATION } as const;
+    const [first, second] = [gw.genesys.behave('first-token', user), gw.genesys.behave('second-token', user)];
+    expect((await lookup(name, first)).status).toBe(200);
+    expect((await lookup(name, second)).status).toBe(200);
+    expect((await lookup(name, first)).status).toBe(429);
   });
 });
 

@@ -14,14 +14,18 @@ export type AgentBehaviour =
 
 /**
  * Genesys Cloud's `GET /api/v2/users/me` as the gateway sees it: answers per
- * token (a user, 401, 403, 429 with Retry-After, 5xx, a hang), with latency,
- * and counts its calls.
+ * token (a user, 401, 403, 429 with Retry-After, 5xx, a hang), or alike to
+ * every token it was given no answer for, with latency or held until
+ * released, and counts its calls.
  */
 export class GenesysStandIn extends LoopbackServer {
   private readonly tokens = new Map<string, AgentBehaviour>();
+  private held: Promise<void> | undefined;
   calls = 0;
   latencyMs = 0;
   lastQuery = '';
+  /** The answer to a token given none: Genesys' 401, or what it answers everyone while rate limiting or failing. */
+  otherTokens: AgentBehaviour = { kind: 'status', status: 401 };
 
   /** A token of an agent, by default in the allowed division of the expected organization. */
   agent(token: string, division: string | undefined = ALLOWED_DIVISION, organization: string | undefined = ORGANIZATION): string {
@@ -34,6 +38,16 @@ export class GenesysStandIn extends LoopbackServer {
     return token;
   }
 
+  /** Answers no call (each still counts when it arrives) until the function returned is called. */
+  hold(): () => void {
+    let release = () => {};
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method !== 'GET' || url.pathname !== '/api/v2/users/me') {
@@ -43,8 +57,9 @@ export class GenesysStandIn extends LoopbackServer {
     this.calls += 1;
     this.lastQuery = url.search;
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs).unref());
+    await this.held;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    const behaviour = this.tokens.get(token) ?? { kind: 'status', status: 401 };
+    const behaviour = this.tokens.get(token) ?? this.otherTokens;
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json', 'inin-correlation-id': 'c0ffee', ...headers }).end(JSON.stringify(body));
     switch (behaviour.kind) {

@@ -75,6 +75,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     CORS_ALLOWED_ORIGINS: WIDGET_ORIGIN,
     // Suites that send many bad credentials on purpose test validation, not the limiter (tested on its own).
     AUTH_FAILURE_LIMIT: '100000',
+    // Suites that look rooms up many times as one agent test lookups, not the agent's limit (tested on its own); the clock stands still.
+    AGENT_REQUESTS_PER_MINUTE: '100000',
     // Suites use bulk operations without the app role they need by default (tested on its own in test/auth/bulk-role.test.ts).
     ENTRA_BULK_ROLE: 'none',
     ...options.env,

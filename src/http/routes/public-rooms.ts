@@ -9,15 +9,18 @@ export interface PublicRoomRoutesOptions {
   /** CORS for the agent widget, before authentication so that preflights need none. */
   cors: RequestHandler;
   authenticate: RequestHandler;
+  /** Each agent's own request limit, once authenticated. */
+  limitAgent: RequestHandler;
 }
 
 /** `GET /public/room/{room_name}`: the agent's widget looks the room up; the agent is the host, so the PIN is included. */
-export function publicRoomRoutes({ service, cors, authenticate }: PublicRoomRoutesOptions): Routes {
+export function publicRoomRoutes({ service, cors, authenticate, limitAgent }: PublicRoomRoutesOptions): Routes {
   return (router) => {
     router.use('/public/room', cors);
     resource(router, '/public/room/:room_name', {
       get: [
         authenticate,
+        limitAgent,
         async (req, res) => {
           const { room_name } = validate(roomNameParams, req.params, 'path');
           res.setHeader('Cache-Control', 'no-store');

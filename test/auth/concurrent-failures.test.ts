@@ -1,0 +1,131 @@
+import type { Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { createHttpServer } from '../../src/http/server.js';
+import { newIssuerKey } from '../stand-ins/entra.js';
+import { expectToMatchSpec } from '../support/openapi.js';
+import { useGatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { waitUntil } from '../support/process.js';
+
+/**
+ * Issue 32 finding 6: the failure limiter admitted an attempt before its
+ * asynchronous check and counted it only after, so attempts arriving together
+ * were all checked (300 junk Genesys tokens made 300 Genesys calls). An
+ * attempt now counts from its admission until it succeeds or meets an outage
+ * of ours.
+ */
+const LIMIT = 20;
+const gateways = useGatewayPerTest({ AUTH_FAILURE_LIMIT: String(LIMIT) });
+let gw: TestGateway;
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+/** No room is named Room1: an agent the gateway accepts gets 404. */
+const lookup = (token: string) => gw.http.get('/public/room/Room1').set('x-auth-token', token);
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+}
+
+/**
+ * GETs `path` once per header, each on a connection of its own, all written at
+ * once after the gateway has accepted every connection: they reach it
+ * together, as a flood does (supertest's requests, and connections the server
+ * has yet to accept, arrive one by one).
+ */
+async function atOnce(path: string, headers: string[]): Promise<Answer[]> {
+  const listening = createHttpServer(gw.gateway.app, gw.config.http);
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  let accepted = 0;
+  const allAccepted = new Promise<void>((resolve) => listening.on('connection', () => ++accepted === headers.length && resolve()));
+  const { port } = listening.address() as AddressInfo;
+  const sockets = headers.map(() => net.connect(port, '127.0.0.1'));
+  const answers = sockets.map((socket) => new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk)).on('error', reject).on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  }));
+  await allAccepted;
+  sockets.forEach((socket, i) => socket.write(`GET ${path} HTTP/1.1\r\nHost: gateway\r\n${headers[i]}\r\nConnection: close\r\n\r\n`));
+  return (await Promise.all(answers)).map((text) => ({ status: Number(text.split(' ')[1]), retryAfter: /\r\nretry-after: *(\d+)/i.exec(text)?.[1] }));
+}
+
+function statuses(answers: Answer[]): Record<number, number> {
+  return answers.reduce<Record<number, number>>((counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
+}
+
+test(`300 junk x-auth-tokens at once from one address make ${LIMIT} Genesys calls (401); the rest get 429 with Retry-After`, async () => {
+  gw = await gateways.start();
+  const answers = await atOnce('/public/room/Room1', Array.from({ length: 300 }, (_, i) => `x-auth-token: junk-token-${i}`));
+  expect(statuses(answers)).toEqual({ 401: LIMIT, 429: 300 - LIMIT });
+  expect(gw.genesys.calls).toBe(LIMIT);
+  expect(answers.filter((a) => a.status === 429).every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+  // Once those checks have failed, the client waits for its window to end.
+  const limited = await lookup('junk-token-after');
+  expect(limited.headers['retry-after']).toBe('60');
+  expectToMatchSpec(limited);
+});
+
+test(`300 bearer tokens with bad signatures at once from one address: ${LIMIT} verified (401); the rest get 429 with Retry-After`, async () => {
+  gw = await gateways.start();
+  const forger = { ...newIssuerKey(), kid: gw.entra.signingKey.kid };
+  const answers = await atOnce('/rooms', Array.from({ length: 300 }, () => `Authorization: Bearer ${gw.token({ key: forger })}`));
+  expect(statuses(answers)).toEqual({ 401: LIMIT, 429: 300 - LIMIT });
+  expect(answers.filter((a) => a.status === 429).every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+  const limited = await gw.http.get('/rooms').set(gw.bearer());
+  expect(limited.status).toBe(429);
+  expectToMatchSpec(limited);
+});
+
+test('checks under way fill the limit: one more at once gets 429 with Retry-After 1, and once they succeed the client goes on', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
+  const release = gw.genesys.hold();
+  const checking = Promise.all([1, 2, 3].map((i) => lookup(gw.genesys.agent(`agent${i}-held`))));
+  await waitUntil(() => gw.genesys.calls === 3, 'three Genesys calls under way');
+  const excess = await lookup(gw.genesys.agent('agent4-held'));
+  expect(excess.status).toBe(429);
+  expect(excess.headers['retry-after']).toBe('1');
+  expect(excess.body.detail).toBe('Too many authentications from this client are under way at once; retry after 1 second.');
+  expectToMatchSpec(excess);
+  release();
+  expect((await checking).map((res) => res.status)).toEqual([404, 404, 404]);
+  expect((await lookup('agent4-held')).status).toBe(404);
+});
+
+test('a success gives its count back: only the failures count towards the limit', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
+  const agent = gw.genesys.agent('agent-succeeding');
+  for (let i = 0; i < 5; i += 1) expect((await lookup(agent)).status).toBe(404);
+  for (let i = 0; i < 2; i += 1) expect((await lookup(`junk-token-${i}`)).status).toBe(401);
+  expect((await lookup(agent)).status).toBe(404);
+  expect((await lookup('junk-token-2')).status).toBe(401);
+  const limited = await lookup(agent);
+  expect(limited.status).toBe(429);
+  expect(limited.headers['retry-after']).toBe('60');
+});
+
+test('an outage of ours is not held against the caller: Genesys failing gives each count back', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
+  gw.genesys.otherTokens = { kind: 'status', status: 500 };
+  for (let i = 0; i < 10; i += 1) expect((await lookup(`token-${i}`)).status).toBe(503);
+  expect((await lookup(gw.genesys.agent('agent-after-outage'))).status).toBe(404);
+});
+
+test(`a burst of ${LIMIT * 3} requests at once on one new valid token from one address is one check, not ${LIMIT * 3}: all succeed`, async () => {
+  gw = await gateways.start();
+  const token = gw.token();
+  const answers = await atOnce('/rooms', Array.from({ length: LIMIT * 3 }, () => `Authorization: Bearer ${token}`));
+  expect(statuses(answers)).toEqual({ 200: LIMIT * 3 });
+});
+
+test('requests repeating one bad credential at once share its check: the client is refused once its failures reach the limit', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
+  const answers = await atOnce('/public/room/Room1', Array.from({ length: 30 }, () => 'x-auth-token: one-junk-token'));
+  expect(statuses(answers)).toEqual({ 401: 30 });
+  expect(gw.genesys.calls).toBe(1);
+  expect((await lookup(gw.genesys.agent('agent-after-junk'))).status).toBe(429);
+});
