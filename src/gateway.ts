@@ -112,7 +112,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   });
   const deletionQueue = new DeletionQueue(store, clock);
   const cache = new RoomReadCache(config.rooms.readCacheTtlMs, 10_000, clock);
-  const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ provider: roomProvider, pool, ledger, cache, queue: deletionQueue });
+  const retirement = (roomProvider: RoomProvider) => new RoomRetirement({ store, provider: roomProvider, pool, ledger, cache, queue: deletionQueue });
   const rooms = new RoomService({ provider, agentProvider, pool, ledger, cache, retirement: retirement(provider), rooms: config.rooms, logger: logger.child({ component: 'rooms' }) });
   const bulkJobs = new BulkJobs({ store, pool, clock, logger: logger.child({ component: 'bulk-jobs' }), leaseMs: config.rooms.claimLeaseMs, lookoutIntervalMs: maintenanceIntervalMs });
   const database = config.store.database;

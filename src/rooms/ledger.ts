@@ -115,10 +115,10 @@ export class RoomLedger {
     return rowCount === 1;
   }
 
-  async deleted(roomNames: readonly string[]): Promise<void> {
+  async deleted(roomNames: readonly string[], tx: Queryable = this.store): Promise<void> {
     if (roomNames.length === 0) return;
     const now = iso(this.clock.now());
-    await this.store.query(`UPDATE room_ledger SET state = 'deleted', deleted_at = $2, outcome_due_at = NULL, updated_at = $2 WHERE room_name = ANY($1::text[]) AND state <> 'deleted'`, [
+    await tx.query(`UPDATE room_ledger SET state = 'deleted', deleted_at = $2, outcome_due_at = NULL, updated_at = $2 WHERE room_name = ANY($1::text[]) AND state <> 'deleted'`, [
       roomNames,
       now,
     ]);

@@ -112,8 +112,8 @@ export class RoomPool {
   }
 
   /** Forgets rooms that no longer exist upstream or were deleted through the API. */
-  async forget(roomNames: readonly string[]): Promise<void> {
-    if (roomNames.length > 0) await this.options.store.query('DELETE FROM room_pool WHERE room_name = ANY($1::text[])', [roomNames]);
+  async forget(roomNames: readonly string[], tx: Queryable = this.options.store): Promise<void> {
+    if (roomNames.length > 0) await tx.query('DELETE FROM room_pool WHERE room_name = ANY($1::text[])', [roomNames]);
   }
 
   async counts(): Promise<PoolCounts> {

@@ -158,7 +158,7 @@ export class RoomService {
       await provider.update(claim.conference.id, { tag });
     } catch (error) {
       if (error instanceof RoomNotFound) {
-        await pool.forget([claim.roomName]);
+        await this.options.retirement.forget(claim.roomName);
         return undefined;
       }
       await pool.release(claim);

@@ -32,8 +32,8 @@ export class DeletionQueue {
   }
 
   /** Drops entries of rooms deleted through the API. */
-  async forget(roomNames: readonly string[]): Promise<void> {
-    if (roomNames.length > 0) await this.store.query('DELETE FROM deletion_queue WHERE room_name = ANY($1::text[])', [roomNames]);
+  async forget(roomNames: readonly string[], tx: Queryable = this.store): Promise<void> {
+    if (roomNames.length > 0) await tx.query('DELETE FROM deletion_queue WHERE room_name = ANY($1::text[])', [roomNames]);
   }
 
   /** Takes up to `limit` entries that ended at least `graceMs` ago and are not held by another run. */

@@ -1,3 +1,4 @@
+import type { Store } from '../../store/store.js';
 import type { RoomLedger } from '../ledger.js';
 import type { RoomPool } from '../pool.js';
 import type { RoomProvider } from '../providers/provider.js';
@@ -5,6 +6,7 @@ import type { RoomReadCache } from '../room-cache.js';
 import type { DeletionQueue } from './deletion-queue.js';
 
 export interface RoomRetirementOptions {
+  store: Store;
   provider: RoomProvider;
   pool: RoomPool;
   ledger: RoomLedger;
@@ -16,7 +18,7 @@ export interface RoomRetirementOptions {
  * A room's end, whoever ends it (a deletion through the API, garbage
  * collection): the VMR is deleted upstream, then forgotten wherever this
  * gateway remembers it — read cache, pool, deletion queue — and recorded
- * as deleted in the ledger.
+ * as deleted in the ledger, in one transaction.
  */
 export class RoomRetirement {
   constructor(private readonly options: RoomRetirementOptions) {}
@@ -35,10 +37,14 @@ export class RoomRetirement {
     return 'gone';
   }
 
-  private async forget(name: string): Promise<void> {
-    this.options.cache.forget([name]);
-    await this.options.pool.forget([name]);
-    await this.options.queue.forget([name]);
-    await this.options.ledger.deleted([name]);
+  /** A VMR that is gone upstream (deleted here, or found missing). */
+  async forget(name: string): Promise<void> {
+    const { store, cache, pool, queue, ledger } = this.options;
+    cache.forget([name]);
+    await store.transaction(async (tx) => {
+      await pool.forget([name], tx);
+      await queue.forget([name], tx);
+      await ledger.deleted([name], tx);
+    });
   }
 }

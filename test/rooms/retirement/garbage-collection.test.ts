@@ -37,7 +37,7 @@ function collector({ provider = gw.gateway.provider, ...overrides }: Partial<Gar
     queue,
     ledger,
     clock: gw.clock,
-    retirement: new RoomRetirement({ provider, pool, ledger, cache, queue }),
+    retirement: new RoomRetirement({ store: shared.store, provider, pool, ledger, cache, queue }),
     logger: createLogger('silent'),
     persistentPrefixes: ['test_', 'vkiosk_'],
     graceMs: GRACE_MS,
