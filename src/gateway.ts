@@ -130,6 +130,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     ...config.garbageCollection,
     queue: deletionQueue,
     ledger,
+    provider: backgroundProvider,
     clock,
     retirement: retirement(backgroundProvider),
     logger: logger.child({ component: 'garbage-collection' }),

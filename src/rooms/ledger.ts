@@ -169,6 +169,31 @@ export class RoomLedger {
     return rowCount;
   }
 
+  /** Rooms whose conference started and whose end has not been seen since before `before`: an end may have been lost. */
+  async startedWithoutEnd(before: number, limit: number): Promise<string[]> {
+    const { rows } = await this.store.query<{ room_name: string }>(
+      `SELECT room_name FROM room_ledger WHERE state = 'started' AND updated_at <= $1 ORDER BY updated_at LIMIT $2`,
+      [iso(before), limit],
+    );
+    return rows.map((row) => row.room_name);
+  }
+
+  /** Pexip says a conference still runs in the room: look again after another while. */
+  async stillInConference(roomName: string): Promise<void> {
+    await this.store.query(`UPDATE room_ledger SET updated_at = $2 WHERE room_name = $1 AND state = 'started'`, [roomName, iso(this.clock.now())]);
+  }
+
+  /** No conference runs in a started room whose end was never seen: it ended, now at the latest, and is queued for deletion. */
+  async endLost(roomName: string): Promise<void> {
+    const now = iso(this.clock.now());
+    await this.store.transaction(async (tx) => {
+      const { rowCount } = await tx.query(`UPDATE room_ledger SET state = 'ended', ended_at = $2, updated_at = $2 WHERE room_name = $1 AND state = 'started'`, [roomName, now]);
+      if (rowCount === 1) {
+        await tx.query(`INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ($1, $2, $2) ON CONFLICT (room_name) DO NOTHING`, [roomName, now]);
+      }
+    });
+  }
+
   /** Forgets deleted rooms recorded before `before`. */
   async prune(before: number): Promise<number> {
     const { rowCount } = await this.store.query(`DELETE FROM room_ledger WHERE state = 'deleted' AND deleted_at < $1`, [iso(before)]);

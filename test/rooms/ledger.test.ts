@@ -92,6 +92,7 @@ describe('nothing is left behind', () => {
     const unused = await create();
     const used = await create();
     await event('participant_connected', used, { conference: used });
+    pexip.activeConferences.add(used);
     gw.clock.advance(UNUSED_TTL_MS - 1);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ unusedQueued: 0 });
     gw.clock.advance(1);
@@ -112,6 +113,37 @@ describe('nothing is left behind', () => {
     gw.clock.advance(GRACE_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 0, unusedQueued: 0 });
     expect(vmrNames()).toEqual([late]);
+  });
+
+  test('a started room whose end never arrived is deleted once no conference runs in it; while one runs, it is kept and asked about again later', async () => {
+    await start();
+    const lost = await create();
+    const running = await create();
+    await event('conference_started', lost);
+    await event('conference_started', running);
+    pexip.activeConferences.add(running);
+    gw.clock.advance(UNUSED_TTL_MS);
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ unusedQueued: 0, lostEndsQueued: 1 });
+    expect((await ledgerRow(lost))?.state).toBe('ended');
+    expect(pexip.count('GET', /^\/api\/admin\/status\/v1\/conference\/\?/)).toBe(2);
+    gw.clock.advance(GRACE_MS);
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1, lostEndsQueued: 0 });
+    expect(vmrNames()).toEqual([running]);
+    expect(pexip.count('GET', /^\/api\/admin\/status\/v1\/conference\/\?/)).toBe(2);
+    pexip.activeConferences.delete(running);
+    gw.clock.advance(UNUSED_TTL_MS);
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ lostEndsQueued: 1 });
+  });
+
+  test('a started room is kept when Pexip cannot say whether a conference runs in it', async () => {
+    await start();
+    const name = await create();
+    await event('conference_started', name);
+    gw.clock.advance(UNUSED_TTL_MS);
+    pexip.faults.push({ kind: 'status', status: 403 });
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ lostEndsQueued: 0, deleted: 0 });
+    expect((await ledgerRow(name))?.state).toBe('started');
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ lostEndsQueued: 1 });
   });
 
   test('a create whose answer was lost after Pexip made the room: reconciliation puts the room in the pool, and it is handed out next', async () => {

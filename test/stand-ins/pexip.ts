@@ -58,6 +58,8 @@ export class PexipStandIn extends LoopbackServer {
    */
   readonly calls: { method: string; path: string; body: string; at: number; headers: http.IncomingHttpHeaders }[] = [];
   readonly faults: PexipFault[] = [];
+  /** Names of the VMRs a conference is running in now, as the status API lists them. */
+  readonly activeConferences = new Set<string>();
   latencyMs = 0;
   /** Latency for particular requests (overrides latencyMs when it returns a number). */
   latencyFor: ((method: string, path: string) => number | undefined) | undefined;
@@ -228,7 +230,23 @@ export class PexipStandIn extends LoopbackServer {
       }
     }
     if (path === `${API}/automatic_participant/` && method === 'POST') return this.addParticipant(parse(body));
+    if (path === '/api/admin/status/v1/conference/' && method === 'GET') return { status: 200, body: this.activeList(url) };
     return { status: 404, body: {} };
+  }
+
+  /**
+   * The status API's running conferences (`/api/admin/status/v1/`, pexip-genesys.md
+   * A.1), tastypie-enveloped, filtered by `name` as third-party clients query
+   * it; one object per conference instance, whose `id` is a UUID.
+   */
+  private activeList(url: URL): unknown {
+    const name = url.searchParams.get('name');
+    const names = [...this.activeConferences].filter((n) => name === null || n === name);
+    const objects = names.map((n) => {
+      const id = randomBytes(16).toString('hex');
+      return { id, name: n, service_type: 'conference', is_started: true, is_locked: false, guests_muted: false, tag: '', start_time: pexipTime(), resource_uri: `/api/admin/status/v1/conference/${id}/` };
+    });
+    return { meta: { limit: 20, offset: 0, total_count: objects.length, next: null, previous: null }, objects };
   }
 
   private list(url: URL): unknown {

@@ -23,6 +23,11 @@ export class EmbeddedRoomProvider implements RoomProvider {
     }
   }
 
+  /** Nobody can join an embedded room: no conference ever runs in one. */
+  async inConference(): Promise<boolean> {
+    return false;
+  }
+
   async findByName(name: string): Promise<Conference | undefined> {
     const { rows } = await this.store.query<{ document: Conference }>('SELECT document FROM embedded_conference WHERE name = $1', [name]);
     return rows[0]?.document;

@@ -5,6 +5,8 @@ import { automaticParticipantFields, type NewRoom, ProviderUnavailable, type Roo
 import type { BudgetPriority } from './request-budget.js';
 /** Page size asked of Pexip when walking a list (tastypie's default is 20). */
 const PAGE = 500;
+/** The status API's conferences: those running now, one object per conference instance. */
+const ACTIVE_CONFERENCES = '/api/admin/status/v1/conference/';
 
 /** What a create request ended with: Pexip's answer, or the object found after a lost answer. */
 type CreateOutcome = { kind: 'response'; response: PexipResponse } | { kind: 'found'; id: number };
@@ -37,6 +39,12 @@ export class PexipRoomProvider implements RoomProvider {
   async findByName(name: string): Promise<Conference | undefined> {
     const page = await this.page(`${CONFERENCE_COLLECTION}?${new URLSearchParams({ name, limit: '1' })}`);
     return page.objects.find((c) => c.name === name);
+  }
+
+  /** The status API lists the conferences running now (`/api/admin/status/v1/conference/`, filtered by name). */
+  async inConference(name: string): Promise<boolean> {
+    const page = await this.page(`${ACTIVE_CONFERENCES}?${new URLSearchParams({ name, limit: '1' })}`);
+    return page.objects.some((c) => c.name === name);
   }
 
   async list({ namePrefix, limit, offset }: RoomListQuery): Promise<RoomPage> {

@@ -54,6 +54,8 @@ export interface RoomProvider {
   update(id: number, changes: RoomChanges): Promise<void>;
   /** Deletes one VMR by its object id; "already gone" is not an error. */
   delete(id: number): Promise<'deleted' | 'gone'>;
+  /** Whether a conference is running in the room now (someone is in it). */
+  inConference(name: string): Promise<boolean>;
 }
 
 export class RoomNotFound extends Error {

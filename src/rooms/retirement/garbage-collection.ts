@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../../background.js';
 import type { Clock } from '../../clock.js';
 import type { RoomLedger } from '../ledger.js';
+import type { RoomProvider } from '../providers/provider.js';
 import { isPersistent } from '../persistent.js';
 import type { DeletionQueue, DueEntry } from './deletion-queue.js';
 import type { RoomRetirement } from './retirement.js';
@@ -9,7 +10,11 @@ import type { RoomRetirement } from './retirement.js';
 /** `GC_*` and `ROOM_UNUSED_TTL_SECONDS`, in milliseconds. */
 export interface GarbageCollectionSettings {
   intervalMs: number;
-  /** A handed-out room whose conference has not started by then is queued for deletion. */
+  /**
+   * A handed-out room whose conference has not started by then is queued for
+   * deletion; a started room whose end has not been seen by then is looked
+   * up on the provider, and queued when no conference runs in it.
+   */
   unusedTtlMs: number;
   /** How long a run may hold an entry before another run may take it (a run that died). */
   leaseMs: number;
@@ -20,6 +25,8 @@ export interface GarbageCollectionSettings {
 export interface GarbageCollectionOptions extends GarbageCollectionSettings {
   queue: DeletionQueue;
   ledger: RoomLedger;
+  /** Asked whether a conference still runs in a room whose end was never seen. */
+  provider: RoomProvider;
   retirement: RoomRetirement;
   clock: Clock;
   logger: Logger;
@@ -32,6 +39,8 @@ export interface GarbageCollectionOptions extends GarbageCollectionSettings {
 export interface GarbageCollectionReport {
   /** Handed-out rooms never used within ROOM_UNUSED_TTL_SECONDS, queued by this run. */
   unusedQueued: number;
+  /** Started rooms whose end never arrived and in which no conference runs any more, queued by this run. */
+  lostEndsQueued: number;
   deleted: number;
   alreadyGone: number;
   persistentKept: number;
@@ -76,8 +85,9 @@ export class GarbageCollector {
   private async collect(): Promise<GarbageCollectionReport> {
     const { queue, ledger, clock, batchSize, graceMs, unusedTtlMs, maxBatches = 20 } = this.options;
     const now = clock.now();
-    const report: GarbageCollectionReport = { unusedQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 };
+    const report: GarbageCollectionReport = { unusedQueued: 0, lostEndsQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 };
     report.unusedQueued = await ledger.queueUnused(now - unusedTtlMs, unusedTtlMs);
+    for (const roomName of await ledger.startedWithoutEnd(now - unusedTtlMs, batchSize)) await this.checkLostEnd(roomName, report);
     await ledger.prune(now - DELETED_RECORD_RETENTION_MS);
     for (let batch = 0; batch < maxBatches; batch += 1) {
       const entries = await queue.claimDue(graceMs, batchSize, this.options.leaseMs);
@@ -89,6 +99,23 @@ export class GarbageCollector {
       this.options.logger.info(report, 'garbage collection run');
     }
     return report;
+  }
+
+  /** An end Pexip never delivered (its event queue overflowed, the sink was down): the provider says whether the room is still in use. */
+  private async checkLostEnd(roomName: string, report: GarbageCollectionReport): Promise<void> {
+    const { provider, ledger, logger } = this.options;
+    try {
+      if (await provider.inConference(roomName)) {
+        await ledger.stillInConference(roomName);
+        return;
+      }
+    } catch (error) {
+      logger.warn({ room: roomName, err: error }, 'could not ask whether a conference still runs in a room whose end was never seen; the next run asks again');
+      return;
+    }
+    await ledger.endLost(roomName);
+    report.lostEndsQueued += 1;
+    logger.info({ room: roomName }, 'no conference runs in a room whose end was never seen: queued for deletion');
   }
 
   private async process(entry: DueEntry, report: GarbageCollectionReport): Promise<void> {
