@@ -142,6 +142,21 @@ export class RoomLedger {
     return state !== undefined && state !== 'deleted';
   }
 
+  /**
+   * Rooms the ledger holds as pooled that the pool no longer has: a release
+   * without the ledger, running beside this one during a rolling deploy,
+   * handed them out. They are recorded as handed out now, to an unknown caller.
+   */
+  async handedOutElsewhere(): Promise<number> {
+    const now = iso(this.clock.now());
+    const { rowCount } = await this.store.query(
+      `UPDATE room_ledger SET state = 'handed_out', handed_out_at = $1, updated_at = $1
+       WHERE state = 'pooled' AND NOT EXISTS (SELECT 1 FROM room_pool WHERE room_pool.room_name = room_ledger.room_name)`,
+      [now],
+    );
+    return rowCount;
+  }
+
   /** Creations whose creator gave up or died before knowing whether Pexip made the room. */
   async unknownOutcomes(limit: number): Promise<{ roomName: string; origin: LedgerOrigin }[]> {
     const { rows } = await this.store.query<{ room_name: string; origin: LedgerOrigin }>(

@@ -166,7 +166,8 @@ export class RoomPool {
    * again; a room being created becomes ready if it exists upstream and is
    * dropped if it never got created. Then every other creation whose outcome
    * is unknown (an inline creation cut off, a create whose answer was lost)
-   * is looked up on Pexip: the room joins the pool if it exists.
+   * is looked up on Pexip: the room joins the pool if it exists. Last, pooled
+   * rooms an earlier release handed out are recorded as handed out.
    */
   async reconcile(): Promise<void> {
     const now = iso(this.options.clock.now());
@@ -185,6 +186,7 @@ export class RoomPool {
       if (conference === undefined) await this.neverCreated(roomName);
       else await this.restore(conference);
     }
+    await this.options.ledger.handedOutElsewhere();
   }
 
   start(): void {

@@ -299,6 +299,17 @@ describe('rooms created before the ledger existed', () => {
     }
   });
 
+  test('a pooled room an earlier release (without the ledger) handed out during a rolling deploy is recorded as handed out by the next reconciliation', async () => {
+    await start({ POOL_TARGET_SIZE: '1' });
+    await gw.gateway.pool.refill();
+    const [pooled] = vmrNames();
+    // What the earlier release's claim does: it takes the room out of the pool and knows nothing of the ledger.
+    await shared.store.query('DELETE FROM room_pool WHERE room_name = $1', [pooled]);
+    await gw.gateway.pool.reconcile();
+    expect(await ledgerRow(pooled!)).toEqual({ state: 'handed_out', origin: 'pool', handed_out_to: null });
+    expect((await gw.http.get(`/public/room/${pooled}`).set('x-auth-token', gw.genesys.agent('rolling-agent'))).status).toBe(200);
+  });
+
   test("npm run adopt's step records the gateway's rooms on Pexip once, never a VMR named otherwise; adopted rooms then age out unused", async () => {
     await start({ POOL_TARGET_SIZE: '1' });
     await gw.gateway.pool.refill();
