@@ -248,3 +248,22 @@ test('kill -9 and restart: rooms and the pool survive, nothing is handed out twi
   }
   expect(new Set(handedOut).size).toBe(6);
 });
+
+test('npm run adopt counts with --dry-run, records rooms the ledger lacks once, and refuses an unknown flag with its usage', async () => {
+  await startLocal();
+  const token = (await shell('npm run -s token')).trim();
+  const created = (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
+  running!.kill('SIGTERM');
+  expect(await running!.exited).toBe(0);
+  // What a release before the ledger leaves: the room on the provider, not in the ledger.
+  await shell(`node --input-type=module -e "
+    const { openEmbeddedStore } = await import('./dist/store/embedded.js');
+    const store = await openEmbeddedStore(process.env.DATA_DIR);
+    await store.query('DELETE FROM room_ledger WHERE room_name = \\$1', ['${created.name}']);
+    await store.close();"`);
+  const report = (line: string) => JSON.parse(line) as { seen: number; adopted: number; alreadyKnown: number; dryRun: boolean };
+  expect(report(await shell('npm run -s adopt -- --dry-run'))).toMatchObject({ adopted: 1, dryRun: true });
+  expect(report(await shell('npm run -s adopt'))).toMatchObject({ adopted: 1, dryRun: false });
+  expect(report(await shell('npm run -s adopt'))).toMatchObject({ adopted: 0 });
+  await expect(shell('npm run -s adopt -- --everything')).rejects.toMatchObject({ stderr: expect.stringMatching(/Unknown option '--everything'[\s\S]*Usage: npm run adopt/) });
+}, NPM_RUNS_MS);
