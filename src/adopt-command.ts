@@ -31,7 +31,7 @@ async function adoptCommand(args: string[]): Promise<void> {
   const upstream = upstreamHttp();
   try {
     const { provider, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
-    const report = await adoptRooms({ provider, ledger, persistentPrefixes: config.rooms.persistentPrefixes, names, dryRun: values['dry-run'] });
+    const report = await adoptRooms({ provider, ledger, persistentPrefixes: config.rooms.persistentPrefixes, tagBaseUrl: config.rooms.tagBaseUrl, names, dryRun: values['dry-run'] });
     process.stdout.write(`${JSON.stringify({ ...report, dryRun: values['dry-run'] })}\n`);
   } finally {
     upstream.close();

@@ -119,7 +119,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
   const rejectedEvents = new RejectedEvents(store, clock);
   const sink = new EventSink({
     store,
-    queue: new RoomActivity(ledger, deletionQueue),
+    queue: new RoomActivity(ledger, deletionQueue, pool),
     rejectedEvents,
     clock,
     logger: logger.child({ component: 'event-sink' }),

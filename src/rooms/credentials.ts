@@ -2,8 +2,12 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { isPersistent } from './persistent.js';
 
 const NAME_BYTES = 16;
-/** The names newRoomName gives (16 bytes in base64url): what the ledger's adoption takes for the gateway's own rooms. */
-export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/**
+ * The names newRoomName gives: 16 bytes in base64url are 22 characters, the
+ * last carrying 4 bits and two zero bits (A, Q, g or w), which tells them
+ * from most names a person would give. What adoption takes for the gateway's own.
+ */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 /** A random, unguessable room name: 128 bits, base64url (22 characters). */
 export function newRoomName(persistentPrefixes: readonly string[]): string {

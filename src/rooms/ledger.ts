@@ -50,16 +50,17 @@ export class RoomLedger {
     await tx.query(`DELETE FROM room_ledger WHERE room_name = $1 AND state = 'creating'`, [roomName]);
   }
 
-  /** The room exists and waits in the pool (also a room reconciled after its creator died). */
-  async pooled(roomName: string, origin: LedgerOrigin, tx: Queryable = this.store): Promise<void> {
+  /** The room exists and waits in the pool (also a room reconciled after its creator died); false when it had moved on. */
+  async pooled(roomName: string, origin: LedgerOrigin, tx: Queryable = this.store): Promise<boolean> {
     const now = iso(this.clock.now());
-    await tx.query(
+    const { rowCount } = await tx.query(
       `INSERT INTO room_ledger (room_name, state, origin, recorded_at, created_at, updated_at) VALUES ($1, 'pooled', $2, $3, $3, $3)
        ON CONFLICT (room_name) DO UPDATE SET state = 'pooled', created_at = coalesce(room_ledger.created_at, EXCLUDED.created_at),
          outcome_due_at = NULL, handed_out_at = NULL, handed_out_to = NULL, updated_at = EXCLUDED.updated_at
        WHERE room_ledger.state IN ('creating', 'pooled')`,
       [roomName, origin, now],
     );
+    return rowCount === 1;
   }
 
   /** A handed-out room goes back to the pool, its answer never delivered; false when it had moved on. */
@@ -71,17 +72,23 @@ export class RoomLedger {
     return rowCount === 1;
   }
 
-  /** Given to a verification session of `caller` (the calling application); a pooled room an earlier release created is recorded now. */
-  async handedOut(roomName: string, caller: string, tx: Queryable = this.store): Promise<void> {
+  /**
+   * Given to a verification session of `caller` (the calling application),
+   * from one of the states `from`; a pooled room an earlier release created is
+   * recorded now. False when the room was not in such a state (someone is in
+   * it, it ended, or reconciliation put it in the pool): not handed out.
+   */
+  async handedOut(roomName: string, caller: string, from: readonly ('creating' | 'pooled')[], tx: Queryable = this.store): Promise<boolean> {
     const now = iso(this.clock.now());
-    await tx.query(
+    const { rowCount } = await tx.query(
       `INSERT INTO room_ledger (room_name, state, origin, recorded_at, created_at, handed_out_at, handed_out_to, updated_at)
        VALUES ($1, 'handed_out', 'pool', $2, $2, $2, $3, $2)
        ON CONFLICT (room_name) DO UPDATE SET state = 'handed_out', created_at = coalesce(room_ledger.created_at, EXCLUDED.created_at),
          outcome_due_at = NULL, handed_out_at = EXCLUDED.handed_out_at, handed_out_to = EXCLUDED.handed_out_to, updated_at = EXCLUDED.updated_at
-       WHERE room_ledger.state IN ('creating', 'pooled')`,
-      [roomName, now, caller],
+       WHERE room_ledger.state = ANY($4::text[])`,
+      [roomName, now, caller, from],
     );
+    return rowCount === 1;
   }
 
   /** A room created before the ledger existed: pooled if the pool holds it, else handed out as of now. */
@@ -191,6 +198,14 @@ export class RoomLedger {
       [iso(before), limit],
     );
     return rows.map((row) => row.room_name);
+  }
+
+  /** Pexip shows a conference running in a room the ledger held as ended or unused: it is started, as of now. */
+  async inConferenceNow(roomName: string, atMs: number): Promise<void> {
+    await this.store.query(
+      `UPDATE room_ledger SET state = 'started', started_at = coalesce(started_at, $2), updated_at = $2 WHERE room_name = $1 AND state IN ('handed_out', 'started', 'ended')`,
+      [roomName, iso(atMs)],
+    );
   }
 
   /** Pexip says a conference still runs in the room: look again after another while. */

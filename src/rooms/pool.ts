@@ -64,7 +64,10 @@ export class RoomPool {
     this.leaseMs = options.rooms.claimLeaseMs;
   }
 
-  /** Takes a ready room under a lease; never one queued for deletion (its conference ended, so someone had its name). */
+  /**
+   * Takes a ready room under a lease; never one queued for deletion, nor one
+   * the ledger has seen a conference in (someone had its name).
+   */
   async claim(): Promise<PoolClaim | undefined> {
     const now = this.options.clock.now();
     const leaseToken = randomUUID();
@@ -74,6 +77,7 @@ export class RoomPool {
          SELECT room_name FROM room_pool
          WHERE ((state = 'ready' AND ready_at <= $1) OR (state = 'claimed' AND lease_until <= $1))
            AND NOT EXISTS (SELECT 1 FROM deletion_queue WHERE deletion_queue.room_name = room_pool.room_name)
+           AND NOT EXISTS (SELECT 1 FROM room_ledger WHERE room_ledger.room_name = room_pool.room_name AND room_ledger.state NOT IN ('creating', 'pooled'))
          ORDER BY ready_at LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING room_name, conference`,
       [iso(now), leaseToken, iso(now + this.leaseMs)],
@@ -87,13 +91,23 @@ export class RoomPool {
     return this.options.clock.now() - claim.claimedAt < this.leaseMs / 2;
   }
 
-  /** Takes the room out of the pool, handed out to `caller`; false when the lease was lost and the room is someone else's. */
+  /**
+   * Takes the room out of the pool, handed out to `caller`. False, and
+   * nothing changed, when the lease was lost (the room is someone else's) or
+   * the ledger has moved the room on meanwhile (a conference started or ended in it).
+   */
   async complete(claim: PoolClaim, caller: string): Promise<boolean> {
-    return this.options.store.transaction(async (tx) => {
-      const { rowCount } = await tx.query('DELETE FROM room_pool WHERE room_name = $1 AND lease_token = $2', [claim.roomName, claim.leaseToken]);
-      if (rowCount === 1) await this.options.ledger.handedOut(claim.roomName, caller, tx);
-      return rowCount === 1;
-    });
+    try {
+      return await this.options.store.transaction(async (tx) => {
+        const { rowCount } = await tx.query('DELETE FROM room_pool WHERE room_name = $1 AND lease_token = $2', [claim.roomName, claim.leaseToken]);
+        if (rowCount === 0) return false;
+        if (!(await this.options.ledger.handedOut(claim.roomName, caller, ['pooled'], tx))) throw new NotHandedOut();
+        return true;
+      });
+    } catch (error) {
+      if (error instanceof NotHandedOut) return false;
+      throw error;
+    }
   }
 
   /** Takes back a handed-out room whose answer never reached its caller: nobody has its name or PINs, so it can serve another session. */
@@ -177,16 +191,35 @@ export class RoomPool {
       [now],
     );
     for (const row of rows) {
-      const conference = await this.options.provider.findByName(row.room_name);
-      if (conference === undefined) await this.neverCreated(row.room_name);
-      else await this.options.store.transaction((tx) => this.markReady(tx, row.room_name, conference, row.bulk_job_id ?? undefined));
+      await this.settle(row.room_name, (conference) => this.options.store.transaction((tx) => this.markReady(tx, row.room_name, conference, row.bulk_job_id ?? undefined)));
     }
-    for (const { roomName } of await this.options.ledger.unknownOutcomes(RECONCILE_BATCH)) {
+    for (const { roomName } of await this.options.ledger.unknownOutcomes(RECONCILE_BATCH)) await this.settle(roomName, (conference) => this.restore(conference));
+    await this.options.ledger.handedOutElsewhere();
+  }
+
+  /**
+   * Looks a room of unknown outcome up and settles it: gone if Pexip never
+   * made it or made it only in part (no automatic participant: it would never
+   * dial the Genesys queue), else `keep`. A failed lookup is retried next round.
+   */
+  private async settle(roomName: string, keep: (conference: Conference) => Promise<unknown>): Promise<void> {
+    try {
       const conference = await this.options.provider.findByName(roomName);
       if (conference === undefined) await this.neverCreated(roomName);
-      else await this.restore(conference);
+      else if (this.options.rooms.automaticParticipant !== undefined && conference.automatic_participants.length === 0) await this.discard(conference);
+      else await keep(conference);
+    } catch (error) {
+      this.options.logger.warn({ room: roomName, err: error }, 'could not settle a room whose creation outcome is unknown; the next round retries');
     }
-    await this.options.ledger.handedOutElsewhere();
+  }
+
+  /** A room Pexip made only in part: deleted, and recorded so. */
+  private async discard(conference: Conference): Promise<void> {
+    await this.options.provider.delete(conference.id);
+    await this.options.store.transaction(async (tx) => {
+      await tx.query('DELETE FROM room_pool WHERE room_name = $1', [conference.name]);
+      await this.options.ledger.deleted([conference.name], tx);
+    });
   }
 
   start(): void {
@@ -245,11 +278,10 @@ export class RoomPool {
     return true;
   }
 
-  /** A room that exists on Pexip, but whose creator never saw it made, joins the pool. */
+  /** A room that exists on Pexip, but whose creator never saw it made, joins the pool, unless it has moved on meanwhile (its creator handed it out). */
   private async restore(conference: Conference): Promise<void> {
     await this.options.store.transaction(async (tx) => {
-      await this.insertReady(tx, conference);
-      await this.options.ledger.pooled(conference.name, 'pool', tx);
+      if (await this.options.ledger.pooled(conference.name, 'pool', tx)) await this.insertReady(tx, conference);
     });
   }
 
@@ -270,3 +302,5 @@ export class RoomPool {
   }
 }
 
+/** Rolls back a completion the ledger refused. */
+class NotHandedOut extends Error {}

@@ -6,7 +6,7 @@ import type { RoomLedger } from './ledger.js';
 import { isPersistent } from './persistent.js';
 import type { PoolClaim, RoomPool } from './pool.js';
 import type { RoomReadCache } from './room-cache.js';
-import { RoomNotFound, type RoomProvider } from './providers/provider.js';
+import { ProviderUnavailable, RoomNotFound, type RoomProvider } from './providers/provider.js';
 import type { RoomRetirement } from './retirement/retirement.js';
 import type { RoomSettings } from './settings.js';
 import { MAX_TAG_LENGTH, maxUuiDataForTag, tagFromUuiData } from './tag.js';
@@ -128,14 +128,28 @@ export class RoomService {
     return conference;
   }
 
+  /**
+   * A pooled room, else one created inline; if reconciliation took the inline
+   * room into the pool while Pexip was slow to answer, it is claimed from there.
+   */
   private async handOut(tag: string, caller: string): Promise<Conference> {
+    const pooled = await this.fromPool(tag, caller);
+    if (pooled) return pooled;
+    const created = await this.createInline(tag, caller);
+    if (created) return created;
+    const reclaimed = await this.fromPool(tag, caller);
+    if (reclaimed) return reclaimed;
+    throw new ProviderUnavailable('unavailable', 1, 'The room created for this request went to the pool while Pexip was slow to answer, and another request took it; retry.');
+  }
+
+  private async fromPool(tag: string, caller: string): Promise<Conference | undefined> {
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
       const claim = await this.options.pool.claim();
-      if (claim === undefined) break;
+      if (claim === undefined) return undefined;
       const handedOut = await this.tagClaimedRoom(claim, tag, caller);
       if (handedOut) return handedOut;
     }
-    return this.createInline(tag, caller);
+    return undefined;
   }
 
   private async takeBack(room: Conference, { caller, requestId }: HandOut): Promise<void> {
@@ -169,8 +183,12 @@ export class RoomService {
     return { ...claim.conference, tag };
   }
 
-  /** Recorded in the ledger before Pexip is asked: if the answer is lost, reconciliation finds the room. */
-  private async createInline(tag: string, caller: string): Promise<Conference> {
+  /**
+   * Recorded in the ledger before Pexip is asked: if the answer is lost,
+   * reconciliation finds the room. Undefined when reconciliation has already
+   * put the room in the pool (the create outlived its claim lease).
+   */
+  private async createInline(tag: string, caller: string): Promise<Conference | undefined> {
     const { ledger, provider, rooms } = this.options;
     const room = newRoom(rooms, tag);
     await ledger.recordCreation(room.name, 'inline', rooms.claimLeaseMs);
@@ -181,7 +199,7 @@ export class RoomService {
       await ledger.outcomeUnknown(room.name);
       throw error;
     }
-    await ledger.handedOut(conference.name, caller);
+    if (!(await ledger.handedOut(conference.name, caller, ['creating']))) return undefined;
     this.inlineCreations += 1;
     this.options.logger.warn({ room: conference.name }, 'pool empty: room created inline');
     return conference;

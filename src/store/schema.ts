@@ -114,7 +114,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       INSERT INTO room_ledger (room_name, state, origin, recorded_at, ended_at, updated_at)
       SELECT room_name, 'ended', 'adopted', enqueued_at, LEAST(ended_at, enqueued_at), now() FROM deletion_queue
-      WHERE room_name ~ '^[A-Za-z0-9_-]{22}$'
+      WHERE room_name ~ '^[A-Za-z0-9_-]{21}[AQgw]$'
       ON CONFLICT (room_name) DO UPDATE SET state = 'ended', ended_at = EXCLUDED.ended_at
     `,
   },

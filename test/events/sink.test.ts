@@ -388,7 +388,7 @@ describe('the deletion queue', () => {
 
     test('migration 5 brings an entry an earlier release parked in the future back to when it was queued (migration 4 adopting the room), and garbage collection then deletes the room', async () => {
       // Named as the gateway names rooms (22 base64url characters), so that the ledger's migration adopts it.
-      const PARKED = 'ParkedParkedParkedPark';
+      const PARKED = 'ParkedParkedParkedParw';
       const store = await openTestStore(undefined, MIGRATIONS.filter((migration) => migration.version < 4));
       const earlier = await startTestGateway({ store, start: false });
       try {

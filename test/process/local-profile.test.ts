@@ -119,7 +119,7 @@ test('npm run gc deletes rooms whose conference ended long enough ago, says when
   expect(await running!.exited).toBe(0);
 
   const [report, waiting, rejected, ledger] = (await shell('npm run -s gc')).trim().split('\n');
-  expect(JSON.parse(report!)).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
+  expect(JSON.parse(report!)).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, inUseKept: 0, failed: 0 });
   expect(ledger).toMatch(/^Room ledger: \d+ creating, \d+ pooled, 0 handed out, 0 started, 1 ended, 1 deleted; 0 creations awaiting reconciliation with the provider\.$/);
   expect(waiting).toMatch(/^1 queued entry is not yet due \(GC_GRACE_SECONDS=600\); the next becomes due at (\S+) \(in \d+ s\)\.$/);
   expect(waiting).toContain(new Date((endedAt + 600) * 1000).toISOString());

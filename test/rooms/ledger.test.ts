@@ -51,12 +51,12 @@ const create = async () => {
 };
 
 let seq = 0;
-async function event(event: string, name: string, data: Record<string, unknown> = {}): Promise<void> {
+async function event(event: string, name: string, data: Record<string, unknown> = {}, timeMs = gw.clock.now(), node = '10.0.0.1'): Promise<void> {
   seq += 1;
   const res = await gw.http
     .post('/public/event_sink')
     .set(basicAuth(SINK_USER, SINK_PASSWORD))
-    .send({ node: '10.0.0.1', seq, version: 2, time: gw.clock.now() / 1000, event, data: { name, ...data } });
+    .send({ node, seq, version: 2, time: timeMs / 1000, event, data: { name, ...data } });
   expect(res.status).toBe(200);
 }
 
@@ -129,7 +129,8 @@ describe('nothing is left behind', () => {
     gw.clock.advance(GRACE_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1, lostEndsQueued: 0 });
     expect(vmrNames()).toEqual([running]);
-    expect(pexip.count('GET', /^\/api\/admin\/status\/v1\/conference\/\?/)).toBe(2);
+    // One more: collection asks again just before it deletes.
+    expect(pexip.count('GET', /^\/api\/admin\/status\/v1\/conference\/\?/)).toBe(3);
     pexip.activeConferences.delete(running);
     gw.clock.advance(UNUSED_TTL_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ lostEndsQueued: 1 });
@@ -167,6 +168,16 @@ describe('nothing is left behind', () => {
     await gw.gateway.pool.reconcile();
     expect((await shared.store.query('SELECT 1 FROM room_ledger')).rows).toHaveLength(0);
     expect(vmrNames()).toEqual([]);
+  });
+
+  test('a room Pexip made without its automatic participant (answer lost before it was added) is deleted, not pooled', async () => {
+    await start({ GENESYS_SIP_ADDRESS: 'sip:queue@genesys.example.gov' });
+    pexip.faults.push({ kind: 'apply-then-fail', status: 500 });
+    expect((await gw.http.post('/room/create?uuiData=0102').set(gw.bearer())).status).toBe(502);
+    const [partial] = vmrNames();
+    await gw.gateway.pool.reconcile();
+    expect(vmrNames()).toEqual([]);
+    expect((await ledgerRow(partial!))?.state).toBe('deleted');
   });
 
   test('a bulk job whose create answer was lost: the room it made joins the pool by reconciliation', async () => {
@@ -212,6 +223,87 @@ describe('nothing is left behind', () => {
   });
 });
 
+describe('a room is handed out once, and never one someone is in', () => {
+  test('an inline create that outlives the claim lease is reconciled into the pool meanwhile: its creator hands it out from there, and nobody else gets it', async () => {
+    await start();
+    pexip.latencyFor = (method, path) => (method === 'GET' && /\/conference\/\d+\/$/.test(path) ? 1500 : undefined);
+    const first = gw.http.post('/room/create?uuiData=0102').set(gw.bearer()).then((res) => res);
+    await waitUntil(() => pexip.conferences.size === 1, 'the room to exist on Pexip');
+    gw.clock.advance(61_000);
+    await gw.gateway.pool.reconcile();
+    const answer = await first;
+    expect(answer.status).toBe(200);
+    pexip.latencyFor = undefined;
+    expect(await ledgerRow(answer.body.name as string)).toMatchObject({ state: 'handed_out' });
+    expect(await gw.gateway.pool.counts()).toMatchObject({ ready: 0, claimed: 0 });
+    expect(await create()).not.toBe(answer.body.name);
+  });
+
+  test.each([
+    ['a conference started in it', ['conference_started']],
+    ['its conference ended and started again', ['conference_ended', 'conference_started']],
+  ])('a pooled room whose name someone dialled (%s) leaves the pool and is never handed out', async (_name, events) => {
+    await start({ POOL_TARGET_SIZE: '1' });
+    await gw.gateway.pool.refill();
+    const [pooled] = vmrNames();
+    for (const name of events) {
+      await event(name, pooled!);
+      gw.clock.advance(1000);
+    }
+    expect(await gw.gateway.pool.counts()).toMatchObject({ ready: 0 });
+    expect(await create()).not.toBe(pooled);
+    expect((await ledgerRow(pooled!))?.state).toBe('started');
+  });
+
+  test('a pooled room whose conference ends while its claim sends the tag is not handed out', async () => {
+    await start({ POOL_TARGET_SIZE: '1' });
+    await gw.gateway.pool.refill();
+    const [pooled] = vmrNames();
+    pexip.latencyFor = (method) => (method === 'PATCH' ? 300 : undefined);
+    const answer = gw.http.post('/room/create?uuiData=0102').set(gw.bearer()).then((res) => res);
+    await waitUntil(() => pexip.count('PATCH', /\/conference\/\d+\/$/) === 1, 'the tag PATCH under way');
+    await event('conference_ended', pooled!);
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.body.name).not.toBe(pooled);
+    expect((await ledgerRow(pooled!))?.state).toBe('ended');
+  });
+});
+
+describe('a room in use is never deleted', () => {
+  test.each([
+    ['its start came late, timed before the unused deadline', async (name: string) => {
+      gw.clock.advance(UNUSED_TTL_MS);
+      expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ unusedQueued: 1 });
+      // Redelivered after a sink outage: the citizen joined an hour after the hand-out.
+      await event('conference_started', name, {}, gw.clock.now() - UNUSED_TTL_MS + 3_600_000);
+    }],
+    ['its rejoin came from a node whose clock is behind', async (name: string) => {
+      await event('conference_started', name);
+      await event('conference_ended', name);
+      gw.clock.advance(60_000);
+      await event('conference_started', name, {}, gw.clock.now() - 180_000, '10.0.0.2');
+    }],
+  ])('a room queued for deletion in which Pexip shows a conference is kept (%s)', async (_name, arrange) => {
+    await start();
+    const name = await create();
+    await arrange(name);
+    pexip.activeConferences.add(name);
+    gw.clock.advance(UNUSED_TTL_MS + GRACE_MS);
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 0, inUseKept: 1 });
+    expect(vmrNames()).toEqual([name]);
+    expect((await ledgerRow(name))?.state).toBe('started');
+  });
+
+  test('an end an earlier release parked in the far future is due from when it was queued', async () => {
+    await start();
+    const name = await create();
+    await shared.store.query('INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ($1, $2, $3)', [name, '9999-12-31T00:00:00Z', new Date(gw.clock.now()).toISOString()]);
+    gw.clock.advance(GRACE_MS);
+    expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1 });
+  });
+});
+
 describe('a room queued for deletion is never handed out', () => {
   test('a pooled room whose conference ended is passed over by the claim, and collection deletes only it', async () => {
     await start({ POOL_TARGET_SIZE: '1' });
@@ -222,7 +314,8 @@ describe('a room queued for deletion is never handed out', () => {
     expect(handedOut).not.toBe(pooled);
     gw.clock.advance(GRACE_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1 });
-    expect(vmrNames()).toEqual([handedOut]);
+    expect(vmrNames()).not.toContain(pooled);
+    expect(vmrNames()).toContain(handedOut);
     expect((await gw.http.get(`/room/${handedOut}`).set(gw.bearer())).status).toBe(200);
   });
 });
@@ -287,12 +380,12 @@ describe('rooms created before the ledger existed', () => {
     const store = await openTestStore(undefined, MIGRATIONS.filter((m) => m.version < 4));
     try {
       await store.query(`INSERT INTO room_pool (room_name, state, ready_at, created_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 'ready', now(), now())`);
-      await store.query(`INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ('BBBBBBBBBBBBBBBBBBBBBB', now(), now()), ('ops-boardroom-7', now(), now())`);
+      await store.query(`INSERT INTO deletion_queue (room_name, ended_at, enqueued_at) VALUES ('BBBBBBBBBBBBBBBBBBBBBQ', now(), now()), ('ops-boardroom-7', now(), now())`);
       await migrate(store);
       const { rows } = await store.query<{ room_name: string; state: string }>('SELECT room_name, state FROM room_ledger ORDER BY room_name');
       expect(rows).toEqual([
         { room_name: 'AAAAAAAAAAAAAAAAAAAAAA', state: 'pooled' },
-        { room_name: 'BBBBBBBBBBBBBBBBBBBBBB', state: 'ended' },
+        { room_name: 'BBBBBBBBBBBBBBBBBBBBBQ', state: 'ended' },
       ]);
     } finally {
       await store.close();
@@ -315,19 +408,24 @@ describe('rooms created before the ledger existed', () => {
     await gw.gateway.pool.refill();
     const [pooled] = vmrNames();
     await shared.store.query('DELETE FROM room_ledger');
-    pexip.addVmrs(['CCCCCCCCCCCCCCCCCCCCCC', 'ops-boardroom-7', 'vkiosk_lobby']);
+    // A hand-made room can have a name of the gateway's shape: its tag (none of a session's) tells it apart.
+    pexip.addVmrs(['CCCCCCCCCCCCCCCCCCCCCg', 'ops-boardroom-7', 'vkiosk_lobby', 'reception-desk-kiosk-Q']);
+    const handMade = [...pexip.conferences.values()].find((c) => c.name === 'reception-desk-kiosk-Q')!;
+    handMade.tag = 'front desk';
     const adopt = (dryRun: boolean) =>
-      adoptRooms({ provider: gw.gateway.provider, ledger: gw.gateway.ledger, persistentPrefixes: gw.config.rooms.persistentPrefixes, names: ROOM_NAME_PATTERN, dryRun });
-    expect(await adopt(true)).toEqual({ seen: 4, adopted: 2, alreadyKnown: 0, notOurs: 2 });
-    expect(await ledgerRow('CCCCCCCCCCCCCCCCCCCCCC')).toBeUndefined();
-    expect(await adopt(false)).toEqual({ seen: 4, adopted: 2, alreadyKnown: 0, notOurs: 2 });
-    expect(await adopt(false)).toEqual({ seen: 4, adopted: 0, alreadyKnown: 2, notOurs: 2 });
+      adoptRooms({ provider: gw.gateway.provider, ledger: gw.gateway.ledger, persistentPrefixes: gw.config.rooms.persistentPrefixes, tagBaseUrl: gw.config.rooms.tagBaseUrl, names: ROOM_NAME_PATTERN, dryRun });
+    const wouldAdopt = await adopt(true);
+    expect(wouldAdopt).toMatchObject({ seen: 5, adopted: 2, alreadyKnown: 0, notOurs: 3 });
+    expect(wouldAdopt.rooms.sort()).toEqual(['CCCCCCCCCCCCCCCCCCCCCg', pooled].sort());
+    expect(await ledgerRow('CCCCCCCCCCCCCCCCCCCCCg')).toBeUndefined();
+    expect(await adopt(false)).toMatchObject({ seen: 5, adopted: 2, alreadyKnown: 0, notOurs: 3 });
+    expect(await adopt(false)).toMatchObject({ seen: 5, adopted: 0, alreadyKnown: 2, notOurs: 3 });
     expect(await ledgerRow(pooled!)).toMatchObject({ state: 'pooled', origin: 'adopted' });
-    expect(await ledgerRow('CCCCCCCCCCCCCCCCCCCCCC')).toMatchObject({ state: 'handed_out', origin: 'adopted' });
+    expect(await ledgerRow('CCCCCCCCCCCCCCCCCCCCCg')).toMatchObject({ state: 'handed_out', origin: 'adopted' });
     gw.clock.advance(UNUSED_TTL_MS);
     await gw.gateway.garbageCollector.runOnce();
     gw.clock.advance(GRACE_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1 });
-    expect(vmrNames()).toEqual([pooled, 'ops-boardroom-7', 'vkiosk_lobby'].sort());
+    expect(vmrNames()).toEqual([pooled, 'ops-boardroom-7', 'reception-desk-kiosk-Q', 'vkiosk_lobby'].sort());
   });
 });

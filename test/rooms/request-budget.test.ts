@@ -50,4 +50,18 @@ describe.each(kinds)('the request budget %s', (_name, budgetOf) => {
     expect(await budget.take('interactive', 0)).toBe(true);
     expect(await budget.take('interactive', 0)).toBe(false);
   });
+
+  test('agent lookups may use a tenth of the window, and no more however idle the rest is', async () => {
+    const budget = budgetOf({ perWindow: 40, windowMs: 60_000 }, shared.store);
+    for (let i = 0; i < 4; i += 1) expect(await budget.take('agent', 0)).toBe(true);
+    expect(await budget.take('agent', 0)).toBe(false);
+    expect(await budget.take('interactive', 0)).toBe(true);
+  });
+
+  test("IDIM's and background requests take the agents' tenth last: a window they half fill leaves agents their share", async () => {
+    const budget = budgetOf({ perWindow: 40, windowMs: 60_000 }, shared.store);
+    for (let i = 0; i < 10; i += 1) expect(await budget.take('interactive', 0)).toBe(true);
+    for (let i = 0; i < 10; i += 1) expect(await budget.take('background', 0)).toBe(true);
+    for (let i = 0; i < 4; i += 1) expect(await budget.take('agent', 0)).toBe(true);
+  });
 });

@@ -141,6 +141,8 @@ function callerId(req: Request): string {
 /** Aborted when the connection closes before the response has been written: the caller will never see its answer. */
 function answerLost(res: Response): AbortSignal {
   const lost = new AbortController();
+  // It may have closed already, while the request was being authenticated.
+  if (res.req.socket.destroyed) lost.abort();
   res.once('close', () => {
     if (!res.writableFinished) lost.abort();
   });

@@ -81,7 +81,7 @@ const RETRY_MS = 5;
  * slots and a slot is used at most once per window): no window, of any
  * start, ever holds more requests than there are slots. Background work may
  * only use the first `allowance('background')` slots, agent lookups the
- * first `allowance('agent')`.
+ * first `allowance('agent')`, which every other request takes last.
  */
 export class PostgresBudget implements RequestBudget {
   private sized: Promise<void> | undefined;
@@ -92,16 +92,17 @@ export class PostgresBudget implements RequestBudget {
     await this.size();
     const { windowMs } = this.limits;
     const highestSlot = allowance(priority, this.limits);
+    const agentSlots = priority === 'agent' ? 0 : allowance('agent', this.limits);
     const deadline = this.clock.now() + maxWaitMs;
     for (;;) {
       const now = this.clock.now();
       const { rows } = await this.store.query<{ slot: number | null; oldest: Date | string }>(
         `WITH taken AS (
            UPDATE pexip_request_slot SET used_at = $1
-           WHERE slot = (SELECT slot FROM pexip_request_slot WHERE slot <= $3 AND used_at <= $2 ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+           WHERE slot = (SELECT slot FROM pexip_request_slot WHERE slot <= $3 AND used_at <= $2 ORDER BY slot <= $4, used_at LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING slot)
          SELECT (SELECT slot FROM taken) AS slot, (SELECT min(used_at) FROM pexip_request_slot WHERE slot <= $3) AS oldest`,
-        [iso(now), iso(now - windowMs), highestSlot],
+        [iso(now), iso(now - windowMs), highestSlot, agentSlots],
       );
       const row = rows[0] as { slot: number | null; oldest: Date | string };
       if (row.slot !== null) return true;

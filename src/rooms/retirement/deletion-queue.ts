@@ -12,6 +12,9 @@ export interface DueEntry {
  * Rooms waiting to be deleted after their conference ended (SPEC §4). One
  * entry per room; garbage collection takes entries under a lease, so two runs
  * never process one entry and an entry held by a run that died is retried.
+ * An entry is timed by the earlier of its end and its queueing: an end ahead
+ * of its arrival (a node's clock, or an earlier release that did not hold
+ * event times to their arrival) counts from when it was queued.
  */
 export class DeletionQueue {
   constructor(private readonly store: Store, private readonly clock: Clock) {}
@@ -27,7 +30,7 @@ export class DeletionQueue {
 
   /** Someone came back: cancels the deletion, unless the event predates the end that queued it. */
   async cancel(tx: Queryable, roomName: string, eventAtMs: number): Promise<boolean> {
-    const { rowCount } = await tx.query('DELETE FROM deletion_queue WHERE room_name = $1 AND ended_at <= $2', [roomName, iso(eventAtMs)]);
+    const { rowCount } = await tx.query('DELETE FROM deletion_queue WHERE room_name = $1 AND LEAST(ended_at, enqueued_at) <= $2', [roomName, iso(eventAtMs)]);
     return rowCount > 0;
   }
 
@@ -44,8 +47,8 @@ export class DeletionQueue {
       `UPDATE deletion_queue SET lease_token = $1, lease_until = $2, attempts = attempts + 1
        WHERE room_name IN (
          SELECT room_name FROM deletion_queue
-         WHERE ended_at <= $3 AND (lease_until IS NULL OR lease_until <= $4)
-         ORDER BY ended_at LIMIT $5 FOR UPDATE SKIP LOCKED)
+         WHERE LEAST(ended_at, enqueued_at) <= $3 AND (lease_until IS NULL OR lease_until <= $4)
+         ORDER BY LEAST(ended_at, enqueued_at) LIMIT $5 FOR UPDATE SKIP LOCKED)
        RETURNING room_name, attempts`,
       [leaseToken, iso(now + leaseMs), iso(now - graceMs), iso(now), limit],
     );
@@ -68,7 +71,7 @@ export class DeletionQueue {
   /** Entries still in their grace period, and when the first of them becomes due. */
   async notYetDue(graceMs: number): Promise<{ count: number; nextDueAt: number | undefined }> {
     const { rows } = await this.store.query<{ n: number; first: Date | null }>(
-      'SELECT count(*)::int AS n, min(ended_at) AS first FROM deletion_queue WHERE ended_at > $1',
+      'SELECT count(*)::int AS n, min(LEAST(ended_at, enqueued_at)) AS first FROM deletion_queue WHERE LEAST(ended_at, enqueued_at) > $1',
       [iso(this.clock.now() - graceMs)],
     );
     const first = rows[0]?.first;
@@ -76,7 +79,7 @@ export class DeletionQueue {
   }
 
   async stats(): Promise<{ depth: number; oldestEndedAt: Date | null }> {
-    const { rows } = await this.store.query<{ depth: number; oldest: Date | null }>('SELECT count(*)::int AS depth, min(ended_at) AS oldest FROM deletion_queue');
+    const { rows } = await this.store.query<{ depth: number; oldest: Date | null }>('SELECT count(*)::int AS depth, min(LEAST(ended_at, enqueued_at)) AS oldest FROM deletion_queue');
     return { depth: rows[0]?.depth ?? 0, oldestEndedAt: rows[0]?.oldest ?? null };
   }
 }

@@ -46,6 +46,8 @@ export interface GarbageCollectionReport {
   persistentKept: number;
   /** Named by an event, but not a room this gateway created: never deleted. */
   notOurs: number;
+  /** Queued, but Pexip shows a conference running in it: kept. */
+  inUseKept: number;
   failed: number;
 }
 
@@ -85,7 +87,7 @@ export class GarbageCollector {
   private async collect(): Promise<GarbageCollectionReport> {
     const { queue, ledger, clock, batchSize, graceMs, unusedTtlMs, maxBatches = 20 } = this.options;
     const now = clock.now();
-    const report: GarbageCollectionReport = { unusedQueued: 0, lostEndsQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 };
+    const report: GarbageCollectionReport = { unusedQueued: 0, lostEndsQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, inUseKept: 0, failed: 0 };
     report.unusedQueued = await ledger.queueUnused(now - unusedTtlMs, unusedTtlMs);
     for (const roomName of await ledger.startedWithoutEnd(now - unusedTtlMs, batchSize)) await this.checkLostEnd(roomName, report);
     await ledger.prune(now - DELETED_RECORD_RETENTION_MS);
@@ -118,6 +120,19 @@ export class GarbageCollector {
     logger.info({ room: roomName }, 'no conference runs in a room whose end was never seen: queued for deletion');
   }
 
+  /**
+   * A conference runs in a room queued for deletion: its start never reached
+   * the sink, or came with a clock that put it before the end. The entry goes;
+   * the ledger records the room as started, and its end will queue it again.
+   */
+  private async stillInUse(entry: DueEntry, report: GarbageCollectionReport): Promise<void> {
+    const { ledger, queue, clock, logger } = this.options;
+    await ledger.inConferenceNow(entry.roomName, clock.now());
+    await queue.complete(entry);
+    report.inUseKept += 1;
+    logger.info({ room: entry.roomName }, 'a room queued for deletion has a conference running in it: kept');
+  }
+
   private async process(entry: DueEntry, report: GarbageCollectionReport): Promise<void> {
     const { queue, ledger, retirement, persistentPrefixes, logger } = this.options;
     if (isPersistent(entry.roomName, persistentPrefixes)) {
@@ -132,6 +147,10 @@ export class GarbageCollector {
       return;
     }
     try {
+      if (await this.options.provider.inConference(entry.roomName)) {
+        await this.stillInUse(entry, report);
+        return;
+      }
       const outcome = await retirement.retireByName(entry.roomName);
       report[outcome === 'deleted' ? 'deleted' : 'alreadyGone'] += 1;
     } catch (error) {

@@ -55,10 +55,10 @@ test('a room is deleted once its conference ended at least the grace period ago,
   const { name } = await room();
   await endConference(name);
   gw.clock.advance(GRACE_MS - 1);
-  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
+  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 0, alreadyGone: 0, persistentKept: 0, notOurs: 0, inUseKept: 0, failed: 0 });
   expect(await exists(name)).toBe(true);
   gw.clock.advance(1);
-  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, failed: 0 });
+  expect(await gw.gateway.garbageCollector.runOnce()).toEqual({ unusedQueued: 0, lostEndsQueued: 0, deleted: 1, alreadyGone: 0, persistentKept: 0, notOurs: 0, inUseKept: 0, failed: 0 });
   expect(await exists(name)).toBe(false);
   expect(await depth()).toBe(0);
   expect((await gw.http.get(`/room/${name}`).set(gw.bearer())).status).toBe(404);
