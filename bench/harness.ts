@@ -18,6 +18,8 @@ export interface LoadSpec {
   overallRate?: number;
   headers?: Record<string, string>;
   headerSets?: Record<string, string>[];
+  /** Request paths used in turn in place of the URL's (e.g. a different room name per request). */
+  paths?: string[];
   /** JSON text where "__SEQ__" and "__TIME__" are replaced per request. */
   bodyTemplate?: string;
   /** `amount` requests at `overallRate` per second, evenly spaced, each timed from when it was due (see load-worker.mjs). */
@@ -36,6 +38,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Closed loop: the requests of the warm-up before the measurement. */
   warmupTotal?: number;
+  /** Paced: every request's latency (ms), sorted, for percentiles over several loads. */
+  latencies?: number[];
 }
 
 /** A load (autocannon, or paced requests) from a process of its own. */

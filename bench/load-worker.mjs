@@ -16,6 +16,9 @@ let counter = 0;
 const bodies = spec.bodyTemplate
   ? () => spec.bodyTemplate.replaceAll('"__SEQ__"', String((counter += 1))).replaceAll('"__TIME__"', String(Date.now() / 1000))
   : undefined;
+// Request paths used in turn (`paths`), in place of the URL's path: e.g. a different room name per request.
+let pathIndex = 0;
+const nextPath = spec.paths ? () => spec.paths[(pathIndex += 1) % spec.paths.length] : undefined;
 const defined = (options) => Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
@@ -33,6 +36,7 @@ function closedLoop(options, headerSets) {
             setupRequest: (request) => {
               const next = { ...request };
               if (bodies) next.body = bodies();
+              if (nextPath) next.path = nextPath();
               if (headerSets) next.headers = { ...request.headers, ...headerSets[(counter += 1) % headerSets.length] };
               return next;
             },
@@ -61,7 +65,7 @@ async function paced(amount, rate, headersFor) {
     Array.from({ length: amount }, (_, i) => new Promise((resolve) => {
       const due = started + i * interval;
       const send = () => {
-        const request = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method ?? 'GET', agent, headers: headersFor(i), timeout: 10_000 }, (res) => {
+        const request = http.request({ host: url.hostname, port: url.port, path: nextPath?.() ?? url.pathname + url.search, method: spec.method ?? 'GET', agent, headers: headersFor(i), timeout: 10_000 }, (res) => {
           res.resume();
           res.on('end', () => {
             latencies.push(performance.now() - due);
@@ -81,7 +85,7 @@ async function paced(amount, rate, headersFor) {
   latencies.sort((a, b) => a - b);
   const round = (ms) => Math.round(ms * 100) / 100;
   const non2xx = Object.entries(statuses).filter(([status]) => !status.startsWith('2')).reduce((sum, [, n]) => sum + n, 0);
-  return { rps: amount / elapsed, total: latencies.length, p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), errors, non2xx, statuses };
+  return { rps: amount / elapsed, total: latencies.length, p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), errors, non2xx, statuses, latencies: latencies.map(round) };
 }
 
 let result;
