@@ -88,7 +88,12 @@ export class RoomPool {
 
   /** Whether the claim is young enough to act on without racing a lease expiry. */
   isFresh(claim: PoolClaim): boolean {
-    return this.options.clock.now() - claim.claimedAt < this.leaseMs / 2;
+    return this.options.clock.now() < this.freshUntil(claim);
+  }
+
+  /** Until when the claim may be acted on: half its lease, so that a request sent by then has ended long before another claimer can take the room. */
+  freshUntil(claim: PoolClaim): number {
+    return claim.claimedAt + this.leaseMs / 2;
   }
 
   /**

@@ -159,8 +159,10 @@ export class RoomService {
 
   /**
    * Tags a claimed room and takes it out of the pool. The tag is only sent
-   * while the claim is young, so it cannot land after the lease expired and
-   * the room went to someone else.
+   * while the claim is young (no attempt or retry after half its lease), so
+   * it cannot land after the lease expired and the room went to someone
+   * else. A tag that failed may still land late: the room stays claimed until
+   * its lease expires rather than going straight back to the pool.
    */
   private async tagClaimedRoom(claim: PoolClaim, tag: string, caller: string): Promise<Conference | undefined> {
     const { pool, provider } = this.options;
@@ -169,13 +171,12 @@ export class RoomService {
       return undefined;
     }
     try {
-      await provider.update(claim.conference.id, { tag });
+      await provider.update(claim.conference.id, { tag }, pool.freshUntil(claim));
     } catch (error) {
       if (error instanceof RoomNotFound) {
         await this.options.retirement.forget(claim.roomName);
         return undefined;
       }
-      await pool.release(claim);
       throw error;
     }
     this.options.cache.forget([claim.roomName]);

@@ -7,6 +7,7 @@ import { ROOM_NAME_PATTERN } from '../../src/rooms/credentials.js';
 import { MIGRATIONS, migrate } from '../../src/store/schema.js';
 import type { PexipStandIn } from '../stand-ins/pexip.js';
 import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
+import { TestClock } from '../support/clock.js';
 import { logLines } from '../support/log-lines.js';
 import { waitUntil } from '../support/process.js';
 import { pexipProvider, type ProviderUnderTest } from '../support/providers.js';
@@ -427,5 +428,49 @@ describe('rooms created before the ledger existed', () => {
     gw.clock.advance(GRACE_MS);
     expect(await gw.gateway.garbageCollector.runOnce()).toMatchObject({ deleted: 1 });
     expect(vmrNames()).toEqual([pooled, 'ops-boardroom-7', 'reception-desk-kiosk-Q', 'vkiosk_lobby'].sort());
+  });
+});
+
+describe('a claim whose tag outlives its lease', () => {
+  test("the tag on Pexip is the tag of the session that got the room, even when the first claimer's PATCH was held past its lease", async () => {
+    under = await pexipProvider();
+    pexip = under.pexip as PexipStandIn;
+    let duringRetryWait: (() => Promise<void>) | undefined;
+    const waits: number[] = [];
+    const clock = new TestClock();
+    gw = await startTestGateway({
+      store: shared.store,
+      clock,
+      env: { ...under.env, POOL_TARGET_SIZE: '1', POOL_CLAIM_LEASE_SECONDS: '60' },
+      // A retry's wait, during which a second IDIM request arrives.
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock.advance(ms);
+        const meanwhile = duringRetryWait;
+        duringRetryWait = undefined;
+        await meanwhile?.();
+      },
+    });
+    await gw.gateway.pool.refill();
+    const [room] = vmrNames();
+    gw.gateway.pool.stop();
+    let second: { status: number; body: { name: string; tag: string } } | undefined;
+    const secondCreate = async () => {
+      const res = await gw.http.post('/room/create?uuiData=0a0b').set(gw.bearer());
+      second = { status: res.status, body: res.body as { name: string; tag: string } };
+    };
+    duringRetryWait = secondCreate;
+    pexip.faults.push({ kind: 'status', status: 429, retryAfter: '60' });
+    await gw.http.post('/room/create?uuiData=0102').set(gw.bearer());
+    if (second === undefined) {
+      clock.advance(60_000);
+      await secondCreate();
+    }
+    expect(second?.status).toBe(200);
+    const stored = [...pexip.conferences.values()].find((c) => c.name === second!.body.name)!;
+    expect(stored.tag).toBe(second!.body.tag);
+    // Pexip's Retry-After reached past the claim's deadline: the first claimer gave up at once instead of waiting.
+    expect(waits).toEqual([]);
+    if (second!.body.name === room) expect((await ledgerRow(room!))?.state).toBe('handed_out');
   });
 });

@@ -30,6 +30,8 @@ export interface RequestOptions {
   idempotent: boolean;
   /** Whom the request serves: interactive ones may use the whole budget but wait for it only briefly. */
   priority: BudgetPriority;
+  /** When the caller's use for the answer ends (clock ms): no attempt, wait or retry goes past it. */
+  deadlineAt?: number;
 }
 
 /** How long a request waits for room in the budget: IDIM gets 503 after a few seconds, an agent sooner, background work waits its turn. */
@@ -84,15 +86,17 @@ export class PexipClient {
       }
       if (outcome.kind === 'answer' && !RETRYABLE.has(outcome.response.status)) return outcome.response;
       const retryAfterMs = outcome.kind === 'answer' ? outcome.retryAfterMs : undefined;
-      if (!options.idempotent || attempt >= this.config.maxRetries) throw this.unavailable(outcome, retryAfterMs);
       const delay = retryAfterMs ?? backoff(attempt);
+      if (!options.idempotent || attempt >= this.config.maxRetries || this.clock.now() + delay >= (options.deadlineAt ?? Infinity)) throw this.unavailable(outcome, retryAfterMs);
       this.logger.warn({ method, path, attempt: attempt + 1, delayMs: delay, cause: outcome.kind === 'answer' ? outcome.response.status : outcome.cause }, 'Pexip request failed; retrying');
       await this.sleep(delay);
     }
   }
 
   private async attempt(method: HttpMethod, path: string, options: RequestOptions): Promise<Attempt> {
-    if (!(await this.budget.take(options.priority, BUDGET_WAIT_MS[options.priority]))) {
+    const left = (options.deadlineAt ?? Infinity) - this.clock.now();
+    if (left <= 0) return { kind: 'failure', cause: 'timeout' };
+    if (!(await this.budget.take(options.priority, Math.min(BUDGET_WAIT_MS[options.priority], left)))) {
       throw new ProviderUnavailable('unavailable', 5, BUDGET_USED[options.priority]);
     }
     let response: UpstreamResponse;
@@ -101,7 +105,7 @@ export class PexipClient {
         method,
         headers: { authorization: await this.auth.header(), accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        timeoutMs: this.config.timeoutMs,
+        timeoutMs: Math.min(this.config.timeoutMs, Math.max(1, (options.deadlineAt ?? Infinity) - this.clock.now())),
       });
     } catch (error) {
       if (error instanceof PexipTokenRefused) {

@@ -62,8 +62,8 @@ export class PexipRoomProvider implements RoomProvider {
     return { rooms: rooms.slice(0, limit), total };
   }
 
-  async update(id: number, changes: RoomChanges): Promise<void> {
-    const response = await this.client.request('PATCH', conferenceUri(id), { body: changes, idempotent: true, priority: this.priority });
+  async update(id: number, changes: RoomChanges, deadlineAt?: number): Promise<void> {
+    const response = await this.client.request('PATCH', conferenceUri(id), { body: changes, idempotent: true, priority: this.priority, deadlineAt });
     if (response.status === 404) throw new RoomNotFound(String(id));
     expectStatus(response, [200, 202, 204], 'update a room');
   }

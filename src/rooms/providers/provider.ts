@@ -50,8 +50,8 @@ export interface RoomProvider {
   create(room: NewRoom): Promise<Conference>;
   findByName(name: string): Promise<Conference | undefined>;
   list(query: RoomListQuery): Promise<RoomPage>;
-  /** Changes a VMR by its object id; throws RoomNotFound when it is gone. */
-  update(id: number, changes: RoomChanges): Promise<void>;
+  /** Changes a VMR by its object id; throws RoomNotFound when it is gone. No attempt is made after `deadlineAt` (clock ms). */
+  update(id: number, changes: RoomChanges, deadlineAt?: number): Promise<void>;
   /** Deletes one VMR by its object id; "already gone" is not an error. */
   delete(id: number): Promise<'deleted' | 'gone'>;
   /** Whether a conference is running in the room now (someone is in it). */
