@@ -1,4 +1,5 @@
 import { BackgroundLoop } from '../src/background.js';
+import { waitUntil } from './support/process.js';
 
 /** A loop whose step runs until the test releases it, and whose next step would come a minute later. */
 function heldLoop() {
@@ -55,7 +56,8 @@ it('starting twice with a first delay schedules one first step', async () => {
   const held = heldLoop();
   await held.loop.start(0);
   await held.loop.start(0);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Timers of one delay fire in the order they were set, in one pass: once the first step has run, a second one scheduled beside it has too.
+  await waitUntil(() => held.steps() > 0, 'the first step');
   expect(held.steps()).toBe(1);
   held.release();
   await held.loop.stop();

@@ -1,7 +1,7 @@
 import { createLogger } from '../../src/logger.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { logLines } from '../support/log-lines.js';
+import { logLines, waitForRequestLines } from '../support/log-lines.js';
 
 /** Values that the store or `Date` cannot hold (issue 12 item 2): rejected by validation and kept storable, never a 500. */
 let gw: TestGateway;
@@ -93,6 +93,7 @@ test('rejected events are logged by position and field, never by value', async (
   expect(res.body).toMatchObject({ accepted: 0, rejected: 1 });
   const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.rejected === 1);
   expect(warning).toMatchObject({ rejections: [{ index: 0, fields: ['data.0.node', 'data.0.data.name', 'data.0.data.end_time'] }] });
+  await waitForRequestLines(lines, [res]);
   expect(lines.join('\n')).not.toContain('Sensitive');
   expect(JSON.stringify(res.body)).not.toContain('Sensitive');
 });

@@ -2,7 +2,7 @@ import { EventSink } from '../../src/events/sink.js';
 import { createLogger } from '../../src/logger.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { basicAuth, resetStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { logLines } from '../support/log-lines.js';
+import { logLines, waitForRequestLines } from '../support/log-lines.js';
 
 /**
  * Issue 32, finding 8: Pexip resends an event it got no 2xx for before the
@@ -75,6 +75,7 @@ test('a single event that cannot be processed gets 200 naming why, is kept witho
   expect(await rejectedMetric('invalid_event')).toBe(before + 1);
   const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.rejected === 1);
   expect(warning).toMatchObject({ level: 40, rejections: [{ reason: 'invalid_event', fields: ['data.name'] }] });
+  await waitForRequestLines(lines, [res]);
   for (const secret of ['918273', '564738', '102938', '847362', 'hunter2']) expect(lines.join('\n')).not.toContain(secret);
 
   const next = await sink(event({ name: 'NextRoom' }));

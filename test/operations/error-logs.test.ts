@@ -3,7 +3,7 @@ import type { Store } from '../../src/store/store.js';
 import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway, useSharedStore } from '../support/gateway.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 import { PEXIP_PASSWORD, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
-import { logLines } from '../support/log-lines.js';
+import { logLines, waitForRequestLines } from '../support/log-lines.js';
 
 /**
  * Every 5xx path a test can provoke, with PINs, tokens and passwords in the
@@ -42,11 +42,9 @@ async function createRoom(gw: TestGateway): Promise<string> {
 
 const patchPins = (gw: TestGateway, name: string) => gw.http.patch(`/room/${name}`).set(gw.bearer()).send({ pin: PIN, guest_pin: GUEST_PIN, description: `secret pin ${PIN}` });
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-
-/** The failures were logged, through the allow-list, and nothing secret was. */
-async function expectLoggedWithoutSecrets(gw: TestGateway, secrets: string[]): Promise<Record<string, any>[]> {
-  await settle();
+/** The failures were logged, through the allow-list, and nothing secret was (once these responses' own lines are written). */
+async function expectLoggedWithoutSecrets(gw: TestGateway, responses: { headers: Record<string, string> }[], secrets: string[]): Promise<Record<string, any>[]> {
+  await waitForRequestLines(lines, responses);
   const text = lines.join('\n');
   for (const secret of [PIN, GUEST_PIN, SINK_PASSWORD, gw.token(), ...secrets]) expect(text).not.toContain(secret);
   expect(text).not.toMatch(/"(params|query|where|detail|hint|internalQuery)":/);
@@ -68,7 +66,7 @@ test('a statement the store refuses mid-request (its error quoting the row: PINs
     expect(res.status).toBe(500);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.stringify(res.body)).not.toContain(PIN);
-    const failures = await expectLoggedWithoutSecrets(gw, []);
+    const failures = await expectLoggedWithoutSecrets(gw, [res], []);
     expect(failures.find((entry) => entry.msg === 'request failed')?.err).toEqual({ type: 'DatabaseError', code: 'P0001', severity: 'ERROR', routine: expect.any(String) });
   } finally {
     await gw.store.query('DROP TRIGGER refuse_update ON embedded_conference');
@@ -92,7 +90,7 @@ test('the store gone mid-operation: 503 for room reads and changes and for event
     expect(res.status).toBe(503);
     expectToMatchSpec(res);
   }
-  const failures = await expectLoggedWithoutSecrets(gw, []);
+  const failures = await expectLoggedWithoutSecrets(gw, answers, []);
   expect(failures.some((entry) => entry.err.type === 'StoreUnavailableError')).toBe(true);
 }, 60_000);
 
@@ -102,15 +100,15 @@ test('Pexip failing (error status, hang, lost response) while PINs are changed: 
   const gw = await start({ ...provider.env, POOL_TARGET_SIZE: '0' });
   const name = await createRoom(gw);
   const pexip = provider.pexip!;
-  const statuses: number[] = [];
+  const answers = [];
   for (const fault of [{ kind: 'status', status: 500 }, { kind: 'hang' }, { kind: 'apply-then-fail', status: 502 }, { kind: 'status', status: 503, retryAfter: '3' }] as const) {
     pexip.faults.push(fault);
     const res = await patchPins(gw, name);
     expectToMatchSpec(res);
-    statuses.push(res.status);
+    answers.push(res);
   }
-  expect(statuses.every((status) => status === 502 || status === 503)).toBe(true);
-  const failures = await expectLoggedWithoutSecrets(gw, [PEXIP_PASSWORD, Buffer.from(`gateway-api:${PEXIP_PASSWORD}`).toString('base64')]);
+  expect(answers.every(({ status }) => status === 502 || status === 503)).toBe(true);
+  const failures = await expectLoggedWithoutSecrets(gw, answers, [PEXIP_PASSWORD, Buffer.from(`gateway-api:${PEXIP_PASSWORD}`).toString('base64')]);
   expect(failures.some((entry) => entry.err.type === 'ProviderUnavailable')).toBe(true);
 });
 
@@ -123,10 +121,12 @@ test('Genesys failing (5xx, hang, garbage) for an agent: 503, the agent token no
     gw.genesys.behave('genesys-token-hang-cccc', { kind: 'hang' }),
     gw.genesys.behave('genesys-token-garbage-dddd', { kind: 'garbage' }),
   ];
+  const answers = [];
   for (const token of tokens) {
     const res = await gw.http.get(`/public/room/${name}`).set('x-auth-token', token);
     expect(res.status).toBe(503);
     expectToMatchSpec(res);
+    answers.push(res);
   }
-  await expectLoggedWithoutSecrets(gw, tokens);
+  await expectLoggedWithoutSecrets(gw, answers, tokens);
 });

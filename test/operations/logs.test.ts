@@ -5,7 +5,7 @@ import { Socket } from 'node:net';
 import { createLogger } from '../../src/logger.js';
 import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { waitUntil } from '../support/process.js';
-import { logLines } from '../support/log-lines.js';
+import { logLines, waitForRequestLines } from '../support/log-lines.js';
 
 let gw: TestGateway;
 const { lines, stream: capture } = logLines();
@@ -17,8 +17,6 @@ afterAll(async () => {
   await gw.close();
 });
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-
 test('requests carrying a token, a PIN and a password leave none of them in the logs', async () => {
   const token = gw.token();
   const agentToken = gw.genesys.agent('genesys-secret-agent-token-123');
@@ -26,14 +24,18 @@ test('requests carrying a token, a PIN and a password leave none of them in the 
   const name = created.body.name as string;
   const full = await gw.http.get(`/room/${name}`).set('Authorization', `Bearer ${token}`);
   const pin = full.body.pin as string;
-  await gw.http.patch(`/room/${name}`).set('Authorization', `Bearer ${token}`).send({ pin: '97531246', guest_pin: '86420135' });
-  await gw.http.get(`/public/room/${name}`).set('x-auth-token', agentToken);
-  await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send({ node: 'n', seq: 1, version: 2, time: 1, event: 'conference_started', data: { name } });
-  await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, 'wrong-password-for-log-test')).send({});
-  await gw.http.get(`/rooms?access_token=${token}`);
+  const responses = [
+    created,
+    full,
+    await gw.http.patch(`/room/${name}`).set('Authorization', `Bearer ${token}`).send({ pin: '97531246', guest_pin: '86420135' }),
+    await gw.http.get(`/public/room/${name}`).set('x-auth-token', agentToken),
+    await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send({ node: 'n', seq: 1, version: 2, time: 1, event: 'conference_started', data: { name } }),
+    await gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, 'wrong-password-for-log-test')).send({}),
+    await gw.http.get(`/rooms?access_token=${token}`),
+  ];
   createLogger('info', capture).info({ request: { headers: { authorization: `Bearer ${token}` }, body: { nested: { pin, password: SINK_PASSWORD } } } }, 'a careless log line');
   createLogger('info', capture).info({ req: rawRequest({ authorization: `Bearer ${token}`, 'x-auth-token': agentToken }, `/public/room/${name}?pin=${pin}`) }, 'a raw request logged');
-  await settle();
+  await waitForRequestLines(lines, responses);
 
   const text = lines.join('\n');
   expect(lines.length).toBeGreaterThan(6);
@@ -54,8 +56,7 @@ function rawRequest(headers: Record<string, string>, url: string): IncomingMessa
 test('each request line has the request id, method, route template, status, latency and the caller identity', async () => {
   lines.length = 0;
   const res = await gw.http.get('/room/NoSuchRoom').set(gw.bearer()).set('x-request-id', 'trace-abc-123');
-  await gw.http.get('/public/room/NoSuchRoom').set('x-auth-token', gw.genesys.agent('agent-for-log-line'));
-  await settle();
+  await waitForRequestLines(lines, [res, await gw.http.get('/public/room/NoSuchRoom').set('x-auth-token', gw.genesys.agent('agent-for-log-line'))]);
   expect(res.status).toBe(404);
   const entries = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.req !== undefined);
   const entra = entries.find((e) => e.req.id === 'trace-abc-123');
@@ -73,11 +74,14 @@ test('each request line has the request id, method, route template, status, late
 
 test('query strings are not logged (they may carry the citizen\'s data), and probes are not logged at info', async () => {
   lines.length = 0;
-  await gw.http.post('/room/create?uuiData=deadbeefcafe').set(gw.bearer());
-  await gw.http.get('/public/health');
-  await settle();
+  const created = await gw.http.post('/room/create?uuiData=deadbeefcafe').set(gw.bearer());
+  const probe = await gw.http.get('/public/health');
+  expect([created.status, probe.status]).toEqual([200, 200]);
+  // A request after the probe: once its line is written, the probe's would have been (lines are written in order of closing).
+  await waitForRequestLines(lines, [created, await gw.http.get('/rooms').set(gw.bearer())]);
   expect(lines.join('\n')).not.toContain('deadbeefcafe');
   expect(lines.some((l) => l.includes('/public/health'))).toBe(false);
+  expect(lines.some((l) => l.includes(probe.headers['x-request-id'] as string))).toBe(false);
 });
 
 test('a request whose client leaves before the response is logged and counted as aborted, with no status it never got', async () => {

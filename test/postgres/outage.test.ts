@@ -69,9 +69,10 @@ describePostgres('PostgreSQL outage', () => {
       await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
     });
     const before = statuses.length;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    if (gateway.child.exitCode !== null) throw new Error(`the gateway died: ${gateway.stderr().slice(-2000)}`);
-    await waitUntil(() => statuses.slice(before).filter((s) => s === 503).length >= 6, '503s during the outage');
+    await waitUntil(() => {
+      if (gateway.child.exitCode !== null) throw new Error(`the gateway died: ${gateway.stderr().slice(-2000)}`);
+      return statuses.slice(before).filter((s) => s === 503).length >= 6;
+    }, '503s during the outage');
     const ready = await fetch(`http://127.0.0.1:${port}/public/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { store: 'fail' } });

@@ -129,7 +129,7 @@ describe('resilience', () => {
     expect(gw.sleeps).toEqual([7000]);
   });
 
-  test('502, 503 and 504 are retried with growing, jittered backoff', async () => {
+  test('502, 503 and 504 are retried, each delay within its backoff ceiling', async () => {
     const { pexip, provider } = await start({ PEXIP_MAX_RETRIES: '3' });
     await provider.create(room('Flaky'));
     pexip.faults.push({ kind: 'status', status: 502 }, { kind: 'status', status: 503 }, { kind: 'status', status: 504 });
@@ -138,6 +138,29 @@ describe('resilience', () => {
     expect(gw.sleeps[0]).toBeLessThanOrEqual(250);
     expect(gw.sleeps[1]).toBeLessThanOrEqual(500);
     expect(gw.sleeps[2]).toBeLessThanOrEqual(1000);
+  });
+
+  test('the backoff grows and is fully jittered: over 30 runs of 10 retries, each retry\'s delays fall in both halves of its ceiling', async () => {
+    const { pexip, provider } = await start({ PEXIP_MAX_RETRIES: '10' });
+    await provider.create(room('Flaky'));
+    const runs: number[][] = [];
+    for (let run = 0; run < 30; run += 1) {
+      gw.sleeps.length = 0;
+      pexip.faults.push(...Array.from({ length: 10 }, (_, i) => ({ kind: 'status' as const, status: [502, 503, 504][i % 3]! })));
+      expect(await provider.findByName('Flaky')).toBeDefined();
+      runs.push([...gw.sleeps]);
+    }
+    // Full jitter: a delay is uniform between 0 and min(10 s, 250 ms doubled each retry). Each half of a ceiling is missed by
+    // all 30 runs with probability 2^-30, so these bounds fail only when the delays are not drawn so.
+    // Above half its ceiling: while the ceiling doubles, above every delay the retry before could have had.
+    // Below half its ceiling: the delays are spread, not all at (or near) the ceiling.
+    expect(runs.map((delays) => delays.length)).toEqual(Array(30).fill(10));
+    const ceilings = [250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000];
+    const seen = ceilings.map((ceiling, retry) => {
+      const delays = runs.map((run) => run[retry]!);
+      return { retry, ceiling, withinCeiling: delays.every((delay) => delay >= 0 && delay <= ceiling), aboveHalf: delays.some((delay) => delay > ceiling / 2), belowHalf: delays.some((delay) => delay < ceiling / 2) };
+    });
+    expect(seen).toEqual(ceilings.map((ceiling, retry) => ({ retry, ceiling, withinCeiling: true, aboveHalf: true, belowHalf: true })));
   });
 
   test('a request that hangs times out and is retried', async () => {
