@@ -151,4 +151,19 @@ describe('CharField lengths, counted as Django counts them (characters, not UTF-
     expect(over.status).toBe(400);
     expect(await over.json()).toEqual({ conference: { description: ['Ensure this value has at most 250 characters (it has 251).'] } });
   });
+
+  test('the gateway counts as Pexip does: a description or tag of 250 emoji is sent and stored, 251 are refused before Pexip', async () => {
+    const pexip = await start();
+    await gw.gateway.provider.create(room('Emoji'));
+    const fits = await gw.http.patch('/room/Emoji').set(gw.bearer()).send({ description: '😀'.repeat(250), tag: '🎥'.repeat(250) });
+    expect(fits.status).toBe(202);
+    expect(pexip.conferences.get(1)).toMatchObject({ description: '😀'.repeat(250), tag: '🎥'.repeat(250) });
+    for (const field of ['description', 'tag']) {
+      const over = await gw.http.patch('/room/Emoji').set(gw.bearer()).send({ [field]: '😀'.repeat(251) });
+      expect(over.status).toBe(400);
+      expect(over.body.errors).toEqual([expect.objectContaining({ in: 'body', field })]);
+      expectToMatchSpec(over);
+    }
+    expect(pexip.count('PATCH', /./)).toBe(1);
+  });
 });
