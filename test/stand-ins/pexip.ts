@@ -62,7 +62,8 @@ export class PexipStandIn extends LoopbackServer {
    * requests were accepted in the last `windowMs`, 429 with `Retry-After`
    * (seconds until the oldest of them leaves the window). Pexip documents the
    * limit but not the 429's body (pexip-genesys.md A.1); clients retry 429
-   * honouring Retry-After (the same section). Tests that need it lower it.
+   * honouring Retry-After (the same section). The token endpoint is not
+   * counted. Tests that need it lower it.
    */
   requestLimit = { requests: 1000, windowMs: 60_000 };
   /** Refused with 429 by the request limit (they are in `calls`, not in the limit's window). */
@@ -529,7 +530,8 @@ type RequestBody = { text: string; contentType: string | undefined };
  * `Resource.deserialize`: the Content-Type, `application/json` when there is none, picks the
  * serializer). tastypie/serializers.py `Serializer.deserialize` raises UnsupportedDeserializationFormat
  * for a type it has no method for, which resources.py `Resource._handle_500` answers 415
- * (`get_response_class_for_exception`) with the canned `error_message` outside DEBUG; the stand-in
+ * (`get_response_class_for_exception`; 400 before tastypie's commit 8a86486a of 2016) with the
+ * canned `error_message` outside DEBUG; the stand-in
  * knows JSON only (Pexip's API is JSON in and out, pexip-genesys.md A.1). `Serializer.from_json`
  * raises BadRequest('Request is not valid JSON.') for a body json.loads refuses, an empty one too,
  * which `Resource.wrap_view` answers 400 `{"error": "..."}`.
