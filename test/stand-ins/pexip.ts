@@ -57,6 +57,19 @@ export class PexipStandIn extends LoopbackServer {
    * what reached Pexip (W3C `traceparent`, for instance).
    */
   readonly calls: { method: string; path: string; body: string; at: number; headers: http.IncomingHttpHeaders }[] = [];
+  /**
+   * The request limit, answered as Pexip answers it: once `requests` API
+   * requests were accepted in the last `windowMs`, 429 with `Retry-After`
+   * (seconds until the oldest of them leaves the window). Pexip documents the
+   * limit but not the 429's body (pexip-genesys.md A.1); clients retry 429
+   * honouring Retry-After (the same section). The token endpoint is not
+   * counted. Tests that need it lower it.
+   */
+  requestLimit = { requests: 1000, windowMs: 60_000 };
+  /** Refused with 429 by the request limit (they are in `calls`, not in the limit's window). */
+  limited = 0;
+  /** The stand-in's time (epoch ms): `at`, token expiry, the request limit. A test may give it the gateway's TestClock. */
+  now: () => number = Date.now;
   readonly faults: PexipFault[] = [];
   /** Names of the VMRs a conference is running in now, as the status API lists them. */
   readonly activeConferences = new Set<string>();
@@ -68,7 +81,10 @@ export class PexipStandIn extends LoopbackServer {
   /** Page size when the client sends no limit, and the largest it may ask for. */
   defaultLimit = 20;
   maxLimit = 1000;
+  /** Pexip's `api_oauth2_expiration`, 1 hour by default (pexip-genesys.md A.1); a token is refused once it has passed. */
   tokenLifetimeSeconds = 3600;
+  /** Whether the token answer says how long the token lives (`expires_in` is RECOMMENDED, not required: RFC 6749 §5.1). */
+  reportsTokenLifetime = true;
   tokensIssued = 0;
   private nextId = 1;
   private nextAliasId = 1;
@@ -81,7 +97,11 @@ export class PexipStandIn extends LoopbackServer {
    */
   private readonly idByName = new Map<string, number>();
   private readonly idByAlias = new Map<string, number>();
-  private readonly validTokens = new Set<string>();
+  /** Issued OAuth2 tokens and when each expires (epoch ms, by `now`). */
+  private readonly validTokens = new Map<string, number>();
+  /** When the requests counted by the limit were accepted, oldest first, from `acceptedFrom` on. */
+  private readonly accepted: number[] = [];
+  private acceptedFrom = 0;
 
   constructor(readonly auth: { basic?: { username: string; password: string }; oauth?: { clientId: string; publicKey: KeyObject | string } }) {
     super();
@@ -139,19 +159,25 @@ export class PexipStandIn extends LoopbackServer {
     return this.calls.filter((c) => c.method === method && pathPattern.test(c.path)).length;
   }
 
-  /** Invalidates issued OAuth2 tokens, as an expiry or a restart of the Management Node would. */
+  /** Invalidates issued OAuth2 tokens before their expiry, as a restart of the Management Node would. */
   revokeTokens(): void {
     this.validTokens.clear();
   }
 
   protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const at = Date.now();
+    const at = this.now();
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
     this.calls.push({ method: req.method ?? '', path: url.pathname + url.search, body, at, headers: req.headers });
     const delay = this.latencyFor?.(req.method ?? 'GET', url.pathname) ?? this.latencyMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay).unref());
     if (url.pathname === '/oauth/token/') return this.token(body, res);
+    const retryAfter = this.overLimit(at);
+    if (retryAfter !== undefined) {
+      this.limited += 1;
+      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(retryAfter) }).end('Too Many Requests');
+      return;
+    }
     if (!this.authorized(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': this.auth.oauth ? 'Bearer' : 'Basic realm="Pexip"' }).end();
       return;
@@ -165,7 +191,7 @@ export class PexipStandIn extends LoopbackServer {
       res.writeHead(fault.status, { 'content-type': 'text/html', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) }).end('<h1>Pexip internal error detail</h1>');
       return;
     }
-    const answer = this.route(req.method ?? 'GET', url, body);
+    const answer = this.route(req.method ?? 'GET', url, { text: body, contentType: req.headers['content-type'] });
     if (fault?.kind === 'apply-then-fail') {
       res.writeHead(fault.status).end();
       return;
@@ -177,12 +203,28 @@ export class PexipStandIn extends LoopbackServer {
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
   }
 
+  /** Seconds the caller must wait when the limit is reached (the request is then not counted); undefined when it is accepted. */
+  private overLimit(at: number): number | undefined {
+    const { requests, windowMs } = this.requestLimit;
+    while (this.acceptedFrom < this.accepted.length && (this.accepted[this.acceptedFrom] as number) <= at - windowMs) this.acceptedFrom += 1;
+    if (this.accepted.length - this.acceptedFrom >= requests) {
+      const oldest = this.accepted[this.acceptedFrom] ?? at;
+      return Math.max(1, Math.ceil((oldest + windowMs - at) / 1000));
+    }
+    this.accepted.push(at);
+    if (this.acceptedFrom > 4096) {
+      this.accepted.splice(0, this.acceptedFrom);
+      this.acceptedFrom = 0;
+    }
+    return undefined;
+  }
+
   private authorized(header: string | undefined): boolean {
     if (this.auth.basic) {
       const expected = `Basic ${Buffer.from(`${this.auth.basic.username}:${this.auth.basic.password}`).toString('base64')}`;
       if (header === expected) return true;
     }
-    if (this.auth.oauth && header?.startsWith('Bearer ')) return this.validTokens.has(header.slice(7));
+    if (this.auth.oauth && header?.startsWith('Bearer ')) return (this.validTokens.get(header.slice(7)) ?? 0) > this.now();
     return false;
   }
 
@@ -202,16 +244,16 @@ export class PexipStandIn extends LoopbackServer {
       return;
     }
     const token = randomBytes(24).toString('hex');
-    this.validTokens.add(token);
+    this.validTokens.set(token, this.now() + this.tokenLifetimeSeconds * 1000);
     this.tokensIssued += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeSeconds, scope: 'is_admin use_api' }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', ...(this.reportsTokenLifetime ? { expires_in: this.tokenLifetimeSeconds } : {}), scope: 'is_admin use_api' }));
   }
 
-  private route(method: string, url: URL, body: string): Answer {
+  private route(method: string, url: URL, body: RequestBody): Answer {
     const path = url.pathname;
     if (path === `${API}/conference/`) {
       if (method === 'GET') return { status: 200, body: this.list(url) };
-      if (method === 'POST') return this.create(parse(body));
+      if (method === 'POST') return withInput(body, (input) => this.create(input));
       if (method === 'DELETE') {
         this.conferences.clear();
         return { status: 204 };
@@ -222,14 +264,14 @@ export class PexipStandIn extends LoopbackServer {
       const conference = this.conferences.get(Number(one[1]));
       if (conference === undefined) return { status: 404, body: {} };
       if (method === 'GET') return { status: 200, body: this.render(conference) };
-      if (method === 'PATCH') return this.patch(conference, parse(body));
+      if (method === 'PATCH') return withInput(body, (changes) => this.patch(conference, changes));
       if (method === 'DELETE') {
         this.conferences.delete(conference.id);
         this.deletions.set(conference.id, (this.deletions.get(conference.id) ?? 0) + 1);
         return { status: 204 };
       }
     }
-    if (path === `${API}/automatic_participant/` && method === 'POST') return this.addParticipant(parse(body));
+    if (path === `${API}/automatic_participant/` && method === 'POST') return withInput(body, (input) => this.addParticipant(input));
     if (path === '/api/admin/status/v1/conference/' && method === 'GET') return { status: 200, body: this.activeList(url) };
     return { status: 404, body: {} };
   }
@@ -442,11 +484,16 @@ function participantErrors(p: Record<string, unknown>, conferenceExists: (uri: s
   return Object.keys(errors).length > 0 ? errors : undefined;
 }
 
-/** Django's messages for a CharField (tastypie validates through Django forms). */
+/**
+ * Django's messages for a CharField (tastypie validates through Django forms).
+ * Django's MaxLengthValidator counts `len()` of a Python str: code points, so
+ * an emoji is one character where JavaScript's `length` counts two.
+ */
 function text(value: unknown, { required = false, max }: { required?: boolean; max: number }): string | undefined {
   if (value === undefined || value === null || value === '') return required ? 'This field is required.' : undefined;
   if (typeof value !== 'string') return 'Enter a valid value.';
-  return value.length > max ? `Ensure this value has at most ${max} characters (it has ${value.length}).` : undefined;
+  const characters = [...value].length;
+  return characters > max ? `Ensure this value has at most ${max} characters (it has ${characters}).` : undefined;
 }
 
 /** Django's message for a value outside a ChoiceField's choices. */
@@ -476,10 +523,27 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
   return text;
 }
 
-function parse(body: string): Record<string, unknown> {
+type RequestBody = { text: string; contentType: string | undefined };
+
+/**
+ * The request body as tastypie reads it (django-tastypie/django-tastypie, tastypie/resources.py
+ * `Resource.deserialize`: the Content-Type, `application/json` when there is none, picks the
+ * serializer). tastypie/serializers.py `Serializer.deserialize` raises UnsupportedDeserializationFormat
+ * for a type it has no method for, which resources.py `Resource._handle_500` answers 415
+ * (`get_response_class_for_exception`; 400 before tastypie's commit 8a86486a of 2016) with the
+ * canned `error_message` outside DEBUG; the stand-in
+ * knows JSON only (Pexip's API is JSON in and out, pexip-genesys.md A.1). `Serializer.from_json`
+ * raises BadRequest('Request is not valid JSON.') for a body json.loads refuses, an empty one too,
+ * which `Resource.wrap_view` answers 400 `{"error": "..."}`.
+ */
+function withInput(body: RequestBody, use: (input: Record<string, unknown>) => Answer): Answer {
+  const format = (body.contentType ?? 'application/json').split(';')[0];
+  if (format !== 'application/json') return { status: 415, body: { error_message: 'Sorry, this request could not be processed. Please try again later.' } };
+  let input: unknown;
   try {
-    return JSON.parse(body) as Record<string, unknown>;
+    input = JSON.parse(body.text);
   } catch {
-    return {};
+    return { status: 400, body: { error: 'Request is not valid JSON.' } };
   }
+  return use(input as Record<string, unknown>);
 }
