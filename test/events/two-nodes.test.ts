@@ -11,6 +11,15 @@ let gw: TestGateway;
 const sink = (body: unknown) => gw.http.post('/public/event_sink').set(basicAuth(SINK_USER, SINK_PASSWORD)).send(body as object);
 const queued = async () => (await gw.store.query<{ room_name: string }>('SELECT room_name FROM deletion_queue ORDER BY room_name')).rows.map((row) => row.room_name);
 const single = (node: string, seq: number, time: number, event: string, name: string) => ({ node, seq, version: 2, time, event, data: { name } });
+/** An eventsink_bulk envelope whose inner events (node, seq, event, room) take its time. */
+const bulkOf = (seq: number, time: number, events: [node: string, seq: number, event: string, name: string][]) => ({
+  node: '10.0.0.1',
+  seq,
+  version: 2,
+  time,
+  event: 'eventsink_bulk',
+  data: events.map(([node, innerSeq, event, name]) => ({ node, seq: innerSeq, event, data: { name } })),
+});
 
 beforeEach(async () => {
   gw = await shared.start();
@@ -24,17 +33,10 @@ test('single events of two nodes with one seq and one time, arriving together, a
 });
 
 test('in one bulk envelope, inner events of two nodes with one seq taking the envelope time are both applied, and a redelivery is a duplicate', async () => {
-  const bulk = {
-    node: '10.0.0.1',
-    seq: 40,
-    version: 2,
-    time: gw.clock.now() / 1000,
-    event: 'eventsink_bulk',
-    data: [
-      { node: '10.0.0.1', seq: 9, event: 'conference_ended', data: { name: 'RoomC' } },
-      { node: '10.0.0.2', seq: 9, event: 'conference_ended', data: { name: 'RoomD' } },
-    ],
-  };
+  const bulk = bulkOf(40, gw.clock.now() / 1000, [
+    ['10.0.0.1', 9, 'conference_ended', 'RoomC'],
+    ['10.0.0.2', 9, 'conference_ended', 'RoomD'],
+  ]);
   const first = await sink(bulk);
   expect(first.status).toBe(200);
   expect(first.body).toMatchObject({ accepted: 2, duplicates: 0 });
@@ -47,23 +49,16 @@ test("a start from one node cancels the deletion queued by another node's end wi
   const time = gw.clock.now() / 1000;
   await sink(single('10.0.0.1', 11, time, 'conference_ended', 'RoomE'));
   expect(await queued()).toEqual(['RoomE']);
-  const bulk = { node: '10.0.0.2', seq: 12, version: 2, time, event: 'eventsink_bulk', data: [{ node: '10.0.0.2', seq: 11, event: 'conference_started', data: { name: 'RoomE' } }] };
+  const bulk = bulkOf(12, time, [['10.0.0.2', 11, 'conference_started', 'RoomE']]);
   expect((await sink(bulk)).body).toMatchObject({ accepted: 1, duplicates: 0 });
   expect(await queued()).toEqual([]);
 });
 
 test("in one bulk envelope, a start from one node cancels the deletion another node's end with the same seq queued just before", async () => {
-  const bulk = {
-    node: '10.0.0.1',
-    seq: 50,
-    version: 2,
-    time: gw.clock.now() / 1000,
-    event: 'eventsink_bulk',
-    data: [
-      { node: '10.0.0.1', seq: 13, event: 'conference_ended', data: { name: 'RoomF' } },
-      { node: '10.0.0.2', seq: 13, event: 'conference_started', data: { name: 'RoomF' } },
-    ],
-  };
+  const bulk = bulkOf(50, gw.clock.now() / 1000, [
+    ['10.0.0.1', 13, 'conference_ended', 'RoomF'],
+    ['10.0.0.2', 13, 'conference_started', 'RoomF'],
+  ]);
   expect((await sink(bulk)).body).toMatchObject({ accepted: 2, duplicates: 0 });
   expect(await queued()).toEqual([]);
 });
