@@ -253,7 +253,7 @@ async function startPexip(): Promise<PexipStandIn> {
   return pexip;
 }
 
-/** A gateway on the Pexip stand-in, with the automatic participant as SPEC §3 deploys it, pool maintenance every second. */
+/** A gateway on the Pexip stand-in, with the automatic participant as docs/contract.md §3 deploys it, pool maintenance every second. */
 function onPexip(env: Env, pexip: PexipStandIn, extra: Record<string, string>): Record<string, string> {
   return env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: PEXIP.username, PEXIP_PASSWORD: PEXIP.password, PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_MAINTENANCE_INTERVAL_SECONDS: '1', GENESYS_SIP_ADDRESS: 'verification-queue@genesys.example.gov', ...extra });
 }

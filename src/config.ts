@@ -470,7 +470,7 @@ function isProxyAddress(raw: string): boolean {
   return family === 4 && net.isIPv4(range);
 }
 
-/** An Entra App ID URI: api://…, https://… and other schemes with something after them (entra.md "Token versions"). */
+/** An Entra App ID URI: api://…, https://… and other schemes with something after them (docs/entra.md "Token versions"). */
 function isAppIdUri(raw: string): boolean {
   const url = parseUrl(raw);
   return url !== undefined && /^[a-z][a-z0-9+.-]*:\/\/./i.test(raw);

@@ -7,7 +7,7 @@ import { openStore } from './store/open-store.js';
 import { upstreamHttp } from './upstream-http.js';
 
 /**
- * `npm run gc`: one garbage-collection run (SPEC §4), then exit, saying which
+ * `npm run gc`: one garbage-collection run (docs/contract.md §4), then exit, saying which
  * entries are not yet due and how many Pexip events were rejected. With
  * PostgreSQL it runs beside the replicas (the entries' leases keep runs
  * apart); with the embedded store the gateway must be stopped (one process

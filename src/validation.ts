@@ -18,13 +18,13 @@ export class InvalidInput extends Error {
   }
 }
 
-/** Input with fields this API does not know (SPEC §2 PATCH). */
+/** Input with fields this API does not know (docs/contract.md §2, PATCH /room/{room_name}). */
 export class UnknownFields extends InvalidInput {}
 
 /** Where a field is in a body, from its root (object keys and array positions). */
 export type FieldPath = readonly (string | number)[];
 
-/** A body field named twice in one object: which value was meant cannot be known (jwt-validation.md §4 #30). */
+/** A body field named twice in one object: which value was meant cannot be known (docs/jwt-validation.md §4 #30). */
 export function repeatedField(path: FieldPath): FieldError {
   return { in: 'body', field: path.join('.').slice(0, 200), message: 'is given more than once in one object' };
 }

@@ -40,7 +40,7 @@ describe('profiles', () => {
     ['edge', [CLIENT_IDS.dev]],
     ['test', [CLIENT_IDS.dev, CLIENT_IDS.test]],
     ['prod', [CLIENT_IDS.prod]],
-  ])('%s carries the client IDs of entra.md and the tenant endpoints', (profile, clientIds) => {
+  ])('%s carries the client IDs of docs/entra.md and the tenant endpoints', (profile, clientIds) => {
     const config = loadConfig({ MAXCONF_ENV: profile, ...DEPLOYED });
     expect(config.entra.clientIds).toEqual(clientIds);
     expect(config.entra.allowedCallers).toEqual(clientIds);

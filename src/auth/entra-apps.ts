@@ -1,4 +1,4 @@
-/** The MaxConf directory and the app registrations of entra.md. */
+/** The MaxConf directory and the app registrations of docs/entra.md. */
 export const MAXCONF_TENANT_ID = '953fc14a-00c7-4452-a2fb-0a73070de7f3';
 export const CLIENT_IDS = {
   dev: 'd802c929-6984-48f9-81d1-ff8770c65bde',
@@ -17,7 +17,7 @@ export const PROFILE_CLIENT_IDS = {
   prod: [CLIENT_IDS.prod],
 };
 
-/** The v1 and v2 issuers of a tenant (entra.md "Token versions"). */
+/** The v1 and v2 issuers of a tenant (docs/entra.md "Token versions"). */
 export function entraIssuers(tenantId: string): string[] {
   return [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
 }

@@ -38,7 +38,7 @@ export interface EntraVerifierSettings {
 type Settings = EntraVerifierSettings;
 
 /**
- * Validates Entra ID access tokens (SPEC §5, jwt-validation.md §1–4): RS256
+ * Validates Entra ID access tokens (docs/contract.md §5, docs/jwt-validation.md §1–4): RS256
  * against the tenant's keys, exact issuer, audience `{cid}`, `api://{cid}` or a
  * configured App ID URI,
  * `tid`, allowed caller, `exp` required, `nbf` honoured within the tolerance.
@@ -114,7 +114,7 @@ function assertFiniteTimes(claims: Record<string, unknown>): void {
 
 /**
  * The version the issuer's form says (v1 issuers are `sts.windows.net`, v2 end in `/v2.0`);
- * `ver`, when present, must say the same (entra.md "Token versions"): it decides which claim
+ * `ver`, when present, must say the same (docs/entra.md "Token versions"): it decides which claim
  * names the caller, so a token whose two disagree is one Entra never issues.
  */
 function tokenVersion(claims: Record<string, unknown>, iss: string): '1.0' | '2.0' {

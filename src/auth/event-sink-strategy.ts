@@ -13,7 +13,7 @@ const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 /**
  * Pexip's event sink, by HTTP Basic credentials. passport-http's parser split
  * on every ":" and kept only the second piece, truncating passwords that
- * contain ":" (jwt-validation.md §5); here the user-id ends at the first
+ * contain ":" (docs/jwt-validation.md §5); here the user-id ends at the first
  * colon (RFC 7617 §2) and both parts are compared in constant time.
  */
 export class EventSinkStrategy implements Strategy {

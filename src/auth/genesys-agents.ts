@@ -50,7 +50,7 @@ export interface GenesysSettings {
 
 /**
  * Checks an agent's Genesys Cloud token by calling `users/me` in the
- * configured region (pexip-genesys.md B.1). Results are cached under a
+ * configured region (docs/genesys.md §1). Results are cached under a
  * SHA-256 of the token (a 401 or 403 briefly), concurrent checks of one token
  * share one call, and an outage is "unavailable" — never "rejected". A 429
  * or 503 with Retry-After pauses every lookup not served from the cache for

@@ -1,4 +1,4 @@
-/** Genesys Cloud API domains (pexip-genesys.md B.1); requests go to https://api.<domain>. */
+/** Genesys Cloud API domains (docs/genesys.md §1); requests go to https://api.<domain>. */
 export const GENESYS_REGIONS = [
   'mypurecloud.com',
   'use2.us-gov-pure.cloud',

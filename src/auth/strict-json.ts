@@ -12,7 +12,7 @@ export class DuplicateKeyError extends SyntaxError {
 
 /**
  * Parses JSON that an attacker wrote: a document with a repeated object key is
- * refused instead of letting the last value win (jwt-validation.md §4 #30).
+ * refused instead of letting the last value win (docs/jwt-validation.md §4 #30).
  */
 export function parseStrictJson(text: string): unknown {
   const value: unknown = JSON.parse(text);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isStorableText } from '../store/storable.js';
 import { check, type Checked, type FieldError, type FieldPath, repeatedField } from '../validation.js';
 
-/** Event types of the Pexip event sink API, v1 and v2 (pexip-genesys.md A.2). Others are accepted and counted as unknown. */
+/** Event types of the Pexip event sink API, v1 and v2 (docs/pexip.md §2). Others are accepted and counted as unknown. */
 export const KNOWN_EVENTS = new Set([
   'eventsink_started',
   'eventsink_updated',
@@ -64,7 +64,7 @@ const MAX_ROOM_NAME_LENGTH = 250;
 const roomName = z.string({ error: 'must be text' }).min(1, 'must not be empty').max(MAX_ROOM_NAME_LENGTH, `must be at most ${MAX_ROOM_NAME_LENGTH} characters, as a Pexip room name is`);
 
 /**
- * The events the sink acts on (SPEC §4) and the `data` fields it reads from them: given (null is
+ * The events the sink acts on (docs/contract.md §4) and the `data` fields it reads from them: given (null is
  * taken as absent), they must be what it reads, or the sink would pass over them and the room
  * would never be queued for deletion or have its deletion cancelled. Other events keep any shape.
  */

@@ -64,7 +64,7 @@ const STUCK_COMMIT_MS = 1000;
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /**
- * Applies Pexip events (SPEC §4). Each envelope is recorded by (node, seq,
+ * Applies Pexip events (docs/contract.md §4). Each envelope is recorded by (node, seq,
  * time), so a redelivered event is processed once; its effect on the deletion
  * queue commits in the same transaction, before Pexip gets its 200.
  *

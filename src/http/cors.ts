@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 
 /**
- * CORS for the agent widget's origins only (SPEC §2). A preflight from an
+ * CORS for the agent widget's origins only (docs/contract.md §2). A preflight from an
  * allowed origin is answered here, without authentication; any other origin
  * gets no CORS headers, so the browser blocks it.
  */

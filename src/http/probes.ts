@@ -8,7 +8,7 @@ const CHECK_TIMEOUT_MS = 2000;
 /** Where the probes answer; requests to them are not logged at info. */
 export const PROBE_PATHS = { health: '/public/health', ready: '/public/ready' } as const;
 
-/** Liveness (cheap, touches nothing) and readiness (every named check passes) — SPEC §2. */
+/** Liveness (cheap, touches nothing) and readiness (every named check passes) — docs/contract.md §2. */
 export function probeRoutes(clock: Clock, checks: Record<string, ReadinessCheck>): Routes {
   return (router) => {
     resource(router, PROBE_PATHS.health, {

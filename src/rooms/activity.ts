@@ -4,7 +4,7 @@ import type { RoomPool } from './pool.js';
 import type { DeletionQueue } from './retirement/deletion-queue.js';
 
 /**
- * What a conference's start and end do to its room (SPEC §4), in the event
+ * What a conference's start and end do to its room (docs/contract.md §4), in the event
  * sink's transaction: the ledger follows the room, and the deletion queue
  * takes every ended room. Garbage collection then deletes only what the
  * ledger knows (a VMR made by hand is never ours); until then an end that

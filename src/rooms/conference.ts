@@ -58,7 +58,7 @@ export interface AutomaticParticipant {
   resource_uri?: string;
 }
 
-/** What connects a citizen or an agent to a room (SPEC §2 "Shapes"). */
+/** What connects a citizen or an agent to a room (docs/contract.md §2 "Shapes"). */
 export interface ConstrainedConference {
   id: number;
   name: string;

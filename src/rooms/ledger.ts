@@ -20,7 +20,7 @@ export interface LedgerCounts {
 }
 
 /**
- * The room ledger (SPEC §3): every room this gateway creates is recorded
+ * The room ledger (docs/contract.md §3): every room this gateway creates is recorded
  * before Pexip is asked for it, and followed until it is deleted. What the
  * ledger does not know the gateway did not create, and never deletes.
  *

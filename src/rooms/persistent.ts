@@ -1,5 +1,5 @@
 /**
- * Persistent rooms (SPEC §4) are those whose name starts with a persistent
+ * Persistent rooms (docs/contract.md §4) are those whose name starts with a persistent
  * prefix: garbage collection keeps them, new room names avoid them, and a
  * deletion by prefix reaches them only when its prefix names theirs
  * (`deletionPrefix` "test_" reaches "test_kiosk").

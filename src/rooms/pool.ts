@@ -45,7 +45,7 @@ const REFILL_LOCK = 4_711_0001;
 const RECONCILE_BATCH = 50;
 
 /**
- * The pool of ready rooms (SPEC §3). Every row carries a lease: a room whose
+ * The pool of ready rooms (docs/contract.md §3). Every row carries a lease: a room whose
  * claimer or creator died returns to service when the lease expires, and a
  * claim only completes while its lease token still holds, so no room is
  * handed out twice and none is lost.

@@ -40,9 +40,9 @@ export interface RoomListing {
 const MAX_CLAIM_ATTEMPTS = 5;
 const DELETE_PAGE = 500;
 
-/** Room operations behind the private routes (SPEC §2, §3). */
+/** Room operations behind the private routes (docs/contract.md §2, §3). */
 export class RoomService {
-  /** Rooms created inline because the pool was empty (SPEC §3: logged and counted). */
+  /** Rooms created inline because the pool was empty (docs/contract.md §3: logged and counted). */
   inlineCreations = 0;
 
   constructor(private readonly options: RoomServiceOptions) {}

@@ -2,7 +2,7 @@
 export const MAX_TAG_LENGTH = 250;
 export const MAX_UUI_DATA_LENGTH = 512;
 
-/** `<base>/<base64url(bytes of uuiData)>` (SPEC §3 "The tag"). uuiData must already be valid hex. */
+/** `<base>/<base64url(bytes of uuiData)>` (docs/contract.md §3 "The tag"). uuiData must already be valid hex. */
 export function tagFromUuiData(uuiData: string, baseUrl: string): string {
   return `${baseUrl}/${Buffer.from(uuiData, 'hex').toString('base64url')}`;
 }

@@ -4,7 +4,7 @@ import { useGatewayPerTest } from '../support/gateway.js';
 
 /**
  * Issue 11 item 6: a v1 token's `aud` is the App ID URI the caller asked for
- * (entra.md "Token versions"; jwt-validation.md §1.1), which need not be
+ * (docs/entra.md "Token versions"; docs/jwt-validation.md §1.1), which need not be
  * api://{client_id}. ENTRA_AUDIENCES lists such URIs.
  */
 const APP_ID_URI = 'https://maxconf.example.gov/gateway';

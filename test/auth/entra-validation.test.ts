@@ -131,7 +131,7 @@ describe('missing or malformed credentials', () => {
   });
 });
 
-describe('must-reject table (jwt-validation.md §4)', () => {
+describe('must-reject table (docs/jwt-validation.md §4)', () => {
   const cases: [string, () => string][] = [
     ['#1 alg none, empty signature', () => `${b64('{"alg":"none","typ":"JWT"}')}.${b64(JSON.stringify(validClaims()))}.`],
     ['#1 alg NONE', () => `${b64('{"alg":"NONE","kid":"x"}')}.${b64(JSON.stringify(validClaims()))}.`],

@@ -8,7 +8,7 @@ import { useGatewayPerTest, type TestGateway } from '../support/gateway.js';
 /**
  * Issue 11 item 5: claim sets and Genesys bodies as the real systems publish
  * them (test/fixtures/upstream/, sources in its README), replayed through the
- * real gateway with the outcome our rules (jwt-validation.md, SPEC §5) give.
+ * real gateway with the outcome our rules (docs/jwt-validation.md, docs/contract.md §5) give.
  */
 const FIXTURES = path.resolve('test/fixtures/upstream');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import { basicAuth, SINK_PASSWORD, SINK_USER, useGatewayPerTest, type TestGatewa
 
 /**
  * Two conferencing nodes number their events independently: the same `seq`
- * and the same time from two nodes are two events (SPEC §4; issue 36). Each
+ * and the same time from two nodes are two events (docs/contract.md §4; issue 36). Each
  * test checks the effect on the deletion queue, not only the records kept
  * for de-duplication: an event mistaken for another node's duplicate is lost.
  */

@@ -9,7 +9,7 @@ import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
 
 /**
  * Three gateway processes on one PostgreSQL database and one Pexip stand-in
- * (SPEC §6): claims, events, garbage collection and crashes across replicas.
+ * (docs/contract.md §6): claims, events, garbage collection and crashes across replicas.
  */
 const POOL_TARGET = 6;
 let database: TestDatabase;

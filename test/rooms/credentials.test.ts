@@ -33,7 +33,7 @@ test('PIN digits are uniform (chi-square, 9 degrees of freedom, p > 0.001)', () 
   expect(chiSquare).toBeLessThan(27.88);
 });
 
-test('the tag is <base>/<base64url(uuiData bytes)> (SPEC §3 example)', () => {
+test('the tag is <base>/<base64url(uuiData bytes)> (docs/contract.md §3 "The tag")', () => {
   expect(tagFromUuiData('3132333435362c373635343332', 'https://x.example/v')).toBe('https://x.example/v/MTIzNDU2LDc2NTQzMg');
   const base = 'https://idim.example.gov/verification';
   const longest = 'ab'.repeat(maxUuiDataForTag(base) / 2);

@@ -13,7 +13,7 @@ import { waitUntil } from '../support/process.js';
 import { pexipProvider, type ProviderUnderTest } from '../support/providers.js';
 
 /**
- * The room ledger (SPEC §3, issue 32): every room the gateway creates is
+ * The room ledger (docs/contract.md §3, issue 32): every room the gateway creates is
  * accounted for until it is deleted, against the Pexip stand-in, whose
  * VMRs and calls show what reached Pexip.
  */

@@ -4,7 +4,7 @@ import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, useSharedStore, 
 import { embeddedProvider, pexipProvider, type ProviderUnderTest } from '../support/providers.js';
 
 /**
- * One contract, two providers (SPEC §3): the same cases run against the
+ * One contract, two providers (docs/contract.md §3): the same cases run against the
  * embedded provider and against the Pexip provider talking to the stand-in.
  */
 const shared = useSharedStore();

@@ -21,7 +21,7 @@ export const SPAN_KIND = { server: 2, client: 3 } as const;
 /**
  * An OpenTelemetry Collector's OTLP/HTTP receiver, JSON encoding only: POST
  * /v1/traces with an ExportTraceServiceRequest, answered 200 with an empty
- * ExportTraceServiceResponse (opentelemetry-proto, docs/specification.md,
+ * ExportTraceServiceResponse (open-telemetry/opentelemetry-proto/docs/specification.md,
  * "OTLP/HTTP" and "JSON Protobuf Encoding": trace and span ids as hex strings,
  * enums as integers, 64-bit integers as strings or numbers).
  */

@@ -32,7 +32,7 @@ type FieldErrors = Record<string, string[]>;
 
 /**
  * The subset of Pexip Infinity's Management configuration API the gateway
- * uses, with its tastypie behaviour (pexip-genesys.md A.1): trailing slashes
+ * uses, with its tastypie behaviour (docs/pexip.md §1): trailing slashes
  * required, `{meta, objects}` lists with `limit`/`offset`/`meta.next`,
  * filters, 201 + `Location`, PATCH 202, DELETE 204 — and DELETE on the
  * collection URI deleting every VMR, as the real one does. Every field the
@@ -48,11 +48,11 @@ export class PexipStandIn extends LoopbackServer {
   readonly participants = new Map<number, StoredParticipant>();
   /** System locations that exist, by resource URI. */
   readonly systemLocations = new Set([`${API}/system_location/1/`]);
-  /** Pexip's Location header is absolute in some deployments and a path in others (pexip-genesys.md A.1); both are served. */
+  /** Pexip's Location header is absolute in some deployments and a path in others (docs/pexip.md §1); both are served. */
   locationStyle: 'absolute' | 'relative' = 'absolute';
   /**
    * Every request as it arrived (`at`: epoch ms). Pexip limits the Management
-   * API per Management Node to 1,000 requests per 60 s (pexip-genesys.md A.1,
+   * API per Management Node to 1,000 requests per 60 s (docs/pexip.md §1,
    * citing https://docs.pexip.com/api_manage/using.htm); tests count windows over these. The headers show
    * what reached Pexip (W3C `traceparent`, for instance).
    */
@@ -61,7 +61,7 @@ export class PexipStandIn extends LoopbackServer {
    * The request limit, answered as Pexip answers it: once `requests` API
    * requests were accepted in the last `windowMs`, 429 with `Retry-After`
    * (seconds until the oldest of them leaves the window). Pexip documents the
-   * limit but not the 429's body (pexip-genesys.md A.1); clients retry 429
+   * limit but not the 429's body (docs/pexip.md §1); clients retry 429
    * honouring Retry-After (the same section). The token endpoint is not
    * counted. Tests that need it lower it.
    */
@@ -81,7 +81,7 @@ export class PexipStandIn extends LoopbackServer {
   /** Page size when the client sends no limit, and the largest it may ask for. */
   defaultLimit = 20;
   maxLimit = 1000;
-  /** Pexip's `api_oauth2_expiration`, 1 hour by default (pexip-genesys.md A.1); a token is refused once it has passed. */
+  /** Pexip's `api_oauth2_expiration`, 1 hour by default (docs/pexip.md §1); a token is refused once it has passed. */
   tokenLifetimeSeconds = 3600;
   /** Whether the token answer says how long the token lives (`expires_in` is RECOMMENDED, not required: RFC 6749 §5.1). */
   reportsTokenLifetime = true;
@@ -277,8 +277,8 @@ export class PexipStandIn extends LoopbackServer {
   }
 
   /**
-   * The status API's running conferences (`/api/admin/status/v1/`, pexip-genesys.md
-   * A.1), tastypie-enveloped, filtered by `name` as third-party clients query
+   * The status API's running conferences (`/api/admin/status/v1/`, docs/pexip.md
+   * §1), tastypie-enveloped, filtered by `name` as third-party clients query
    * it; one object per conference instance, whose `id` is a UUID.
    */
   private activeList(url: URL): unknown {
@@ -395,7 +395,7 @@ export class PexipStandIn extends LoopbackServer {
       const alias = (entry as { alias?: unknown } | null)?.alias;
       // pexip/terraform-provider-pexip internal/provider/resource_infinity_conference_alias.go: alias Required, LengthAtMost(250).
       const problem = text(alias, { required: true, max: 250 });
-      // Aliases are unique platform-wide (pexip-genesys.md A.1, Josh-E-S/pexip-mgmt-mcp tools/alias.py).
+      // Aliases are unique platform-wide (docs/pexip.md §1, Josh-E-S/pexip-mgmt-mcp tools/alias.py).
       const duplicate = typeof alias === 'string' && (requested.has(alias) || this.aliasTaken(alias)) ? 'Conference alias with this Alias already exists.' : undefined;
       if (problem ?? duplicate) errors.alias = [(problem ?? duplicate) as string];
       if (typeof alias === 'string') requested.add(alias);
@@ -532,7 +532,7 @@ type RequestBody = { text: string; contentType: string | undefined };
  * for a type it has no method for, which resources.py `Resource._handle_500` answers 415
  * (`get_response_class_for_exception`; 400 before tastypie's commit 8a86486a of 2016) with the
  * canned `error_message` outside DEBUG; the stand-in
- * knows JSON only (Pexip's API is JSON in and out, pexip-genesys.md A.1). `Serializer.from_json`
+ * knows JSON only (Pexip's API is JSON in and out, docs/pexip.md §1). `Serializer.from_json`
  * raises BadRequest('Request is not valid JSON.') for a body json.loads refuses, an empty one too,
  * which `Resource.wrap_view` answers 400 `{"error": "..."}`.
  */

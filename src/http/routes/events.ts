@@ -10,7 +10,7 @@ export interface EventRoutesOptions {
   bodyLimitBytes: number;
 }
 
-/** `POST /public/event_sink`: Pexip's event envelopes, single or `eventsink_bulk` (SPEC §4). */
+/** `POST /public/event_sink`: Pexip's event envelopes, single or `eventsink_bulk` (docs/contract.md §4). */
 export function eventRoutes({ sink, authenticate, bodyLimitBytes }: EventRoutesOptions): Routes {
   return (router) => {
     resource(router, '/public/event_sink', {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { requiredMessage, text, trueOrFalse, wholeNumber } from '../fields.js';
 import { MAX_TAG_LENGTH, MAX_UUI_DATA_LENGTH } from '../../rooms/tag.js';
 
-/** Room names in paths are opaque: 1–100 of A-Z a-z 0-9 _ - (SPEC §2). */
+/** Room names in paths are opaque: 1–100 of A-Z a-z 0-9 _ - (docs/contract.md §2). */
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 const ROOM_NAME_FORMAT = '1-100 characters of A-Z, a-z, 0-9, _ and -';
 

@@ -27,7 +27,7 @@ export interface RoomRoutesOptions {
   bodyLimitBytes: number;
 }
 
-/** The private room routes of SPEC §2. */
+/** The private room routes of docs/contract.md §2. */
 export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes }: RoomRoutesOptions): Routes {
   return (router) => {
     const body = jsonBody(bodyLimitBytes);

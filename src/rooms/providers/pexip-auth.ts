@@ -30,7 +30,7 @@ const EXPIRY_MARGIN_MS = 60_000;
 
 /**
  * OAuth2 client credentials with a JWT client assertion signed ES256
- * (pexip-genesys.md A.1): `POST /oauth/token/`, `scope=is_admin use_api`.
+ * (docs/pexip.md §1): `POST /oauth/token/`, `scope=is_admin use_api`.
  * The access token is cached until shortly before it expires; one fetch at a
  * time.
  */

@@ -18,7 +18,7 @@ interface ListEnvelope {
 
 /**
  * VMRs on Pexip Infinity through the Management configuration API
- * (pexip-genesys.md A.1). Every call goes through the client's budget,
+ * (docs/pexip.md §1). Every call goes through the client's budget,
  * timeouts and retries; a create is only sent again after checking by name
  * that the first one did not happen.
  */

@@ -9,7 +9,7 @@ export interface DueEntry {
 }
 
 /**
- * Rooms waiting to be deleted after their conference ended (SPEC §4). One
+ * Rooms waiting to be deleted after their conference ended (docs/contract.md §4). One
  * entry per room; garbage collection takes entries under a lease, so two runs
  * never process one entry and an entry held by a run that died is retried.
  * An entry is timed by the earlier of its end and its queueing: an end ahead

@@ -56,7 +56,7 @@ const DELETED_RECORD_RETENTION_MS = 30 * 86_400_000;
 
 /**
  * Deletes rooms whose conference ended at least the grace period ago
- * (SPEC §4): in bounded batches, each entry under a lease so that concurrent
+ * (docs/contract.md §4): in bounded batches, each entry under a lease so that concurrent
  * runs share the work and a crashed run's entries are retried.
  */
 export class GarbageCollector {
