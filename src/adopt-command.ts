@@ -6,7 +6,6 @@ import { createLogger } from './logger.js';
 import { adoptRooms } from './rooms/adoption.js';
 import { ROOM_NAME_PATTERN } from './rooms/credentials.js';
 import { openStore } from './store/open-store.js';
-import { upstreamHttp } from './upstream-http.js';
 
 const USAGE = `Usage: npm run adopt -- [--dry-run] [--names REGEX]
 Records in the room ledger every room on the provider that the gateway created before the ledger existed.
@@ -28,13 +27,11 @@ async function adoptCommand(args: string[]): Promise<void> {
   const config = loadConfig(withDotEnv(process.env));
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, logger);
-  const upstream = upstreamHttp();
   try {
-    const { provider, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
+    const { provider, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     const report = await adoptRooms({ provider, ledger, persistentPrefixes: config.rooms.persistentPrefixes, tagBaseUrl: config.rooms.tagBaseUrl, names, dryRun: values['dry-run'] });
     process.stdout.write(`${JSON.stringify({ ...report, dryRun: values['dry-run'] })}\n`);
   } finally {
-    upstream.close();
     await store.close();
   }
 }

@@ -119,6 +119,7 @@ export const environmentSchema = z.object({
   TRUST_PROXY_ADDRESSES: list.pipe(z.array(z.string().refine(isProxyAddress, 'must be loopback, linklocal, uniquelocal, an IP address or a CIDR range such as 10.0.0.0/24'))).optional(),
   HTTP_HEADERS_TIMEOUT_MS: integer(1000, 120_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
+  REQUEST_DEADLINE_MS: integer(1000, 600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).optional(),
   DOCS_ENABLED: flag.optional(),
@@ -312,6 +313,8 @@ function buildConfig(env: Env, production: boolean) {
       /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
       trustProxyAddresses: env.TRUST_PROXY_ADDRESSES ?? [],
       shutdownTimeoutMs: seconds(env.SHUTDOWN_TIMEOUT_SECONDS ?? 25),
+      /** How long a request's upstream work (every Pexip call, its retries and waits) may take in all. */
+      requestDeadlineMs: env.REQUEST_DEADLINE_MS ?? 15_000,
       /** Swagger UI at /docs and the description at /openapi.yaml. */
       docsEnabled: env.DOCS_ENABLED ?? true,
     },

@@ -18,6 +18,8 @@ import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
 import { authenticated, limitAgentRequests } from './http/authenticate.js';
 import { cors } from './http/cors.js';
+import type { RequestDeadline } from './http/deadline.js';
+import { deadlineIn } from './deadline.js';
 import { docsRoutes } from './http/docs.js';
 import { probeRoutes } from './http/probes.js';
 import { RoomActivity } from './rooms/activity.js';
@@ -36,7 +38,7 @@ import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
 import { GatewayMetrics, type Upstream } from './metrics.js';
 import { tracedFetch } from './tracing/fetch.js';
-import type { UpstreamFetch } from './upstream-http.js';
+import { outboundFetch, type UpstreamFetch } from './upstream.js';
 import { tracedStore } from './tracing/store.js';
 import type { Tracing } from './tracing/tracing.js';
 
@@ -50,7 +52,7 @@ export interface ServiceDependencies {
   store: Store;
   logger: Logger;
   clock: Clock;
-  /** Outbound HTTP to Entra, Genesys and Pexip (upstreamHttp in production). */
+  /** Outbound HTTP to Entra, Genesys and Pexip (Node's global fetch in production). */
   fetch: UpstreamFetch;
   /** How retries wait; defaults to real time. */
   sleep?: (ms: number) => Promise<void>;
@@ -87,9 +89,9 @@ export interface Gateway extends Services {
   stop(): Promise<void>;
 }
 
-/** The fetch an upstream's client gets: measured, and traced when tracing is on. */
+/** The fetch an upstream's client gets: redirects not followed, measured, and traced when tracing is on. */
 function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstream: Upstream): UpstreamFetch {
-  return tracedFetch(metrics.instrumentFetch(deps.fetch, upstream), deps.tracing, upstream);
+  return tracedFetch(metrics.instrumentFetch(outboundFetch(deps.fetch), upstream), deps.tracing, upstream);
 }
 
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
@@ -160,6 +162,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
   const genesysAgents = new GenesysAgents(config.genesys, upstreamFetch(deps, metrics, 'genesys'), clock, logger.child({ component: 'genesys' }));
   const guard = (strategy: Strategy) => authenticated(strategy, { failures, metrics });
+  const deadline: RequestDeadline = (callerGone) => deadlineIn(clock, config.http.requestDeadlineMs, callerGone);
   metrics.watch({
     poolCounts: () => services.pool.counts(),
     queueStats: () => services.deletionQueue.stats(),
@@ -180,12 +183,14 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
         authenticate: guard(new EntraStrategy(verifier, config.entra.requiredRole)),
         bulkRole: config.entra.bulkRole,
         bodyLimitBytes: config.http.bodyLimitBytes,
+        deadline,
       }),
       publicRoomRoutes({
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
         authenticate: guard(new GenesysAgentStrategy(genesysAgents)),
         limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock)),
+        deadline,
       }),
       eventRoutes({
         sink: services.sink,

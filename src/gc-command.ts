@@ -4,7 +4,6 @@ import { createServices } from './gateway.js';
 import type { LedgerCounts } from './rooms/ledger.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/open-store.js';
-import { upstreamHttp } from './upstream-http.js';
 
 /**
  * `npm run gc`: one garbage-collection run (docs/contract.md §4), then exit, saying which
@@ -17,16 +16,14 @@ async function garbageCollectOnce(): Promise<void> {
   const config = loadConfig(withDotEnv(process.env));
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, logger);
-  const upstream = upstreamHttp();
   try {
-    const { garbageCollector, deletionQueue, ledger, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, fetch: upstream.fetch });
+    const { garbageCollector, deletionQueue, ledger, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);
     process.stdout.write(`${describeRejected(await rejectedEvents.summary())}\n`);
     process.stdout.write(`${describeLedger(await ledger.counts())}\n`);
   } finally {
-    upstream.close();
     await store.close();
   }
 }

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { nodeHttp } from './node-http.js';
+import http from 'node:http';
 
 /** Field names whose values never reach a log line, at any depth. */
 const SECRET_KEYS = /^(pin|guest_pin|guestpin|password|passwords|pass|secret|token|access_token|client_assertion|authorization|x-auth-token|cookie|set-cookie|database_url)$/i;
@@ -76,7 +76,7 @@ export function scrub(value: unknown, depth: number): unknown {
  * depth are the scrubber's.
  */
 function requestFields(req: unknown): unknown {
-  return req instanceof nodeHttp.IncomingMessage ? { method: req.method, path: req.url?.split('?', 1)[0] } : req;
+  return req instanceof http.IncomingMessage ? { method: req.method, path: req.url?.split('?', 1)[0] } : req;
 }
 
 /** Database errors: what identifies the failure, never the statement, its values, `where`, `detail` or `hint`. */

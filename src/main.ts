@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
@@ -9,11 +9,9 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
 import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
-import { nodeHttp } from './node-http.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
 import { activeTraceFields } from './tracing/tracing.js';
 import type { RunningTracing } from './tracing/setup.js';
-import { type UpstreamHttp, upstreamHttp } from './upstream-http.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -31,14 +29,13 @@ async function main(): Promise<void> {
 
   const store = await openStoreOrExit(config, logger);
 
-  const upstream = upstreamHttp();
-  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: upstream.fetch, tracing });
+  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
   logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals({ server, metricsServer, gateway, store, local, upstream, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
 /**
@@ -135,7 +132,7 @@ function listenOrExit(server: Server, { host, port }: { host: string; port: numb
 
 /** Prometheus metrics on their own listener, so that the public one (behind APIM) never serves them. */
 function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: number }): Promise<Server> {
-  const server = nodeHttp.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
@@ -154,7 +151,6 @@ interface Running {
   gateway: Gateway;
   store: Store;
   local: LocalStandIns;
-  upstream: UpstreamHttp;
   logger: Logger;
   destination: StdoutDestination;
   tracing: RunningTracing | undefined;
@@ -164,7 +160,7 @@ interface Running {
 /**
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the
  * bound, then cut them), stop background work after its current step, close
- * the store and outbound connections, exit 0.
+ * the store, exit 0.
  */
 function stopOnSignals(running: Running): void {
   let stopping = false;
@@ -188,7 +184,7 @@ function stopOnSignals(running: Running): void {
   process.on('SIGINT', stop);
 }
 
-async function shutdown({ server, metricsServer, gateway, store, local, upstream, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
+async function shutdown({ server, metricsServer, gateway, store, local, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
   const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go idle as their last response is sent; close them as they do.
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
@@ -207,10 +203,8 @@ async function shutdown({ server, metricsServer, gateway, store, local, upstream
   await gateway.stop();
   await store.close();
   await Promise.all([local.identity?.close(), local.genesys?.close()]);
-  // Spans still buffered are exported before outbound connections close (the exporter has its own).
+  // Spans still buffered are exported before the process exits (the exporter has its own connections).
   await tracing?.shutdown();
-  // No request of ours is in flight and background work has stopped: pooled connections are dropped, not waited for.
-  upstream.close();
   logger.info('stopped');
 }
 

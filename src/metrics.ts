@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { type UpstreamFetch, UpstreamTimeout } from './upstream-http.js';
+import { isTimeout, type UpstreamFetch } from './upstream.js';
 
 export type Upstream = 'jwks' | 'genesys' | 'pexip';
 
@@ -118,7 +118,7 @@ export class GatewayMetrics {
         end({ outcome: `${Math.floor(response.status / 100)}xx` });
         return response;
       } catch (error) {
-        end({ outcome: error instanceof UpstreamTimeout ? 'timeout' : 'network_error' });
+        end({ outcome: isTimeout(error) ? 'timeout' : 'network_error' });
         throw error;
       }
     };

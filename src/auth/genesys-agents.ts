@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { TtlCache } from '../ttl-cache.js';
-import { type UpstreamFetch, type UpstreamResponse, UpstreamTimeout } from '../upstream-http.js';
+import { discard, isTimeout, readJson, UpstreamBodyTooLarge, type UpstreamFetch } from '../upstream.js';
 
 export interface GenesysAgent {
   userId: string;
@@ -19,6 +19,9 @@ export type AgentVerdict =
   | { outcome: 'unavailable'; retryAfterSeconds: number | undefined; cause: 'timeout' | 'rate-limited' | 'upstream-error' | 'network' | 'paused' };
 
 type Lookup = { outcome: 'user'; agent: GenesysAgent } | Exclude<AgentVerdict, { outcome: 'allowed' } | { outcome: 'forbidden'; reason: 'division' | 'organization' }>;
+
+/** The largest users/me answer read (a user with its organization: a few KB). */
+export const MAX_USER_ANSWER_BYTES = 256 * 1024;
 
 /** The longest wait passed on from Genesys to the caller. */
 const RETRY_AFTER_MAX_MS = 3_600_000;
@@ -115,31 +118,37 @@ export class GenesysAgents {
 
   private async callUsersMe(token: string): Promise<Lookup> {
     this.calls += 1;
-    let response: UpstreamResponse;
     try {
-      response = await this.fetch(`${this.config.apiBaseUrl}/api/v2/users/me?expand=organization`, {
+      // One timeout for the whole exchange, the body included.
+      const response = await this.fetch(`${this.config.apiBaseUrl}/api/v2/users/me?expand=organization`, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        timeoutMs: this.config.timeoutMs,
+        signal: AbortSignal.timeout(this.config.timeoutMs),
       });
+      return response.status === 200 ? this.user(await readJson(response, MAX_USER_ANSWER_BYTES)) : this.refusal(response);
     } catch (error) {
-      const cause = error instanceof UpstreamTimeout ? 'timeout' : 'network';
+      if (error instanceof UpstreamBodyTooLarge || error instanceof SyntaxError) return this.unexpectedUser();
+      const cause = isTimeout(error) ? 'timeout' : 'network';
       this.logger.warn({ cause }, 'Genesys users/me call failed');
       return { outcome: 'unavailable', retryAfterSeconds: undefined, cause };
     }
-    return this.interpret(response);
   }
 
-  private async interpret(response: UpstreamResponse): Promise<Lookup> {
-    if (response.status === 200) {
-      const body = userMe.safeParse(await response.json().catch(() => undefined));
-      if (body.success) return { outcome: 'user', agent: { userId: body.data.id, divisionId: body.data.division?.id, organizationId: body.data.organization?.id } };
-      this.logger.warn('Genesys users/me answered 200 with an unexpected body');
-      return { outcome: 'unavailable', retryAfterSeconds: undefined, cause: 'upstream-error' };
-    }
-    response.discard();
+  private user(json: unknown): Lookup {
+    const body = userMe.safeParse(json);
+    if (body.success) return { outcome: 'user', agent: { userId: body.data.id, divisionId: body.data.division?.id, organizationId: body.data.organization?.id } };
+    return this.unexpectedUser();
+  }
+
+  private unexpectedUser(): Lookup {
+    this.logger.warn('Genesys users/me answered 200 with an unexpected body');
+    return { outcome: 'unavailable', retryAfterSeconds: undefined, cause: 'upstream-error' };
+  }
+
+  private refusal(response: Response): Lookup {
+    discard(response);
     if (response.status === 401) return { outcome: 'rejected' };
     if (response.status === 403) return { outcome: 'forbidden', reason: 'genesys' };
-    const retryAfterMs = parseRetryAfter(response.header('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock, RETRY_AFTER_MAX_MS);
     const asksToWait = response.status === 429 || response.status === 503;
     if (asksToWait && retryAfterMs !== undefined && retryAfterMs > 0) this.pause(response.status, retryAfterMs);
     else if (response.status !== 429) this.logger.warn({ status: response.status }, 'Genesys users/me answered with an error');

@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
-import { type UpstreamFetch, UpstreamTimeout } from '../upstream-http.js';
+import { discard, isTimeout, readJson, type UpstreamFetch } from '../upstream.js';
 import { AuthenticationFailure } from './failures.js';
 
 export interface SigningKeysOptions {
@@ -33,7 +33,7 @@ export class SigningKeysUnavailable extends AuthenticationFailure {
   }
 }
 
-const MAX_JWKS_BYTES = 512 * 1024;
+export const MAX_JWKS_BYTES = 512 * 1024;
 const MIN_RSA_BITS = 2048;
 
 /**
@@ -132,7 +132,7 @@ export class SigningKeys {
       this.lastFetchFailed = false;
       return true;
     } catch (error) {
-      const timedOut = error instanceof UpstreamTimeout;
+      const timedOut = isTimeout(error);
       this.counts[timedOut ? 'timeout' : 'error'] += 1;
       this.lastFetchFailed = true;
       logger.warn(
@@ -146,13 +146,13 @@ export class SigningKeys {
   private async download(): Promise<unknown> {
     const response = await this.options.fetch(this.options.jwksUri, {
       headers: { accept: 'application/json, application/jwk-set+json' },
-      timeoutMs: this.options.timeoutMs,
+      signal: AbortSignal.timeout(this.options.timeoutMs),
     });
     if (response.status !== 200) {
-      response.discard();
+      discard(response);
       throw new Error(`the key set endpoint answered ${response.status}`);
     }
-    return response.json(MAX_JWKS_BYTES);
+    return readJson(response, MAX_JWKS_BYTES);
   }
 
   /** Keeps RSA signature keys usable with RS256; reuses key objects whose material did not change. */

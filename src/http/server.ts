@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { nodeHttp as http } from '../node-http.js';
+import http from 'node:http';
 import { HttpProblem } from './problem.js';
 
 /** `HTTP_*_TIMEOUT_MS`. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { LOCAL_DEFAULTS } from '../config.js';
-import { nodeHttp as http } from '../node-http.js';
+import http from 'node:http';
 
 export interface LocalGenesys {
   apiBaseUrl: string;

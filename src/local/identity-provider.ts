@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { importJWK, SignJWT } from 'jose';
 import type { GatewayConfig } from '../config.js';
-import { nodeHttp as http } from '../node-http.js';
+import http from 'node:http';
 
 /**
  * The local profile's stand-in for Entra ID: a signing key kept in the data

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type Deadline, notAfter } from '../deadline.js';
 import { InvalidInput } from '../validation.js';
 import { type Conference, type ConstrainedConference, type RoomChanges, RoomChangeConflict, constrain, pinConflict } from './conference.js';
 import { newRoom } from './new-room.js';
@@ -30,6 +31,8 @@ export interface HandOut {
   requestId: string;
   /** Aborted when the caller has gone before its answer was written. */
   signal: AbortSignal;
+  /** The request's deadline: its Pexip calls stop there, or when the caller has gone. */
+  deadline: Deadline;
 }
 
 export interface RoomListing {
@@ -55,7 +58,7 @@ export class RoomService {
   async createForSession(uuiData: string, from: 'query' | 'body', handOut: HandOut): Promise<ConstrainedConference> {
     const tag = this.tagFor(uuiData, from);
     try {
-      const room = await this.handOut(tag, handOut.caller);
+      const room = await this.handOut(tag, handOut.caller, handOut.deadline);
       if (handOut.signal.aborted) await this.takeBack(room, handOut);
       return constrain(room, false);
     } finally {
@@ -63,8 +66,8 @@ export class RoomService {
     }
   }
 
-  async get(name: string, constrained: boolean): Promise<Conference | ConstrainedConference> {
-    const conference = await this.read(name, this.options.provider);
+  async get(name: string, constrained: boolean, deadline: Deadline): Promise<Conference | ConstrainedConference> {
+    const conference = await this.read(name, this.options.provider, deadline);
     return constrained ? constrain(conference, true) : conference;
   }
 
@@ -73,25 +76,25 @@ export class RoomService {
    * persistent one (made by hand), and never a Pexip request for a name the
    * ledger does not know — agents cannot spend the budget on guesses.
    */
-  async getForAgent(name: string): Promise<ConstrainedConference> {
+  async getForAgent(name: string, deadline: Deadline): Promise<ConstrainedConference> {
     if (!isPersistent(name, this.options.rooms.persistentPrefixes) && !(await this.options.ledger.inSession(name))) throw new RoomNotFound(name);
-    return constrain(await this.read(name, this.options.agentProvider), true);
+    return constrain(await this.read(name, this.options.agentProvider, deadline), true);
   }
 
-  async update(name: string, changes: RoomChanges): Promise<void> {
-    const conference = await this.find(name);
+  async update(name: string, changes: RoomChanges, deadline: Deadline): Promise<void> {
+    const conference = await this.find(name, this.options.provider, deadline);
     const conflict = pinConflict({ ...conference, ...changes });
     if (conflict) throw new RoomChangeConflict(conflict.field, conflict.message);
-    await this.options.provider.update(conference.id, changes);
+    await this.options.provider.update(conference.id, changes, deadline);
     this.options.cache.forget([name]);
   }
 
-  async delete(name: string): Promise<void> {
-    await this.options.retirement.retire(await this.find(name));
+  async delete(name: string, deadline: Deadline): Promise<void> {
+    await this.options.retirement.retire(await this.find(name, this.options.provider, deadline), deadline);
   }
 
-  async list(namePrefix: string | undefined, limit: number, offset: number, constrained: boolean): Promise<RoomListing> {
-    const page = await this.options.provider.list({ namePrefix, limit, offset });
+  async list(namePrefix: string | undefined, limit: number, offset: number, constrained: boolean, deadline: Deadline): Promise<RoomListing> {
+    const page = await this.options.provider.list({ namePrefix, limit, offset }, deadline);
     return { rooms: page.rooms.map((room) => (constrained ? constrain(room, true) : room)), total: page.total };
   }
 
@@ -99,30 +102,30 @@ export class RoomService {
    * Deletes every room whose name starts with `prefix`, by object id, never
    * through a list URL. Persistent rooms survive unless the prefix names them.
    */
-  async deleteByPrefix(prefix: string): Promise<number> {
-    const doomed = (await this.allWithPrefix(prefix)).filter((room) => !isPersistent(room.name, this.options.rooms.persistentPrefixes, prefix));
+  async deleteByPrefix(prefix: string, deadline: Deadline): Promise<number> {
+    const doomed = (await this.allWithPrefix(prefix, deadline)).filter((room) => !isPersistent(room.name, this.options.rooms.persistentPrefixes, prefix));
     let deleted = 0;
     for (const room of doomed) {
-      await this.options.retirement.retire(room);
+      await this.options.retirement.retire(room, deadline);
       deleted += 1;
     }
     this.options.logger.info({ prefix, deleted }, 'rooms deleted by prefix');
     return deleted;
   }
 
-  private async allWithPrefix(prefix: string): Promise<Conference[]> {
+  private async allWithPrefix(prefix: string, deadline: Deadline): Promise<Conference[]> {
     const rooms: Conference[] = [];
     for (let offset = 0; ; offset += DELETE_PAGE) {
-      const page = await this.options.provider.list({ namePrefix: prefix, limit: DELETE_PAGE, offset });
+      const page = await this.options.provider.list({ namePrefix: prefix, limit: DELETE_PAGE, offset }, deadline);
       rooms.push(...page.rooms);
       if (page.rooms.length < DELETE_PAGE) return rooms;
     }
   }
 
-  private async read(name: string, provider: RoomProvider): Promise<Conference> {
+  private async read(name: string, provider: RoomProvider, deadline: Deadline): Promise<Conference> {
     let conference = this.options.cache.get(name);
     if (conference === undefined) {
-      conference = await this.find(name, provider);
+      conference = await this.find(name, provider, deadline);
       this.options.cache.set(conference);
     }
     return conference;
@@ -132,21 +135,21 @@ export class RoomService {
    * A pooled room, else one created inline; if reconciliation took the inline
    * room into the pool while Pexip was slow to answer, it is claimed from there.
    */
-  private async handOut(tag: string, caller: string): Promise<Conference> {
-    const pooled = await this.fromPool(tag, caller);
+  private async handOut(tag: string, caller: string, deadline: Deadline): Promise<Conference> {
+    const pooled = await this.fromPool(tag, caller, deadline);
     if (pooled) return pooled;
-    const created = await this.createInline(tag, caller);
+    const created = await this.createInline(tag, caller, deadline);
     if (created) return created;
-    const reclaimed = await this.fromPool(tag, caller);
+    const reclaimed = await this.fromPool(tag, caller, deadline);
     if (reclaimed) return reclaimed;
     throw new ProviderUnavailable('unavailable', 1, 'The room created for this request went to the pool while Pexip was slow to answer, and another request took it; retry.');
   }
 
-  private async fromPool(tag: string, caller: string): Promise<Conference | undefined> {
+  private async fromPool(tag: string, caller: string, deadline: Deadline): Promise<Conference | undefined> {
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
       const claim = await this.options.pool.claim();
       if (claim === undefined) return undefined;
-      const handedOut = await this.tagClaimedRoom(claim, tag, caller);
+      const handedOut = await this.tagClaimedRoom(claim, tag, caller, deadline);
       if (handedOut) return handedOut;
     }
     return undefined;
@@ -164,14 +167,14 @@ export class RoomService {
    * else. A tag that failed may still land late: the room stays claimed until
    * its lease expires rather than going straight back to the pool.
    */
-  private async tagClaimedRoom(claim: PoolClaim, tag: string, caller: string): Promise<Conference | undefined> {
+  private async tagClaimedRoom(claim: PoolClaim, tag: string, caller: string, deadline: Deadline): Promise<Conference | undefined> {
     const { pool, provider } = this.options;
     if (!pool.isFresh(claim)) {
       await pool.release(claim);
       return undefined;
     }
     try {
-      await provider.update(claim.conference.id, { tag }, pool.freshUntil(claim));
+      await provider.update(claim.conference.id, { tag }, notAfter(deadline, pool.freshUntil(claim)));
     } catch (error) {
       if (error instanceof RoomNotFound) {
         await this.options.retirement.forget(claim.roomName);
@@ -189,13 +192,13 @@ export class RoomService {
    * reconciliation finds the room. Undefined when reconciliation has already
    * put the room in the pool (the create outlived its claim lease).
    */
-  private async createInline(tag: string, caller: string): Promise<Conference | undefined> {
+  private async createInline(tag: string, caller: string, deadline: Deadline): Promise<Conference | undefined> {
     const { ledger, provider, rooms } = this.options;
     const room = newRoom(rooms, tag);
     await ledger.recordCreation(room.name, 'inline', rooms.claimLeaseMs);
     let conference: Conference;
     try {
-      conference = await provider.create(room);
+      conference = await provider.create(room, deadline);
     } catch (error) {
       await ledger.outcomeUnknown(room.name);
       throw error;
@@ -206,8 +209,8 @@ export class RoomService {
     return conference;
   }
 
-  private async find(name: string, provider: RoomProvider = this.options.provider): Promise<Conference> {
-    const conference = await provider.findByName(name);
+  private async find(name: string, provider: RoomProvider, deadline: Deadline): Promise<Conference> {
+    const conference = await provider.findByName(name, deadline);
     if (conference === undefined) throw new RoomNotFound(name);
     return conference;
   }

@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { UpstreamFetch } from '../upstream-http.js';
+import type { UpstreamFetch } from '../upstream.js';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_FULL } from './attributes.js';
 import { inChildSpan, type Tracing } from './tracing.js';
 

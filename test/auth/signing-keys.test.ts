@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SigningKeys } from '../../src/auth/signing-keys.js';
 import { createLogger } from '../../src/logger.js';
-import { upstreamHttp } from '../../src/upstream-http.js';
 import { EntraStandIn, newIssuerKey } from '../stand-ins/entra.js';
 import { TestClock } from '../support/clock.js';
 import { startTestGateway, useSharedStore, type TestGateway } from '../support/gateway.js';
@@ -153,10 +152,9 @@ describe('key properties', () => {
 
 describe('background refresh', () => {
   test('keys are refetched periodically and a fetch that hangs is abandoned at the timeout', async () => {
-    const upstream = upstreamHttp();
     const keys = new SigningKeys({
       jwksUri: entra.jwksUri,
-      fetch: upstream.fetch,
+      fetch: globalThis.fetch,
       clock: new TestClock(),
       logger: createLogger('silent'),
       timeoutMs: 200,
@@ -171,7 +169,6 @@ describe('background refresh', () => {
       expect(keys.loaded).toBe(true);
     } finally {
       keys.stop();
-      upstream.close();
     }
   });
 });

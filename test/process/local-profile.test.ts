@@ -73,21 +73,6 @@ test('npm start without configuration: the printed token command and curl lines 
   expect(JSON.parse(await shell(printed('Ready')))).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
 }, NPM_RUNS_MS);
 
-/** Preloaded into the gateway: at exit, whether Node.js loaded undici, the module behind fetch. */
-const REPORT_UNDICI = `process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.includes('undici')) + '\\n'));`;
-
-test('the gateway never loads undici: its key set, Genesys and shutdown use node:http (on Node.js 24 fetch or an ES import of node:http would load it)', async () => {
-  await startLocal({ NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(REPORT_UNDICI)}` });
-  const token = (await shell('npm run -s token')).trim();
-  const created = (await (await fetch(`http://127.0.0.1:${port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
-  const agentToken = /x-auth-token: (\S+)"/.exec(printed('Agent'))?.[1] as string;
-  const agent = await fetch(`http://127.0.0.1:${port}/public/room/${created.name}`, { headers: { 'x-auth-token': agentToken } });
-  expect(agent.status).toBe(200);
-  running!.kill('SIGTERM');
-  expect(await running!.exited).toBe(0);
-  expect(running!.stderr()).toContain('undici loaded: false');
-}, NPM_RUNS_MS);
-
 test('the local token is verified through the loopback JWKS (a token signed by another key is refused)', async () => {
   await startLocal();
   const token = (await shell('npm run -s token')).trim();

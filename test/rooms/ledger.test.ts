@@ -196,12 +196,13 @@ describe('nothing is left behind', () => {
     expect(pexip.count('POST', /\/conference\/$/)).toBe(1);
   });
 
-  test('a caller that leaves before its answer: the room goes back to the pool, and the log names it', async () => {
+  test('a caller that leaves while its room is being tagged: no further Pexip request, the log says so, and the room is pooled again when its claim lease ends', async () => {
     const log = logLines();
-    await start({ POOL_TARGET_SIZE: '1', LOG_LEVEL: 'info' }, pino({ level: 'info' }, log.stream));
+    // Only the caller leaving can end the hung PATCH in time: no timeout or deadline would within the test's.
+    await start({ POOL_TARGET_SIZE: '1', LOG_LEVEL: 'info', PEXIP_TIMEOUT_MS: '120000', REQUEST_DEADLINE_MS: '600000' }, pino({ level: 'info' }, log.stream));
     await gw.gateway.pool.refill();
     const [pooled] = vmrNames();
-    pexip.latencyFor = (method) => (method === 'PATCH' ? 300 : undefined);
+    pexip.faults.push({ kind: 'hang' });
     const server = http.createServer(gw.gateway.app).listen(0, '127.0.0.1');
     try {
       await new Promise((resolve) => server.once('listening', resolve));
@@ -210,23 +211,27 @@ describe('nothing is left behind', () => {
       abandoned.on('error', () => undefined);
       abandoned.end();
       await waitUntil(() => pexip.count('PATCH', /\/conference\/\d+\/$/) === 1, 'the tag PATCH to reach Pexip');
+      const sent = pexip.calls.length;
       abandoned.destroy();
-      // While the tag PATCH is under way the room is claimed; taken back, it is ready again.
-      await waitUntil(async () => (await gw.gateway.pool.counts()).ready === 1, 'the room to go back to the pool');
+      await waitUntil(() => log.lines.some((l) => l.includes('the caller left: Pexip request abandoned')), 'the abandoned request to be logged');
+      await waitUntil(() => log.lines.some((l) => (JSON.parse(l) as { req?: { path?: string } }).req?.path === '/room/create'), 'the request line');
+      expect(pexip.calls.length).toBe(sent);
     } finally {
       server.close();
     }
-    const line = log.lines.map((l) => JSON.parse(l) as { msg: string; room?: string }).find((l) => l.msg.startsWith('the caller left before its answer'));
-    expect(line?.room).toBe(pooled);
+    // The PATCH may still land: the room stays claimed until its lease ends, then serves the next session.
+    expect(await gw.gateway.pool.counts()).toMatchObject({ ready: 0, claimed: 1 });
+    gw.clock.advance(61_000);
+    await gw.gateway.pool.reconcile();
     expect(await ledgerRow(pooled!)).toMatchObject({ state: 'pooled', handed_out_to: null });
-    pexip.latencyFor = undefined;
     expect(await create()).toBe(pooled);
   });
 });
 
 describe('a room is handed out once, and never one someone is in', () => {
   test('an inline create that outlives the claim lease is reconciled into the pool meanwhile: its creator hands it out from there, and nobody else gets it', async () => {
-    await start();
+    // A request deadline longer than the claim lease (60 s), which the test clock passes while the create waits.
+    await start({ REQUEST_DEADLINE_MS: '120000' });
     pexip.latencyFor = (method, path) => (method === 'GET' && /\/conference\/\d+\/$/.test(path) ? 1500 : undefined);
     const first = gw.http.post('/room/create?uuiData=0102').set(gw.bearer()).then((res) => res);
     await waitUntil(() => pexip.conferences.size === 1, 'the room to exist on Pexip');

@@ -92,8 +92,8 @@ describe('the request limit (1,000 requests / 60 s per Management Node)', () => 
     expect(pexip.limited).toBe(3);
   });
 
-  test("the gateway waits out Pexip's Retry-After and its request then succeeds", async () => {
-    const pexip = await start();
+  test("the gateway waits out Pexip's Retry-After when it fits the request's deadline, and its request then succeeds", async () => {
+    const pexip = await start(undefined, { REQUEST_DEADLINE_MS: '60000' });
     await gw.gateway.provider.create(room('Limited'));
     pexip.requestLimit = { requests: pexip.calls.length, windowMs: 30_000 };
     const res = await gw.http.get('/room/Limited').set(gw.bearer());

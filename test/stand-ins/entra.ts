@@ -15,7 +15,10 @@ export function newIssuerKey(kid = `kid-${randomUUID()}`, modulusLength = 2048):
   return { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, kty: 'RSA', use: 'sig' } };
 }
 
-export type JwksBehaviour = 'serve' | 'slow' | 'fail-500' | 'fail-503' | 'hang' | 'garbage' | 'redirect';
+export type JwksBehaviour = 'serve' | 'slow' | 'fail-500' | 'fail-503' | 'hang' | 'garbage' | 'redirect' | 'padded';
+
+/** Where the 'redirect' behaviour points: a key set that a client following redirects would load. */
+const MOVED_KEYS = '/moved/keys';
 
 /**
  * Entra ID's JWKS endpoint as the gateway sees it: serves the published keys,
@@ -27,6 +30,8 @@ export class EntraStandIn extends LoopbackServer {
   behaviour: JwksBehaviour = 'serve';
   fetches = 0;
   slowMs = 10_000;
+  /** With behaviour 'padded': spaces served after the key set (still valid JSON). */
+  padding = 0;
   /** Extra JWKs served verbatim (keys of other types or algorithms). */
   extraJwks: Record<string, unknown>[] = [];
 
@@ -51,6 +56,10 @@ export class EntraStandIn extends LoopbackServer {
   }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.url === MOVED_KEYS) {
+      this.serve(res);
+      return;
+    }
     if (req.url !== `/${this.tenantId}/discovery/v2.0/keys`) {
       res.writeHead(404).end();
       return;
@@ -77,17 +86,20 @@ export class EntraStandIn extends LoopbackServer {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": [');
         return;
       case 'redirect':
-        res.writeHead(302, { location: 'http://127.0.0.1:1/evil-keys' }).end();
+        res.writeHead(302, { location: `${this.baseUrl}${MOVED_KEYS}` }).end();
         return;
       case 'hang':
         this.hanging.add(res);
         return;
+      case 'padded':
+        this.serve(res, ' '.repeat(this.padding));
+        return;
     }
   }
 
-  private serve(res: http.ServerResponse): void {
+  private serve(res: http.ServerResponse, after = ''): void {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: [...this.published.map((k) => k.publicJwk), ...this.extraJwks] }));
+    res.end(JSON.stringify({ keys: [...this.published.map((k) => k.publicJwk), ...this.extraJwks] }) + after);
   }
 }
 

@@ -1,5 +1,7 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import http from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { LoopbackServer } from './loopback-server.js';
 import { jwtVerify } from 'jose';
 
@@ -11,7 +13,9 @@ export type PexipFault =
   /** Apply the request, then answer as if it failed (a lost response). */
   | { kind: 'apply-then-fail'; status: number }
   /** Apply the request and never answer (the answer is on its way when the caller dies). */
-  | { kind: 'apply-then-hang' };
+  | { kind: 'apply-then-hang' }
+  /** Apply the request and answer as always, its JSON followed by `padding` spaces sent chunked (no Content-Length): still valid JSON. */
+  | { kind: 'padded'; padding: number };
 
 interface StoredConference {
   [field: string]: unknown;
@@ -71,6 +75,8 @@ export class PexipStandIn extends LoopbackServer {
   /** The stand-in's time (epoch ms): `at`, token expiry, the request limit. A test may give it the gateway's TestClock. */
   now: () => number = Date.now;
   readonly faults: PexipFault[] = [];
+  /** Spaces after the JSON of each token answer (still valid JSON), to make it as large as a test needs. */
+  tokenAnswerPadding = 0;
   /** Names of the VMRs a conference is running in now, as the status API lists them. */
   readonly activeConferences = new Set<string>();
   latencyMs = 0;
@@ -200,7 +206,13 @@ export class PexipStandIn extends LoopbackServer {
       this.hanging.add(res);
       return;
     }
-    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    const json = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    if (fault?.kind === 'padded') {
+      res.writeHead(answer.status, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...answer.headers });
+      writePadded(res, json, fault.padding);
+      return;
+    }
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(json);
   }
 
   /** Seconds the caller must wait when the limit is reached (the request is then not counted); undefined when it is accepted. */
@@ -246,7 +258,7 @@ export class PexipStandIn extends LoopbackServer {
     const token = randomBytes(24).toString('hex');
     this.validTokens.set(token, this.now() + this.tokenLifetimeSeconds * 1000);
     this.tokensIssued += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', ...(this.reportsTokenLifetime ? { expires_in: this.tokenLifetimeSeconds } : {}), scope: 'is_admin use_api' }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', ...(this.reportsTokenLifetime ? { expires_in: this.tokenLifetimeSeconds } : {}), scope: 'is_admin use_api' }) + ' '.repeat(this.tokenAnswerPadding));
   }
 
   private route(method: string, url: URL, body: RequestBody): Answer {
@@ -546,4 +558,14 @@ function withInput(body: RequestBody, use: (input: Record<string, unknown>) => A
     return { status: 400, body: { error: 'Request is not valid JSON.' } };
   }
   return use(input as Record<string, unknown>);
+}
+
+/** `json`, then `padding` spaces in 64 KB chunks as the connection takes them; stops when the client goes. */
+function writePadded(res: http.ServerResponse, json: string, padding: number): void {
+  const chunk = ' '.repeat(64 * 1024);
+  function* body(): Generator<string> {
+    yield json;
+    for (let left = padding; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.slice(0, left);
+  }
+  pipeline(Readable.from(body()), res).catch(() => undefined);
 }

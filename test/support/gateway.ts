@@ -13,7 +13,6 @@ import { openPostgresTestStore } from './postgres.js';
 import { EntraStandIn, mintToken, type MintOptions } from '../stand-ins/entra.js';
 import { ALLOWED_DIVISION, GenesysStandIn } from '../stand-ins/genesys.js';
 import { TestClock } from './clock.js';
-import { upstreamHttp } from '../../src/upstream-http.js';
 
 export interface TestGatewayOptions {
   env?: Record<string, string>;
@@ -82,12 +81,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...options.env,
   }) as ResolvedConfig;
   const sleeps: number[] = [];
-  const upstream = upstreamHttp();
   const gateway = createGateway(config, {
     store,
     clock,
     logger: options.logger ?? createLogger(config.logLevel),
-    fetch: upstream.fetch,
+    fetch: globalThis.fetch,
     sleep:
       options.sleep ??
       (async (ms) => {
@@ -117,7 +115,6 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     bearer: (mint) => ({ Authorization: `Bearer ${token(mint)}` }),
     async close() {
       await gateway.stop();
-      upstream.close();
       if (options.store === undefined) await store.close();
       if (options.entra === undefined) await entra.stop();
       if (options.genesys === undefined) await genesys.stop();

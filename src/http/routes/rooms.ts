@@ -1,4 +1,5 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { callerGone, deadlineOf, type RequestDeadline } from '../deadline.js';
 import { requireRole } from '../authenticate.js';
 import { jsonBody, resource, type Routes } from '../middleware.js';
 import { HttpProblem, notFound } from '../problem.js';
@@ -25,10 +26,11 @@ export interface RoomRoutesOptions {
   authenticate: RequestHandler;
   bulkRole: string | undefined;
   bodyLimitBytes: number;
+  deadline: RequestDeadline;
 }
 
 /** The private room routes of docs/contract.md §2. */
-export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes }: RoomRoutesOptions): Routes {
+export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimitBytes, deadline }: RoomRoutesOptions): Routes {
   return (router) => {
     const body = jsonBody(bodyLimitBytes);
     const bulk = requireRole(bulkRole);
@@ -36,7 +38,8 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
     const create: RequestHandler = async (req, res) => {
       const { uuiData, from } = uuiDataOf(req);
       if (req.method === 'GET') res.setHeader('Deprecation', 'true');
-      const room = await service.createForSession(uuiData, from, { caller: callerId(req), requestId: res.locals.requestId as string, signal: answerLost(res) });
+      const gone = callerGone(res);
+      const room = await service.createForSession(uuiData, from, { caller: callerId(req), requestId: res.locals.requestId as string, signal: gone, deadline: deadline(gone) });
       noteRoom(res, room.name);
       res.json(room);
     };
@@ -48,7 +51,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
         async (req, res) => {
           const { room_name } = validate(roomNameParams, req.params, 'path');
           const { constrained_attributes } = validate(getRoomQuery, req.query, 'query');
-          res.json(await service.get(room_name, constrained_attributes));
+          res.json(await service.get(room_name, constrained_attributes, deadlineOf(res, deadline)));
         },
       ],
       patch: [
@@ -57,7 +60,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
         async (req, res) => {
           const { room_name } = validate(roomNameParams, req.params, 'path');
           if (req.body === undefined) throw missingBody('a JSON object with the fields to change');
-          await service.update(room_name, validate(roomChangesBody, req.body, 'body'));
+          await service.update(room_name, validate(roomChangesBody, req.body, 'body'), deadlineOf(res, deadline));
           res.status(202).end();
         },
       ],
@@ -65,7 +68,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
         authenticate,
         async (req, res) => {
           const { room_name } = validate(roomNameParams, req.params, 'path');
-          await service.delete(room_name);
+          await service.delete(room_name, deadlineOf(res, deadline));
           res.status(204).end();
         },
       ],
@@ -76,7 +79,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
         authenticate,
         async (req, res) => {
           const query = validate(listRoomsQuery, req.query, 'query');
-          const listing = await service.list(query.name_prefix, query.limit, query.offset, query.constrained_attributes);
+          const listing = await service.list(query.name_prefix, query.limit, query.offset, query.constrained_attributes, deadlineOf(res, deadline));
           res.setHeader('X-Total-Count', String(listing.total));
           res.json(listing.rooms);
         },
@@ -86,7 +89,7 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
         bulk,
         async (req, res) => {
           const { name_prefix } = validate(deleteRoomsQuery, req.query, 'query');
-          res.json({ deleted: await service.deleteByPrefix(name_prefix) });
+          res.json({ deleted: await service.deleteByPrefix(name_prefix, deadlineOf(res, deadline)) });
         },
       ],
     });
@@ -136,17 +139,6 @@ function uuiDataOf(req: Request): { uuiData: string; from: 'query' | 'body' } {
 function callerId(req: Request): string {
   if (req.caller === undefined) throw new Error('room creation reached without an authenticated caller');
   return req.caller.id;
-}
-
-/** Aborted when the connection closes before the response has been written: the caller will never see its answer. */
-function answerLost(res: Response): AbortSignal {
-  const lost = new AbortController();
-  // It may have closed already, while the request was being authenticated.
-  if (res.req.socket.destroyed) lost.abort();
-  res.once('close', () => {
-    if (!res.writableFinished) lost.abort();
-  });
-  return lost.signal;
 }
 
 function missingBody(expected: string): HttpProblem {

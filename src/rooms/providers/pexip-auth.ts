@@ -1,7 +1,7 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock } from '../../clock.js';
-import type { UpstreamFetch } from '../../upstream-http.js';
+import { readJson, UpstreamBodyTooLarge, type UpstreamFetch } from '../../upstream.js';
 
 /** How the gateway signs in to the Management API (`PEXIP_AUTH` and its credentials). */
 export interface PexipAuthSettings {
@@ -24,6 +24,9 @@ export function pexipAuth(config: PexipAuthSettings, fetch: UpstreamFetch, clock
   }
   return new PexipOAuth(config.baseUrl, config.auth.clientId, config.auth.privateKeyPem, config.timeoutMs, fetch, clock);
 }
+
+/** The largest token answer read (a token and its lifetime: well under 8 KB). */
+export const MAX_TOKEN_ANSWER_BYTES = 64 * 1024;
 
 /** Refreshed this long before the token's own expiry. */
 const EXPIRY_MARGIN_MS = 60_000;
@@ -77,9 +80,13 @@ class PexipOAuth implements PexipAuth {
         client_assertion: assertion,
         scope: 'is_admin use_api',
       }).toString(),
-      timeoutMs: this.timeoutMs,
+      signal: AbortSignal.timeout(this.timeoutMs),
     });
-    const body = (await response.json().catch(() => undefined)) as { access_token?: unknown; expires_in?: unknown } | undefined;
+    // An answer over the limit throws UpstreamBodyTooLarge (the client's 502); any other unreadable one is a refusal.
+    const body = (await readJson(response, MAX_TOKEN_ANSWER_BYTES).catch((error: unknown) => {
+      if (error instanceof UpstreamBodyTooLarge) throw error;
+      return undefined;
+    })) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (response.status !== 200 || typeof body?.access_token !== 'string') throw new PexipTokenRefused(response.status);
     const lifetimeSeconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 3600;
     this.token = { value: body.access_token, expiresAt: this.clock.now() + lifetimeSeconds * 1000 };

@@ -1,5 +1,6 @@
 import type { AutomaticParticipantSettings } from '../automatic-participant.js';
 import type { Conference, RoomChanges } from '../conference.js';
+import type { Deadline } from '../../deadline.js';
 
 export interface NewRoom {
   name: string;
@@ -44,18 +45,20 @@ export interface RoomPage {
 /**
  * Where VMRs live: the Pexip Management API in production, the gateway's own
  * store locally and in tests. Both return Pexip's shapes, ids and URIs.
+ * `deadline`: that of the work a call serves (no upstream work goes past it,
+ * nor goes on once its caller left); a provider that calls no upstream ignores it.
  */
 export interface RoomProvider {
   readonly kind: 'embedded' | 'pexip';
-  create(room: NewRoom): Promise<Conference>;
-  findByName(name: string): Promise<Conference | undefined>;
-  list(query: RoomListQuery): Promise<RoomPage>;
-  /** Changes a VMR by its object id; throws RoomNotFound when it is gone. No attempt is made after `deadlineAt` (clock ms). */
-  update(id: number, changes: RoomChanges, deadlineAt?: number): Promise<void>;
+  create(room: NewRoom, deadline?: Deadline): Promise<Conference>;
+  findByName(name: string, deadline?: Deadline): Promise<Conference | undefined>;
+  list(query: RoomListQuery, deadline?: Deadline): Promise<RoomPage>;
+  /** Changes a VMR by its object id; throws RoomNotFound when it is gone. */
+  update(id: number, changes: RoomChanges, deadline?: Deadline): Promise<void>;
   /** Deletes one VMR by its object id; "already gone" is not an error. */
-  delete(id: number): Promise<'deleted' | 'gone'>;
+  delete(id: number, deadline?: Deadline): Promise<'deleted' | 'gone'>;
   /** Whether a conference is running in the room now (someone is in it). */
-  inConference(name: string): Promise<boolean>;
+  inConference(name: string, deadline?: Deadline): Promise<boolean>;
 }
 
 export class RoomNotFound extends Error {

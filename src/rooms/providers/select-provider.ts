@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { Store } from '../../store/store.js';
-import type { UpstreamFetch } from '../../upstream-http.js';
+import type { UpstreamFetch } from '../../upstream.js';
 import { EmbeddedRoomProvider } from './embedded.js';
 import { PexipRoomProvider } from './pexip.js';
 import { pexipAuth } from './pexip-auth.js';

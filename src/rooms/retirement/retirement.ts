@@ -1,3 +1,4 @@
+import type { Deadline } from '../../deadline.js';
 import type { Store } from '../../store/store.js';
 import type { RoomLedger } from '../ledger.js';
 import type { RoomPool } from '../pool.js';
@@ -24,8 +25,8 @@ export class RoomRetirement {
   constructor(private readonly options: RoomRetirementOptions) {}
 
   /** "gone" when the VMR no longer existed upstream; it is forgotten all the same. */
-  async retire(room: { id: number; name: string }): Promise<'deleted' | 'gone'> {
-    const outcome = await this.options.provider.delete(room.id);
+  async retire(room: { id: number; name: string }, deadline?: Deadline): Promise<'deleted' | 'gone'> {
+    const outcome = await this.options.provider.delete(room.id, deadline);
     await this.forget(room.name);
     return outcome;
   }
