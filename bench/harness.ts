@@ -1,13 +1,34 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { imageCommand, imageEnv } from '../test/support/image.js';
+import { imageCommand } from '../test/support/image.js';
 import { freePort } from '../test/support/process.js';
 
 export { freePort };
 
 export const ROOT = process.cwd();
+
+let runtime: { node: string; version: string } | undefined;
+
+/**
+ * The Node.js every measured server runs on: the image's (Node.js 24, from
+ * `.ci/node24`, the registry's official build), whatever Node.js runs the
+ * bench itself; this machine's own only when it cannot be installed.
+ */
+export function measuredRuntime(): { node: string; version: string } {
+  runtime ??= imageNode();
+  return runtime;
+}
+
+function imageNode(): { node: string; version: string } {
+  try {
+    const node = path.join(execFileSync(path.join(ROOT, '.ci/node24'), { encoding: 'utf8' }).trim(), 'node');
+    return { node, version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() };
+  } catch {
+    return { node: process.execPath, version: `${process.version} (Node.js 24, which the image runs, could not be installed)` };
+  }
+}
 
 export interface LoadSpec {
   url: string;
@@ -63,17 +84,15 @@ export interface Started {
 }
 
 /**
- * A baseline app that prints its port on stdout, run as the image runs the
- * gateway (its CMD's Node.js flags, NODE_OPTIONS and malloc tunables: the
- * heap settings are the deployment's, not the gateway's own cost), or with
- * `runtime: 'node-defaults'` as plain `node`; with `profileDir`, a V8 CPU
- * profile is written there at exit.
+ * A baseline app that prints its port on stdout, on the image's Node.js with
+ * Node's defaults (issue 33: the floor is measured without the gateway's
+ * runtime settings, so that a setting's cost shows in the ratio); with
+ * `profileDir`, a V8 CPU profile is written there at exit.
  */
-export function startBaseline(file: string, env: Record<string, string>, profileDir?: string, runtime: 'deployed' | 'node-defaults' = 'deployed'): Promise<Started> {
-  const deployed = runtime === 'deployed';
+export function startBaseline(file: string, env: Record<string, string>, profileDir?: string): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cpuProfile(profileDir), ...(deployed ? deployedNodeFlags() : []), path.join(ROOT, file)], {
-      env: { ...process.env, ...(deployed ? imageProcessSettings() : {}), ...env },
+    const child = spawn(measuredRuntime().node, [...cpuProfile(profileDir), path.join(ROOT, file)], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.stdout?.once('data', (chunk: Buffer) => {
@@ -88,11 +107,6 @@ function cpuProfile(profileDir: string | undefined): string[] {
   return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 }
 
-/** The process settings of the container image (its `ENV` lines) that the gateway runs with: Node.js options and glibc's malloc tunables ('' when unset). */
-export function imageProcessSettings(): Record<string, string> {
-  return Object.fromEntries(['NODE_OPTIONS', 'GLIBC_TUNABLES'].map((name) => [name, imageEnv(dockerfile(), name) ?? '']));
-}
-
 /** The Node.js flags the container image's `CMD` gives before the entry point. */
 export function deployedNodeFlags(): string[] {
   return imageCommand(dockerfile()).slice(1, -1);
@@ -103,15 +117,15 @@ function dockerfile(): string {
 }
 
 /**
- * The built gateway (`dist/main.js`) as the container runs it (its Node.js
- * flags and options, glibc's malloc tunables, a production-like log level), logs discarded; with
- * `profileDir`, a V8 CPU profile is written there at exit; `node`, another
- * Node.js binary than the bench's own.
+ * The built gateway (`dist/main.js`) as the container runs it (the image's
+ * Node.js and its CMD's flags, or `nodeFlags` instead, a production-like log
+ * level), logs discarded; with `profileDir`, a V8 CPU profile is written there
+ * at exit.
  */
-export async function startGateway(env: Record<string, string>, profileDir?: string, node = process.execPath): Promise<Started> {
+export async function startGateway(env: Record<string, string>, profileDir?: string, nodeFlags = deployedNodeFlags()): Promise<Started> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxconf-bench-'));
-  const child = spawn(node, [...cpuProfile(profileDir), ...deployedNodeFlags(), path.join(ROOT, 'dist/main.js')], {
+  const child = spawn(measuredRuntime().node, [...cpuProfile(profileDir), ...nodeFlags, path.join(ROOT, 'dist/main.js')], {
     env: deployedEnvironment({ PORT: String(port), DATA_DIR: dataDir, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -133,7 +147,7 @@ export async function startGateway(env: Record<string, string>, profileDir?: str
 export function runCommand(entry: string, env: Record<string, string>): Promise<{ stdout: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, entry)], { env: deployedEnvironment(env), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(measuredRuntime().node, [path.join(ROOT, entry)], { env: deployedEnvironment(env), stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.once('exit', (code) => (code === 0 ? resolve({ stdout, ms: performance.now() - started }) : reject(new Error(`${entry} exited ${code}`))));
@@ -141,7 +155,7 @@ export function runCommand(entry: string, env: Record<string, string>): Promise<
 }
 
 function deployedEnvironment(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...imageProcessSettings(), NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', MAXCONF_ENV: 'edge', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

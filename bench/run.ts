@@ -9,7 +9,7 @@ import { EntraStandIn, mintToken, newIssuerKey } from '../test/stand-ins/entra.j
 import { ALLOWED_DIVISION, GenesysStandIn } from '../test/stand-ins/genesys.js';
 import { OtlpCollectorStandIn } from '../test/stand-ins/otlp-collector.js';
 import { PexipStandIn } from '../test/stand-ins/pexip.js';
-import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, imageProcessSettings, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
+import { freePort, load, percentile, ROOT, rssBytes, runCommand, sleep, startBaseline as startProfiledBaseline, deployedNodeFlags, measuredRuntime, startGateway as startProfiledGateway, type LoadResult, type Started } from './harness.js';
 import { perRequestReport } from './profile-report.js';
 
 /**
@@ -28,8 +28,8 @@ const selected = (scenario: number) => only === undefined || only.includes(scena
  */
 const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
 const profiles = profileDir && path.resolve(profileDir);
-const startGateway = (env: Record<string, string>, node?: string) => startProfiledGateway(env, profiles, node);
-const startBaseline = (file: string, env: Record<string, string>, runtime?: 'node-defaults') => startProfiledBaseline(file, env, profiles, runtime);
+const startGateway = (env: Record<string, string>, nodeFlags?: string[]) => startProfiledGateway(env, profiles, nodeFlags);
+const startBaseline = (file: string, env: Record<string, string>) => startProfiledBaseline(file, env, profiles);
 /** `--tracing`: every gateway exports its spans to a loopback OTLP/HTTP receiver, to see what tracing on costs; nothing written. */
 const tracing = process.argv.includes('--tracing');
 const DURATION = quick ? 2 : 10;
@@ -132,13 +132,14 @@ const FLOOR = 'bare Express + request id, helmet, one log line';
 async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   process.stdout.write('1. Protected read\n');
   const gateway = await startGateway(env());
+  const gatewayNodeDefaults = await startGateway(env(), []);
   const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
   const auth = { authorization: `Bearer ${token}` };
   const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: auth })).json()) as { name: string };
+  const createdNodeDefaults = (await (await fetch(`http://127.0.0.1:${gatewayNodeDefaults.port}/room/create?uuiData=3132`, { method: 'POST', headers: auth })).json()) as { name: string };
   const roomJson = await (await fetch(`http://127.0.0.1:${gateway.port}/room/${created.name}`, { headers: auth })).text();
   const bare = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson });
   const observed = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' });
-  const observedNodeDefaults = await startBaseline('bench/baselines/bare-express.mjs', { ROOM_JSON: roomJson, OBSERVED: '1' }, 'node-defaults');
   const auth0 = await startBaseline('bench/baselines/auth0.mjs', {
     ROOM_JSON: roomJson,
     ISSUER: `https://login.microsoftonline.com/${MAXCONF_TENANT_ID}/v2.0`,
@@ -147,16 +148,17 @@ async function protectedRead(entra: EntraStandIn, env: Env): Promise<void> {
   });
   let results: Compared[] = [];
   try {
-    results = await compare([bare.port, gateway.port, auth0.port, observed.port, observedNodeDefaults.port].map((port) => ({ url: `http://127.0.0.1:${port}/room/${created.name}`, headers: auth })));
-    const [bareResult, ours, auth0Result, floorResult, floorNodeDefaults] = results as [Compared, Compared, Compared, Compared, Compared];
+    const read = (port: number, room = created.name) => ({ url: `http://127.0.0.1:${port}/room/${room}`, headers: auth });
+    results = await compare([read(bare.port), read(gateway.port), read(auth0.port), read(observed.port), read(gatewayNodeDefaults.port, createdNodeDefaults.name)]);
+    const [bareResult, ours, auth0Result, floorResult, oursNodeDefaults] = results as [Compared, Compared, Compared, Compared, Compared];
     const ratioFloor = ours.rps / floorResult.rps;
     const ratioAuth0 = ours.rps / auth0Result.rps;
-    record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s (p99 ${floorResult.p99} ms)`, ratio: `${fmt(ratioFloor, 2)}×`, goal: '≥ 0.90×', met: ratioFloor >= 0.9 });
+    record({ scenario: '1 protected read', measure: `gateway req/s (p99 ${ours.p99} ms, non-2xx ${ours.non2xx})`, value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s (p99 ${floorResult.p99} ms)`, ratio: `${fmt(ratioFloor, 2)}×`, goal: '≥ 0.85×', met: ratioFloor >= 0.85 });
     record({ scenario: '1 protected read', measure: 'gateway req/s', value: fmt(ours.rps), baseline: `express-oauth2-jwt-bearer ${fmt(auth0Result.rps)} req/s (p99 ${auth0Result.p99} ms)`, ratio: `${fmt(ratioAuth0, 2)}×`, goal: '≥ 1.5×', met: ratioAuth0 >= 1.5 });
     record({ scenario: '1 protected read', measure: 'gateway req/s (context)', value: fmt(ours.rps), baseline: `bare Express ${fmt(bareResult.rps)} req/s (p99 ${bareResult.p99} ms)`, ratio: `${fmt(ours.rps / bareResult.rps, 2)}×`, goal: '—', met: undefined });
-    record({ scenario: '1 protected read', measure: "gateway req/s (context: the floor as plain `node`, without the image's heap settings)", value: fmt(ours.rps), baseline: `${FLOOR} ${fmt(floorNodeDefaults.rps)} req/s (p99 ${floorNodeDefaults.p99} ms)`, ratio: `${fmt(ours.rps / floorNodeDefaults.rps, 2)}×`, goal: '—', met: undefined });
+    if (deployedNodeFlags().length > 0) record({ scenario: '1 protected read', measure: `gateway on Node.js defaults, without the CMD's ${deployedNodeFlags().join(' ')} (context: what the flags cost)`, value: fmt(oursNodeDefaults.rps), baseline: `${FLOOR} ${fmt(floorResult.rps)} req/s`, ratio: `${fmt(oursNodeDefaults.rps / floorResult.rps, 2)}×`, goal: '—', met: undefined });
   } finally {
-    await Promise.all([gateway.stop(), bare.stop(), observed.stop(), observedNodeDefaults.stop(), auth0.stop()]);
+    await Promise.all([gateway.stop(), bare.stop(), observed.stop(), auth0.stop(), gatewayNodeDefaults.stop()]);
   }
   if (results.length > 0) printProfile('1', gateway, results[1] as Compared, observed, results[3] as Compared);
 }
@@ -305,57 +307,62 @@ async function unknownKidFlood(entra: EntraStandIn, env: Env): Promise<void> {
   }
 }
 
+/**
+ * RSS at the end of the soak (issue 33): the PostgreSQL store is what the
+ * Kubernetes deployment runs; the embedded store holds PostgreSQL itself
+ * (WASM) in the process, and its deployment notes name a limit that fits.
+ */
+const SOAK_RSS_GOAL_MB = { embedded: 256, PostgreSQL: 128 } as const;
+
 async function soak(entra: EntraStandIn, genesys: GenesysStandIn, env: Env): Promise<void> {
   process.stdout.write(`6. Soak (${SOAK_SECONDS} s at 1,000 req/s, per store)\n`);
   for (const [name, storeEnv, drop] of await stores()) {
     try {
       await soakOne(name, entra, genesys, env(storeEnv));
+      if (deployedNodeFlags().length > 0) await soakOne(name, entra, genesys, env(storeEnv), []);
     } finally {
       await drop?.();
     }
   }
-  // The image runs Node.js 24 (Dockerfile); on another version, the embedded store once more on it.
-  if (process.versions.node.startsWith('24.')) return;
-  const node24 = node24Binary();
-  if (node24 === undefined) process.stdout.write('  (Node.js 24, which the image runs, could not be installed: measured on this machine\'s Node.js only)\n');
-  else await soakOne('embedded, Node.js 24 as in the image', entra, genesys, env(), node24);
 }
 
-/** `.ci/node24`'s binary (installed from the npm registry on first use). */
-function node24Binary(): string | undefined {
-  try {
-    return path.join(execFileSync(path.join(ROOT, '.ci/node24'), { encoding: 'utf8' }).trim(), 'node');
-  } catch {
-    return undefined;
-  }
-}
+/** The seconds of a soak on Node.js defaults (the CMD's flags left out), beside the full one: enough for the heap to settle. */
+const SOAK_NODE_DEFAULTS_SECONDS = Math.min(SOAK_SECONDS, 120);
 
-async function soakOne(store: string, entra: EntraStandIn, genesys: GenesysStandIn, env: Record<string, string>, node?: string): Promise<void> {
-  const gateway = await startGateway(env, node);
+/** A soak of the gateway as the image runs it, or with `nodeFlags` instead of the CMD's (a shorter run, recorded as context). */
+async function soakOne(store: StoreUnderTest[0], entra: EntraStandIn, genesys: GenesysStandIn, env: Record<string, string>, nodeFlags?: string[]): Promise<void> {
+  const gateway = await startGateway(env, nodeFlags);
+  const seconds = nodeFlags === undefined ? SOAK_SECONDS : SOAK_NODE_DEFAULTS_SECONDS;
   try {
     const token = mintToken(entra, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } });
     const created = (await (await fetch(`http://127.0.0.1:${gateway.port}/room/create?uuiData=3132`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json()) as { name: string };
     const agent = genesys.agent(`soak-agent-${randomUUID()}`);
     const base = `http://127.0.0.1:${gateway.port}`;
     const event = JSON.stringify({ node: '10.0.0.2', seq: '__SEQ__', version: 2, time: '__TIME__', event: 'participant_updated', data: { conference: 'soak' } });
-    const mixed = (seconds: number) => Promise.all([
-      load({ url: `${base}/room/${created.name}`, headers: { authorization: `Bearer ${token}` }, overallRate: 400, duration: seconds, connections: 10 }),
-      load({ url: `${base}/public/room/${created.name}`, headers: { 'x-auth-token': agent }, overallRate: 300, duration: seconds, connections: 10 }),
-      load({ url: `${base}/public/event_sink`, method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, bodyTemplate: event, overallRate: 300, duration: seconds, connections: 10 }),
+    const mixed = (duration: number) => Promise.all([
+      load({ url: `${base}/room/${created.name}`, headers: { authorization: `Bearer ${token}` }, overallRate: 400, duration, connections: 10 }),
+      load({ url: `${base}/public/room/${created.name}`, headers: { 'x-auth-token': agent }, overallRate: 300, duration, connections: 10 }),
+      load({ url: `${base}/public/event_sink`, method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, bodyTemplate: event, overallRate: 300, duration, connections: 10 }),
     ]);
     // The start figure is taken once the same traffic has run for a while (caches filled, heap sized), so that growth means a leak.
     await mixed(SOAK_WARMUP);
     const rssStart = rssBytes(gateway.child.pid as number);
     let rssPeak = rssStart;
     const sampling = setInterval(() => { rssPeak = Math.max(rssPeak, rssBytes(gateway.child.pid as number)); }, 1000);
-    const results = await mixed(SOAK_SECONDS).finally(() => clearInterval(sampling));
+    const results = await mixed(seconds).finally(() => clearInterval(sampling));
     const rssEnd = rssBytes(gateway.child.pid as number);
     rssPeak = Math.max(rssPeak, rssEnd);
     const total = results.reduce((sum, r) => sum + r.total, 0);
     const errors = results.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
     const growth = (rssEnd - rssStart) / rssStart;
     const mb = (b: number) => fmt(b / 1024 / 1024, 1);
-    record({ scenario: `6 soak (${store})`, measure: `RSS start → end (MB; highest of the samples each second in brackets), ${fmt(total / SOAK_SECONDS)} req/s`, value: `${mb(rssStart)} → ${mb(rssEnd)} (${mb(rssPeak)})`, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: '≤ 150 MB, growth ≤ 10 %', met: rssEnd <= 150 * 1024 * 1024 && growth <= 0.1 });
+    const rss = `${mb(rssStart)} → ${mb(rssEnd)} (${mb(rssPeak)})`;
+    if (nodeFlags !== undefined) {
+      record({ scenario: `6 soak (${store})`, measure: `RSS start → end (MB; highest in brackets), ${fmt(total / seconds)} req/s, ${seconds} s, context: Node.js defaults without the CMD's ${deployedNodeFlags().join(' ')}`, value: rss, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: '—', met: undefined });
+      return;
+    }
+    const goal = SOAK_RSS_GOAL_MB[store];
+    record({ scenario: `6 soak (${store})`, measure: `RSS start → end (MB; highest of the samples each second in brackets), ${fmt(total / seconds)} req/s`, value: rss, baseline: '—', ratio: `${fmt(growth * 100, 1)} % growth`, goal: `≤ ${goal} MB, growth ≤ 10 %`, met: rssEnd <= goal * 1024 * 1024 && growth <= 0.1 });
     const readySeconds = (gateway.readyMs as number) / 1000;
     record({ scenario: `6 soak (${store})`, measure: "start-up: the image's CMD until /public/ready answers 200 (s), new data directory", value: fmt(readySeconds, 2), baseline: '—', ratio: '—', goal: '< 3 s', met: readySeconds < 3 });
     record({ scenario: `6 soak (${store})`, measure: 'errors (network, timeouts, non-2xx)', value: String(errors), baseline: '—', ratio: '—', goal: '0', met: errors === 0 });
@@ -718,7 +725,7 @@ function busiestWindow(times: number[], windowMs: number): number {
   return busiest;
 }
 
-type StoreUnderTest = [name: string, env: Record<string, string>, drop: (() => Promise<void>) | undefined];
+type StoreUnderTest = [name: 'embedded' | 'PostgreSQL', env: Record<string, string>, drop: (() => Promise<void>) | undefined];
 
 /** The embedded store, and PostgreSQL (a fresh database) when one is reachable. */
 async function stores(): Promise<StoreUnderTest[]> {
@@ -755,8 +762,8 @@ function writeResults(): void {
     '# Benchmark results',
     '',
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
-    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`node ${deployedNodeFlags().join(' ')} dist/main.js\`, with the image's ${Object.entries(imageProcessSettings()).map(([name, value]) => `${name}=${value}`).join(' ')})`,
+    `- Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB, ${os.type()} ${os.release()}, bench on Node ${process.version}, servers on ${measuredRuntime().version}`,
+    `- Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (load: autocannon or the paced client in its own process; every server in its own process; loopback only; the gateway as the container's CMD runs it, \`${['node', ...deployedNodeFlags(), 'dist/main.js'].join(' ')}\`)`,
     '- Method, profiles and the goals not met: [bench/README.md](README.md)',
     `- Durations: ${DURATION} s per measurement after ${WARMUP} s of warm-up (comparisons: ${ROUNDS} alternating rounds, median kept); soak ${SOAK_SECONDS} s after ${SOAK_WARMUP} s of the same traffic${quick ? ' (quick smoke run: figures not meaningful)' : ''}`,
     '',

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { lockDirectory } from './directory-lock.js';
-import { releaseFsBundle } from './pglite-bundle.js';
 import type { Queryable, QueryResult, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
 
@@ -44,7 +43,6 @@ export async function openEmbeddedStore(dataDir: string | undefined, logger?: Pi
   try {
     const pgdata = dataDir === undefined ? undefined : await initialisedDataDir(path.join(dataDir, 'pglite'));
     const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...ENGINE_SETTINGS.flatMap((setting) => ['-c', setting])] });
-    releaseBundleIfPossible(db);
     return new EmbeddedStore(db, release);
   } catch (error) {
     release();
@@ -56,15 +54,6 @@ function lock(dataDir: string, logger: Pick<Logger, 'warn'> | undefined): () => 
   const { release, guard } = lockDirectory(dataDir);
   if (guard === 'pid-record') logger?.warn({ dataDir }, "util-linux flock(1) is not on PATH: the data directory is guarded by a PID record, which sees this PID namespace only; don't share it between containers");
   return release;
-}
-
-/** The bundle's release saves memory only: should PGlite's file system refuse a step, the engine runs on as it is. */
-function releaseBundleIfPossible(db: PGlite): void {
-  try {
-    releaseFsBundle(db);
-  } catch {
-    // Nothing to undo: the buffer is detached last, so every file not yet handled still reads from it.
-  }
 }
 
 class EmbeddedStore implements Store {
