@@ -54,12 +54,19 @@ export class SigningKeys {
   });
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private lastFetchFailed = false;
+  /** When the key set was last fetched successfully (clock milliseconds); undefined until then. */
+  loadedAt: number | undefined;
   readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
 
   constructor(private readonly options: SigningKeysOptions) {}
 
   get loaded(): boolean {
     return this.keys.size > 0;
+  }
+
+  /** Signing keys held now. */
+  get size(): number {
+    return this.keys.size;
   }
 
   /** Keys are loaded and the last fetch succeeded: a `kid` we do not hold is unknown to the tenant too. */
@@ -126,6 +133,7 @@ export class SigningKeys {
       const next = this.importKeys(jwks);
       if (next.size === 0) throw new Error('the key set holds no usable RS256 signing key');
       this.keys = next;
+      this.loadedAt = clock.now();
       this.counts.ok += 1;
       logger.info({ keys: [...next.keys()] }, 'signing keys loaded');
       if (this.lastFetchFailed) this.options.onRecovered?.();
