@@ -260,4 +260,4 @@ test("every Entra claim set the gateway accepts passes APIM's token check, app-o
   } finally {
     await gw.close();
   }
-});
+}, 60_000);

@@ -108,7 +108,7 @@ test('the signing keys held and the time of their last successful fetch are repo
   } finally {
     await gw.close();
   }
-});
+}, 60_000);
 
 test("each Pexip request's turn in the request budget is counted by priority and outcome, refusals included", async () => {
   const pexip = await pexipProvider({ PEXIP_REQUESTS_PER_MINUTE: '1' });
@@ -126,7 +126,7 @@ test("each Pexip request's turn in the request budget is counted by priority and
     await gw.close();
     await pexip.stop();
   }
-});
+}, 60_000);
 
 test('store statements and transactions are timed by outcome', async () => {
   const gw = await startTestGateway();
@@ -139,7 +139,7 @@ test('store statements and transactions are timed by outcome', async () => {
   } finally {
     await gw.close();
   }
-});
+}, 60_000);
 
 test('a scrape while the store fails still answers: the store-backed gauges keep their last values and the failures are counted as unavailable', async () => {
   const store = await openTestStore();
@@ -159,4 +159,4 @@ test('a scrape while the store fails still answers: the store-backed gauges keep
   } finally {
     await gw.close();
   }
-});
+}, 60_000);

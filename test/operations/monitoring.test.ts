@@ -196,4 +196,4 @@ test('every metric, label and selected value the rules and the dashboard use is 
     await gw.close();
     await pexip.stop();
   }
-});
+}, 60_000);
