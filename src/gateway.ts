@@ -37,6 +37,7 @@ import { GarbageCollector } from './rooms/retirement/garbage-collection.js';
 import { RoomRetirement } from './rooms/retirement/retirement.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
+import { measuredStore } from './store/measured.js';
 import { GatewayMetrics, type Upstream } from './metrics.js';
 import { tracedFetch } from './tracing/fetch.js';
 import { outboundFetch, type UpstreamFetch } from './upstream.js';
@@ -97,9 +98,16 @@ function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstr
 
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { logger, clock } = deps;
-  const store = tracedStore(deps.store, deps.tracing);
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, agentProvider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: upstreamFetch(deps, metrics, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const store = tracedStore(measuredStore(deps.store, (operation, outcome, seconds) => metrics.storeOperation(operation, outcome, seconds)), deps.tracing);
+  const { provider, agentProvider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, {
+    store,
+    clock,
+    logger,
+    fetch: upstreamFetch(deps, metrics, 'pexip'),
+    sleep: deps.sleep ?? realSleep,
+    onBudgetTurn: (priority, granted, waitedMs) => metrics.budgetTurn(priority, granted, waitedMs),
+  });
   const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
   const ledger = new RoomLedger(store, clock);
   const pool = new RoomPool({
@@ -178,6 +186,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
     eventCounts: services.sink.countsByType,
     rejectedEvents: services.sink.rejectedByReason,
     rooms: services.rooms,
+    signingKeys,
     now: () => clock.now(),
   });
 

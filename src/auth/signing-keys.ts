@@ -70,6 +70,7 @@ export class SigningKeys {
   });
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private lastFetchFailed = false;
+  private lastLoadedAt: number | undefined;
   readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
 
   constructor(private readonly options: SigningKeysOptions) {
@@ -79,6 +80,16 @@ export class SigningKeys {
 
   get loaded(): boolean {
     return this.keys.size > 0;
+  }
+
+  /** Signing keys held now. */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** When the key set was last fetched successfully (clock milliseconds); undefined until then. */
+  get loadedAt(): number | undefined {
+    return this.lastLoadedAt;
   }
 
   /** Keys are loaded and the last fetch succeeded: a `kid` we do not hold is unknown to the tenant too. */
@@ -144,6 +155,7 @@ export class SigningKeys {
       const next = this.heldKeys(await this.client.getSigningKeys());
       if (next.size === 0) throw new Error('the key set holds no usable RS256 signing key');
       this.keys = next;
+      this.lastLoadedAt = clock.now();
       this.counts.ok += 1;
       logger.info({ keys: [...next.keys()] }, 'signing keys loaded');
       if (this.lastFetchFailed) this.options.onRecovered?.();
