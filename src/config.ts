@@ -43,7 +43,17 @@ const list = z
   .string()
   .transform((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 const guidList = list.pipe(z.array(z.string().regex(GUID, 'must be a GUID')).min(1, 'list at least one GUID'));
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Digits only: a sign, a fraction, an exponent or a space (' 8081') is refused with the value as given. */
+const integer = (min: number, max: number) =>
+  z.string().transform((raw, ctx) => {
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= min && value <= max) return value;
+    ctx.addIssue({ code: 'custom', message: `must be a whole number between ${min} and ${max}, got '${raw}'` });
+    return z.NEVER;
+  });
+/** One of fixed choices; the value given is echoed (no choice is a secret), spaces included (' prod' is refused as ' 8081' is). */
+const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) =>
+  z.enum(choices, { error: (issue) => `must be one of ${choices.join(', ')}, got '${String(issue.input)}'` });
 const secureUrl = z.string().url().refine(isSecureOrLoopback, 'must be an https:// URL (http:// only for loopback addresses)');
 const flag = z.enum(['true', 'false'], 'must be true or false').transform((value) => value === 'true');
 const sinkPassword = z.string().min(12, 'must be at least 12 characters').max(512);
@@ -58,9 +68,9 @@ const pexipChoice = <const T extends readonly [string, ...string[]]>(choices: T)
  * profile are applied after parsing, so a value left unset stays undefined here.
  */
 export const environmentSchema = z.object({
-  MAXCONF_ENV: z.enum(PROFILES).optional(),
+  MAXCONF_ENV: oneOf(PROFILES).optional(),
   NODE_ENV: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   HOST: optionalText,
   PORT: integer(0, 65535).optional(),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).optional(),
@@ -94,7 +104,7 @@ export const environmentSchema = z.object({
     .string()
     .regex(SYSTEM_LOCATION_URI, 'must be the resource URI of a Pexip system location, e.g. /api/admin/configuration/v1/system_location/1/')
     .optional(),
-  GENESYS_REGION: z.enum(GENESYS_REGIONS).optional(),
+  GENESYS_REGION: oneOf(GENESYS_REGIONS).optional(),
   GENESYS_API_BASE_URL: z.string().url().refine(isLoopback, 'only a loopback stand-in may replace the Genesys region (set GENESYS_REGION instead)').optional(),
   GENESYS_ALLOWED_DIVISIONS: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a division id')).min(1, 'list at least one division id')).optional(),
   GENESYS_ORGANIZATION_ID: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an organization id').optional(),
@@ -125,9 +135,9 @@ export const environmentSchema = z.object({
   DOCS_ENABLED: flag.optional(),
   METRICS_HOST: optionalText,
   METRICS_PORT: integer(0, 65535).optional(),
-  ROOM_PROVIDER: z.enum(['embedded', 'pexip']).optional(),
+  ROOM_PROVIDER: oneOf(['embedded', 'pexip']).optional(),
   PEXIP_BASE_URL: secureUrl.optional(),
-  PEXIP_AUTH: z.enum(['basic', 'oauth2']).optional(),
+  PEXIP_AUTH: oneOf(['basic', 'oauth2']).optional(),
   PEXIP_USERNAME: optionalText,
   PEXIP_PASSWORD: z.string().min(1).optional(),
   PEXIP_OAUTH_CLIENT_ID: optionalText,
@@ -151,7 +161,7 @@ export const environmentSchema = z.object({
   OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
   OTEL_SERVICE_NAME: optionalText,
-  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
+  OTEL_TRACES_SAMPLER: oneOf(SAMPLERS).optional(),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
 });
 
@@ -160,6 +170,9 @@ const RETIRED_VARIABLES: Record<string, string> = {
   TRUST_PROXY_HOPS:
     'counting hops believed X-Forwarded-For from anyone who could reach the gateway directly. List the proxies themselves in TRUST_PROXY_ADDRESSES (behind APIM: its outbound addresses or subnet).',
 };
+
+/** What the example configuration (deploy/kubernetes) puts where each deployment must supply its own value. */
+const PLACEHOLDER_MARK = 'replace-with-';
 
 /** What the local profile uses when nothing is configured (printed at start-up). */
 export const LOCAL_DEFAULTS = {
@@ -184,14 +197,61 @@ export function loadConfig(env: Environment): GatewayConfig {
   const retired = Object.entries(RETIRED_VARIABLES)
     .filter(([variable]) => blankToUndefined(env[variable]) !== undefined)
     .map(([variable, replacement]) => `${variable}: no longer read; ${replacement}`);
+  const placeholders = Object.keys(environmentSchema.shape)
+    .filter((variable) => env[variable]?.includes(PLACEHOLDER_MARK))
+    .map((variable) => `${variable}: still the example's placeholder ('${env[variable]}'); set the real value`);
   const parsed = environmentSchema.safeParse(relevant);
-  if (parsed.success && retired.length === 0) return buildConfig(parsed.data, production);
+  if (parsed.success && retired.length === 0 && placeholders.length === 0) return withWarnings(buildConfig(parsed.data, production), environmentWarnings(env));
   // Check the rest without the invalid variables, so that one run names every problem, missing ones included.
   const issues = parsed.success ? [] : parsed.error.issues;
   const invalid = new Set(issues.map((issue) => String(issue.path[0])));
   const rest = parsed.success ? parsed.data : environmentSchema.parse(Object.fromEntries(Object.entries(relevant).filter(([key]) => !invalid.has(key))));
   const others = problemsOf(() => buildConfig(rest, production)).filter((p) => !invalid.has(p.slice(0, p.indexOf(':'))));
-  throw new ConfigError([...issues.map(describeIssue), ...others, ...retired]);
+  throw new ConfigError([...issues.map(describeIssue), ...others, ...retired, ...placeholders]);
+}
+
+function withWarnings(config: GatewayConfig, warnings: string[]): GatewayConfig {
+  return { ...config, warnings: [...config.warnings, ...warnings] };
+}
+
+/** The values Node.js and libraries give a meaning to (the gateway's own profile is MAXCONF_ENV). */
+const NODE_ENVIRONMENTS = ['production', 'development', 'test'];
+/** Prefixes of the gateway's variables: one of them not read by the gateway is probably a misspelling. */
+const OUR_PREFIXES = ['MAXCONF_', 'ENTRA_', 'JWKS_', 'PEXIP_', 'GENESYS_', 'EVENT_', 'DATABASE_', 'ROOM_', 'POOL_', 'GC_', 'HTTP_', 'AUTOMATIC_PARTICIPANT_', 'METRICS_', 'AUTH_FAILURE_'];
+
+/** Settings that run but were probably meant otherwise: a NODE_ENV nothing knows, a variable of ours nothing reads. */
+function environmentWarnings(env: Environment): string[] {
+  const warnings: string[] = [];
+  const nodeEnv = blankToUndefined(env.NODE_ENV);
+  if (nodeEnv !== undefined && !NODE_ENVIRONMENTS.includes(nodeEnv)) {
+    warnings.push(`NODE_ENV='${nodeEnv}' is none of ${NODE_ENVIRONMENTS.join(', ')}: set NODE_ENV=production in every deployed profile and choose the profile with MAXCONF_ENV`);
+  }
+  const known = Object.keys(environmentSchema.shape);
+  for (const variable of Object.keys(env).sort()) {
+    if (!OUR_PREFIXES.some((prefix) => variable.startsWith(prefix)) || known.includes(variable) || variable in RETIRED_VARIABLES) continue;
+    const closest = closestName(variable, known);
+    warnings.push(`${variable} is not a variable the gateway reads${closest === undefined ? '' : ` (did you mean ${closest}?)`}; see .env.example`);
+  }
+  return warnings;
+}
+
+/** The known name fewest single-character edits away, when it is close enough to be a misspelling. */
+function closestName(name: string, known: string[]): string | undefined {
+  const scored = known.map((candidate) => ({ candidate, distance: editDistance(name, candidate) })).sort((a, b) => a.distance - b.distance);
+  const best = scored[0];
+  return best !== undefined && best.distance <= Math.max(2, Math.floor(name.length / 4)) ? best.candidate : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function problemsOf(build: () => GatewayConfig): string[] {
@@ -227,6 +287,8 @@ function buildConfig(env: Env, production: boolean) {
   const sinkPassword = env.EVENT_SINK_PASSWORD ?? (local ? LOCAL_DEFAULTS.sinkPassword : undefined);
   if (sinkUsername === undefined) problems.push('EVENT_SINK_USERNAME: required outside the local profile (the user Pexip sends to the event sink)');
   if (sinkPassword === undefined) problems.push('EVENT_SINK_PASSWORD: required outside the local profile (the password Pexip sends to the event sink)');
+  const [port, metricsPort] = [env.PORT ?? 8080, env.METRICS_PORT ?? 9464];
+  if (port !== 0 && port === metricsPort) problems.push(`METRICS_PORT: must differ from PORT (both ${port}): metrics have a listener of their own (METRICS_PORT=0 turns it off)`);
   if (env.ROOM_PROVIDER === undefined && !local) problems.push('ROOM_PROVIDER: required outside the local profile (pexip: rooms on Pexip Infinity)');
   const roomProvider = env.ROOM_PROVIDER === 'pexip' ? pexipSettings(env, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
@@ -308,7 +370,7 @@ function buildConfig(env: Env, production: boolean) {
     http: {
       ...httpServer,
       host: env.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
-      port: env.PORT ?? 8080,
+      port,
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
       /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
       trustProxyAddresses: env.TRUST_PROXY_ADDRESSES ?? [],
@@ -316,10 +378,10 @@ function buildConfig(env: Env, production: boolean) {
       /** How long a request's upstream work (every Pexip call, its retries and waits) may take in all. */
       requestDeadlineMs: env.REQUEST_DEADLINE_MS ?? 15_000,
       /** Swagger UI at /docs and the description at /openapi.yaml. */
-      docsEnabled: env.DOCS_ENABLED ?? true,
+      docsEnabled: env.DOCS_ENABLED ?? profile !== 'prod',
     },
     /** Prometheus metrics on a listener of their own; undefined when METRICS_PORT=0. */
-    metrics: env.METRICS_PORT === 0 ? undefined : { host: env.METRICS_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'), port: env.METRICS_PORT ?? 9464 },
+    metrics: metricsPort === 0 ? undefined : { host: env.METRICS_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'), port: metricsPort },
     store,
     entra: {
       ...verifier,

@@ -1,4 +1,5 @@
 import http, { type Server } from 'node:http';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig, loadConfig, withDotEnv } from './config.js';
 import { createGateway, type Gateway, type ResolvedConfig } from './gateway.js';
@@ -7,6 +8,7 @@ import { type LocalIdentityProvider, loadOrCreateLocalSigningKey, startLocalIden
 import { printLocalInstructions } from './local/instructions.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
+import { DataDirectoryInUseError } from './store/directory-lock.js';
 import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     genesys: { ...config.genesys, apiBaseUrl: local.genesys?.apiBaseUrl ?? config.genesys.apiBaseUrl },
   } as ResolvedConfig;
 
+  await exitIfPortsTaken(config);
   const store = await openStoreOrExit(config, logger);
 
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
@@ -70,20 +73,82 @@ function readConfig(): GatewayConfig {
   }
 }
 
-/** A database that cannot be reached at start-up is a configuration or network problem: one line naming where, no stack. */
+/**
+ * A store that cannot be opened for a reason of configuration or of the
+ * environment (another process holds the data directory, the database refuses
+ * us or cannot be reached) ends the start-up with one line saying what is
+ * wrong and what to do, exit status 1, no stack.
+ */
 async function openStoreOrExit(config: GatewayConfig, logger: Logger): Promise<Store> {
   try {
     return await openStore(config.store, logger);
   } catch (error) {
-    const database = config.store.database;
-    if (database === undefined || !(error instanceof StoreUnavailableError)) throw error;
-    const url = new URL(database.url);
-    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-    // A system or SQLSTATE code when there is one; otherwise the driver's own fixed sentence (a timeout, a closed connection).
-    const reason = typeof cause?.code === 'string' ? cause.code : String(cause?.message ?? 'no answer');
-    process.stderr.write(`Cannot reach PostgreSQL at ${url.hostname}:${url.port || '5432'} (DATABASE_URL): ${reason}. Check the address and that the server accepts connections.\n`);
-    process.exit(1);
+    const problem = storeProblem(config, error);
+    if (problem === undefined) throw error;
+    exitAtStartUp(problem);
   }
+}
+
+function storeProblem(config: GatewayConfig, error: unknown): string | undefined {
+  if (error instanceof DataDirectoryInUseError) {
+    const who = error.holder === undefined ? 'another process' : `process ${error.holder}`;
+    return `The data directory ${error.dataDir} is in use by ${who} (another gateway, npm run gc or npm run adopt): stop it, or set DATA_DIR to another directory.`;
+  }
+  const database = config.store.database;
+  if (database === undefined || !(error instanceof StoreUnavailableError)) return undefined;
+  return postgresProblem(new URL(database.url), error.cause as { code?: unknown; message?: unknown } | undefined);
+}
+
+/** What PostgreSQL's refusal means for whoever set DATABASE_URL (SQLSTATEs: PostgreSQL's Appendix A, "Error Codes"). */
+function postgresProblem(url: URL, cause: { code?: unknown; message?: unknown } | undefined): string {
+  const where = `PostgreSQL at ${url.hostname}:${url.port || '5432'} (DATABASE_URL)`;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const message = String(cause?.message ?? 'no answer');
+  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username);
+  const user = decodeURIComponent(url.username) || 'the default user';
+  if (code === '3D000') return `${where}: database "${database}" does not exist (3D000): create it (createdb ${database}) or correct the database name in DATABASE_URL.`;
+  if (code === '28P01') return `${where}: password refused for user "${user}" (28P01): correct the password in DATABASE_URL.`;
+  if (code === '28000' && /no encryption|SSL off/i.test(message)) return `${where}: the server requires TLS (28000): add ?sslmode=verify-full to DATABASE_URL.`;
+  if (code === '28000') return `${where}: login refused (28000: ${message}): create the role, allow it in pg_hba.conf, or correct the user in DATABASE_URL.`;
+  if (/does not support SSL/i.test(message)) return `${where}: the server does not accept TLS: remove sslmode from DATABASE_URL, or turn TLS on in the server.`;
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) return `${where} refused the connection (${code}: ${message}): see PostgreSQL's server log, and check DATABASE_URL.`;
+  // A system code when there is one (ECONNREFUSED, ENOTFOUND); otherwise the driver's own fixed sentence (a timeout, a closed connection).
+  return `Cannot reach ${where}: ${code ?? message}. Check the address and that the server accepts connections.`;
+}
+
+/**
+ * A port another process holds is found before the store is opened, so that a
+ * second `npm start` says so first (and whatever holds the data directory next).
+ */
+async function exitIfPortsTaken(config: GatewayConfig): Promise<void> {
+  await probePort(config.http, 'PORT');
+  if (config.metrics) await probePort(config.metrics, 'METRICS_PORT');
+}
+
+async function probePort({ host, port }: { host: string; port: number }, variable: 'PORT' | 'METRICS_PORT'): Promise<void> {
+  if (port === 0) return;
+  const probe = net.createServer();
+  const code = await new Promise<string | undefined>((resolve) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'EUNKNOWN'));
+    probe.listen(port, host, () => resolve(undefined));
+  });
+  if (code === undefined) {
+    await new Promise((resolve) => probe.close(resolve));
+    return;
+  }
+  const problem = portProblem(code, host, port, variable);
+  if (problem !== undefined) exitAtStartUp(problem);
+}
+
+function portProblem(code: string, host: string, port: number, variable: 'PORT' | 'METRICS_PORT'): string | undefined {
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
+  const why = code === 'EADDRINUSE' ? 'is already in use (another gateway?)' : 'is not allowed for this user';
+  return `${host}:${port} ${why}: stop what holds it, or set ${variable} to a free port.`;
+}
+
+function exitAtStartUp(problem: string): never {
+  process.stderr.write(`${problem}\n`);
+  process.exit(1);
 }
 
 /** On stderr whatever the log level, and in the log. */
@@ -104,7 +169,7 @@ async function startLocalStandIns(config: GatewayConfig): Promise<LocalStandIns>
   if (config.profile !== 'local') return {};
   return {
     identity: config.entra.jwksUri === undefined ? await startLocalIdentityProvider(loadOrCreateLocalSigningKey(config.store.dataDir)) : undefined,
-    genesys: config.genesys.apiBaseUrl === undefined ? await startLocalGenesys() : undefined,
+    genesys: config.genesys.apiBaseUrl === undefined ? await startLocalGenesys(config.store.dataDir) : undefined,
   };
 }
 
@@ -120,10 +185,8 @@ function listen(gateway: Gateway, config: GatewayConfig): Promise<Server> {
 function listenOrExit(server: Server, { host, port }: { host: string; port: number }, variable: 'PORT' | 'METRICS_PORT'): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') {
-        const why = error.code === 'EADDRINUSE' ? 'is already in use (another gateway?)' : 'is not allowed for this user';
-        process.stderr.write(`${host}:${port} ${why}: stop what holds it, or set ${variable} to a free port.\n`);
-      }
+      const problem = portProblem(error.code ?? '', host, port, variable);
+      if (problem !== undefined) process.stderr.write(`${problem}\n`);
       reject(error);
     });
     server.listen(port, host, () => resolve(server));

@@ -287,6 +287,55 @@ describe('bad configuration', () => {
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '', MAXCONF_ENV: ' ' }).http.port).toBe(8080);
   });
+
+  test.each([
+    ['abc', "PORT: must be a whole number between 0 and 65535, got 'abc'"],
+    ['65536', "PORT: must be a whole number between 0 and 65535, got '65536'"],
+    ['80.5', "PORT: must be a whole number between 0 and 65535, got '80.5'"],
+    [' 8081', "PORT: must be a whole number between 0 and 65535, got ' 8081'"],
+  ])('PORT=%j is refused in our words, with the value as given', (value, problem) => {
+    expect(problemsOf({ PORT: value })).toEqual([problem]);
+  });
+
+  test('a choice not among the allowed ones is echoed with them; a space around it is refused as around a number', () => {
+    expect(problemsOf({ MAXCONF_ENV: 'prd' })).toEqual(["MAXCONF_ENV: must be one of local, edge, test, prod, got 'prd'"]);
+    expect(problemsOf({ MAXCONF_ENV: ' prod' })).toEqual(["MAXCONF_ENV: must be one of local, edge, test, prod, got ' prod'"]);
+    expect(problemsOf({ LOG_LEVEL: 'verbose' })[0]).toMatch(/^LOG_LEVEL: must be one of fatal, .*, got 'verbose'$/);
+  });
+
+  test('the metrics listener cannot share the API port, set or defaulted; METRICS_PORT=0 turns it off', () => {
+    const refusal = 'METRICS_PORT: must differ from PORT (both 8080): metrics have a listener of their own (METRICS_PORT=0 turns it off)';
+    expect(problemsOf({ PORT: '8080', METRICS_PORT: '8080' })).toEqual([refusal]);
+    expect(problemsOf({ METRICS_PORT: '8080' })).toEqual([refusal]);
+    expect(problemsOf({ PORT: '9464' })[0]).toMatch(/^METRICS_PORT: must differ from PORT \(both 9464\)/);
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics).toBeUndefined();
+    expect(loadConfig({ PORT: '8080', METRICS_PORT: '0' }).metrics).toBeUndefined();
+  });
+
+  test("the example deployment's placeholders are refused, named with their variable", () => {
+    expect(problemsOf({ GENESYS_ALLOWED_DIVISIONS: 'replace-with-the-division-id', PEXIP_OAUTH_CLIENT_ID: 'replace-with-the-oauth2-client-id' })).toEqual([
+      "GENESYS_ALLOWED_DIVISIONS: still the example's placeholder ('replace-with-the-division-id'); set the real value",
+      "PEXIP_OAUTH_CLIENT_ID: still the example's placeholder ('replace-with-the-oauth2-client-id'); set the real value",
+    ]);
+  });
+});
+
+describe('warnings: the configuration runs, but probably not as meant', () => {
+  test('a NODE_ENV other than production, development or test', () => {
+    expect(loadConfig({ NODE_ENV: 'staging' }).warnings).toEqual([
+      "NODE_ENV='staging' is none of production, development, test: set NODE_ENV=production in every deployed profile and choose the profile with MAXCONF_ENV",
+    ]);
+    for (const known of ['development', 'test', '']) expect(loadConfig({ NODE_ENV: known }).warnings).toEqual([]);
+  });
+
+  test('a variable with one of our prefixes that the gateway does not read, with the closest known name', () => {
+    expect(loadConfig({ MAXCONF_PROFILE: 'prod', ENTRA_TENANTID: 'x', PEXIP_URL_BASE: 'https://pexip.example.gov', HOME: '/root' }).warnings).toEqual([
+      'ENTRA_TENANTID is not a variable the gateway reads (did you mean ENTRA_TENANT_ID?); see .env.example',
+      'MAXCONF_PROFILE is not a variable the gateway reads; see .env.example',
+      'PEXIP_URL_BASE is not a variable the gateway reads; see .env.example',
+    ]);
+    expect(loadConfig({ MAXCONF_EVN: 'local' }).warnings).toEqual(['MAXCONF_EVN is not a variable the gateway reads (did you mean MAXCONF_ENV?); see .env.example']);
+  });
 });
 
 describe('tracing (OpenTelemetry)', () => {

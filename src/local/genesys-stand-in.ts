@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { LOCAL_DEFAULTS } from '../config.js';
 import http from 'node:http';
 
 export interface LocalGenesys {
   apiBaseUrl: string;
-  /** A token of an agent in the local allowed division, printed at start-up. */
+  /** A token of an agent in the local allowed division, printed at start-up; kept in the data directory, so the same at every start. */
   agentToken: string;
   close(): Promise<void>;
 }
 
 /** The local profile's Genesys Cloud: `users/me` knows one agent, in the local division. */
-export async function startLocalGenesys(): Promise<LocalGenesys> {
-  const agentToken = `local-agent-${randomBytes(12).toString('base64url')}`;
+export async function startLocalGenesys(dataDir: string): Promise<LocalGenesys> {
+  const agentToken = loadOrCreateAgentToken(dataDir);
   const agent = JSON.stringify({
     id: 'local-agent',
     name: 'Local Agent',
@@ -29,4 +31,13 @@ export async function startLocalGenesys(): Promise<LocalGenesys> {
     agentToken,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+function loadOrCreateAgentToken(dataDir: string): string {
+  const file = path.join(dataDir, 'local-agent-token');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const token = `local-agent-${randomBytes(12).toString('base64url')}`;
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
 }

@@ -3,8 +3,24 @@ import path from 'node:path';
 import { ConfigError, loadConfig, withDotEnv } from '../config.js';
 import { mintLocalToken, type LocalSigningKey } from './identity-provider.js';
 
+const USAGE = `Usage: npm run -s token [-- --v1] [-- --role=NAME ...]
+Prints an access token the local gateway (MAXCONF_ENV unset or local) accepts, valid for one hour.
+  --v1          an Entra v1.0 token instead of v2.0
+  --role=NAME   add an app role to the token's roles claim (repeatable)
+  --help        this text
+`;
+
+/** A command-line mistake: the usage on stderr, exit status 2. */
+class UsageError extends Error {}
+
 /** `npm run token [-- --v1] [-- --role=NAME]`: prints an access token the local gateway accepts. */
 async function tokenCommand(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const unknown = args.filter((a) => a !== '--v1' && !/^--role=.+/.test(a));
+  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.map((a) => `'${a}'`).join(', ')}`);
   const config = loadConfig(withDotEnv(process.env));
   if (config.profile !== 'local') throw new Error('npm run token mints tokens for the local profile only');
   const file = path.join(config.store.dataDir, 'local-signing-key.json');
@@ -19,6 +35,10 @@ async function tokenCommand(args: string[]): Promise<void> {
 try {
   await tokenCommand(process.argv.slice(2));
 } catch (error) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
   process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
   process.exit(1);
 }

@@ -94,9 +94,16 @@ function pidOf(record: string): number {
   return Number(record.split(' ', 1)[0]);
 }
 
+/** Another process (a gateway, `npm run gc` or `npm run adopt`) holds the data directory. */
+export class DataDirectoryInUseError extends Error {
+  constructor(readonly dataDir: string, readonly holder: number | undefined) {
+    super(`the data directory ${dataDir} is in use by ${holder === undefined ? 'another process' : `process ${holder}`}`);
+    this.name = 'DataDirectoryInUseError';
+  }
+}
+
 function inUse(dataDir: string, holder: number): Error {
-  const who = Number.isInteger(holder) && holder > 0 ? `process ${holder}` : 'another process';
-  return new Error(`the data directory ${dataDir} is in use by ${who}`);
+  return new DataDirectoryInUseError(dataDir, Number.isInteger(holder) && holder > 0 ? holder : undefined);
 }
 
 function readRecord(fd: number): string {

@@ -79,6 +79,13 @@ describe('every invalid room request is a 4xx in our words, naming the field', (
     expect(messages[0]).toMatch(/^uuiData is required: the hex-encoded user-to-user data/);
   });
 
+  test('a JSON body without uuiData and no query: the problem says both places uuiData may be given', async () => {
+    const res = await send('post', '/room/create', {});
+    expectOurProblem(res, 400);
+    expect(res.body.errors).toEqual([{ in: 'query', field: 'uuiData', message: expect.stringContaining('give it in the URL (?uuiData=<hex>) or as the JSON body {"uuiData": "<hex>"}') }]);
+    expect(res.body.detail).toContain('?uuiData=<hex>');
+  });
+
   const bulkCases: [string, Body, number, string][] = [
     ['no count', {}, 400, 'count'],
     ['count 0', { count: 0 }, 400, 'count'],

@@ -26,7 +26,7 @@ type Container = {
   ports: { name: string; containerPort: number }[];
   livenessProbe: Probe;
   readinessProbe: Probe;
-  lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: unknown } };
   securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
   volumeMounts: { name: string; mountPath: string }[];
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -38,7 +38,11 @@ type PodSpec = {
   volumes: { name: string; emptyDir?: object }[];
 };
 
-const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, 'deploy/kubernetes')], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+const render = (dir: string) => parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, dir)], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+/** The base, and what an environment's overlay makes of it (deploy/overlays/example: registry, ConfigMap values, Secret). */
+const base = render('deploy/kubernetes');
+const rendered = render('deploy/overlays/example');
+const baseConfigMap = () => (base.find((m) => m.kind === 'ConfigMap') as Manifest & { data: Record<string, string> }).data;
 const one = (kind: string) => {
   const found = rendered.filter((m) => m.kind === kind);
   expect(found).toHaveLength(1);
@@ -65,8 +69,12 @@ function podEnvironment(): Record<string, string> {
   };
 }
 
-test('the kustomization renders a Deployment of three replicas, a Service, a PodDisruptionBudget, a ConfigMap and a Secret', () => {
+test('the base renders a Deployment of three replicas, a Service, a PodDisruptionBudget and a ConfigMap; the Secret and the registry come from an overlay', () => {
+  expect(base.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service']);
   expect(rendered.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
+  const baseImage = (base.find((m) => m.kind === 'Deployment') as Manifest & { spec: { template: { spec: PodSpec } } }).spec.template.spec.containers[0]!.image;
+  expect(baseImage).toBe('maxconf-gateway:0.1.0');
+  expect(container().image).toBe('registry.example.gov/maxconf/maxconf-gateway:0.1.0');
   expect(deployment().spec.replicas).toBe(3);
   const { minAvailable, selector } = (one('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }).spec;
   expect(minAvailable).toBeGreaterThan(0);
@@ -85,11 +93,20 @@ test('every variable the pods get is in .env.example, from the ConfigMap and Sec
   expect(sources.map((s) => s.configMapRef?.name ?? s.secretRef?.name)).toEqual([one('ConfigMap').metadata.name, one('Secret').metadata.name]);
 });
 
-test("the gateway's own validation accepts the ConfigMap (with real secrets), and refuses the Secret's placeholders", () => {
+test("the gateway's own validation accepts the overlay's ConfigMap (with real secrets), and refuses the base ConfigMap's placeholders and the example Secret's", () => {
   const config = loadConfig(podEnvironment());
   expect(config.production).toBe(true);
   expect(config.store.database).toBeDefined();
   expect(() => loadConfig({ ...configMap(), ...secret() })).toThrow(/EVENT_SINK_PASSWORD: must be at least 12 characters/);
+  const placeholders = Object.entries(baseConfigMap()).filter(([, value]) => value.startsWith('replace-with-'));
+  expect(placeholders.length).toBeGreaterThan(0);
+  let refusal = '';
+  try {
+    loadConfig({ ...podEnvironment(), ...baseConfigMap() });
+  } catch (error) {
+    refusal = (error as Error).message;
+  }
+  for (const [name, value] of placeholders) expect(refusal).toContain(`${name}: still the example's placeholder ('${value}'); set the real value`);
 });
 
 test('liveness and readiness probe the documented, unauthenticated routes on the configured port', () => {
@@ -116,7 +133,8 @@ test('`npm start` runs the gateway as the image does, with Node.js options that 
   expect(cmd[0]).toBe('node');
   expect(cmd.at(-1)).toBe('dist/main.js');
   for (const flag of cmd.slice(1, -1)) expect(DOCUMENTED_NODE_OPTIONS).toContain(flag.split('=')[0]);
-  expect(scripts.start).toBe(cmd.join(' '));
+  // exec: the shell npm runs the script in becomes node, so npm's forwarded SIGTERM/SIGINT reach the gateway (test/process/npm-start.test.ts).
+  expect(scripts.start).toBe(`exec ${cmd.join(' ')}`);
   for (const name of ['NODE_OPTIONS', 'GLIBC_TUNABLES']) expect(imageEnv(dockerfile, name)).toBeUndefined();
 });
 
@@ -138,10 +156,14 @@ test('the read-only root filesystem leaves DATA_DIR and /tmp writable through em
   expect(dockerfile).toContain(`ENV DATA_DIR=${config.store.dataDir}`);
 });
 
-test('termination grace covers the preStop pause plus SHUTDOWN_TIMEOUT_SECONDS, with a margin', () => {
+test('termination grace covers the preStop pause plus SHUTDOWN_TIMEOUT_SECONDS, with a margin; the pause is an exec of sleep (the sleep action needs Kubernetes 1.30)', () => {
   const config = loadConfig(podEnvironment());
-  const preStop = container().lifecycle?.preStop?.sleep?.seconds ?? 0;
-  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(preStop + config.http.shutdownTimeoutMs / 1000);
+  const preStop = container().lifecycle?.preStop;
+  expect(preStop?.sleep).toBeUndefined();
+  const [command, seconds, ...rest] = preStop?.exec?.command ?? [];
+  expect([command, rest]).toEqual(['sleep', []]);
+  expect(Number(seconds)).toBeGreaterThan(0);
+  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(Number(seconds) + config.http.shutdownTimeoutMs / 1000);
 });
 
 test('the compose file uses only documented variables for its three replicas on PostgreSQL', () => {
@@ -162,7 +184,11 @@ test('the compose file uses only documented variables for its three replicas on 
 test("the gateway's spans reach the Collector of deploy/otel-collector, whose traces pipeline exports OTLP/HTTP to Application Insights", () => {
   const collector = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(REPO_ROOT, 'deploy/otel-collector')], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
   const of = (kind: string) => collector.filter((m) => m.kind === kind);
-  expect(collector.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Secret', 'Service']);
+  expect(collector.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
+  const collectorDeployment = of('Deployment')[0] as Manifest & { spec: { replicas: number; template: { metadata: { labels: Record<string, string> } } } };
+  const budget = (of('PodDisruptionBudget')[0] as Manifest & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } }).spec;
+  expect(budget.maxUnavailable).toBeLessThan(collectorDeployment.spec.replicas);
+  expect(collectorDeployment.spec.template.metadata.labels).toEqual(expect.objectContaining(budget.selector.matchLabels));
 
   const tracesUrl = new URL(loadConfig(podEnvironment()).tracing?.tracesUrl ?? 'http://tracing-off');
   const service = of('Service')[0] as Manifest & { spec: { ports: { port: number; targetPort: string }[] } };

@@ -95,7 +95,6 @@ describePostgres('one Pexip request budget for three replicas', () => {
     expect(pexip.conferences.size).toBe(3 * ROOMS_PER_REPLICA);
     const { busiest, fullWindows, inFullWindows } = pexip.windows(WINDOW_MS);
     const utilisation = inFullWindows / (fullWindows * BUDGET);
-    console.info(`budget ${BUDGET} per ${WINDOW_MS} ms: ${pexip.calls.length} requests, busiest window ${busiest}, utilisation over ${fullWindows} full windows ${(utilisation * 100).toFixed(1)} %`);
     expect(busiest).toBeLessThanOrEqual(BUDGET + TRANSIT_ALLOWANCE);
     expect(fullWindows).toBeGreaterThanOrEqual(3);
     expect(utilisation).toBeGreaterThanOrEqual(0.9);

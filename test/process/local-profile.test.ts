@@ -47,31 +47,58 @@ async function shell(command: string): Promise<string> {
   return stdout;
 }
 
-test('npm start without configuration: the printed token command and curl lines work as printed', async () => {
+test('npm start without configuration: the printed lines work as pasted, in order, in one shell, each answer on a line of its own', async () => {
   await startLocal();
   const tokenLine = printed('A token');
   expect(tokenLine).toBe('TOKEN=$(npm run -s token)');
-  const created = JSON.parse(await shell(`${tokenLine}; ${printed('Create')}`)) as { name: string; tag: string };
-  expect(created.tag).toBe('http://localhost/verification/MTIzNDU2LDc2NTQzMg');
-  const getLine = printed('Get').replace('<name>', created.name);
-  const fetched = JSON.parse(await shell(`${tokenLine}; ${getLine}`)) as { name: string; pin: string };
-  expect(fetched.name).toBe(created.name);
-  expect(fetched.pin).toMatch(/^\d{6}$/);
+  expect(running!.stdout()).not.toContain('<name>');
+  const pasted = ['A token', 'Create', 'Get', 'Agent', 'Event', 'Create', 'Event', 'Health', 'Ready'].map(printed).join('\n');
+  const output = await shell(pasted);
+  expect(output.endsWith('}\n')).toBe(true);
+  const [created, fetched, agent, event, second, secondEvent, health, ready, ...rest] = output.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(rest).toEqual([]);
+  expect(created!.tag).toBe('http://localhost/verification/MTIzNDU2LDc2NTQzMg');
+  expect(fetched).toMatchObject({ name: created!.name, pin: expect.stringMatching(/^\d{6}$/) });
+  expect(agent).toMatchObject({ name: created!.name, pin: fetched!.pin });
+  expect(event).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+  // The same printed line again, for a second room, is a new event (fresh seq and time), not a duplicate.
+  expect(second!.name).not.toBe(created!.name);
+  expect(secondEvent).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
+  expect(health).toMatchObject({ status: 'alive' });
+  expect(ready).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
   const listed = await shell(`${tokenLine}; ${printed('List')}`);
   expect(listed).toMatch(/^HTTP\/1\.1 200/);
   expect(listed).toMatch(/X-Total-Count: \d+/i);
-  expect(listed).toContain(created.name);
-
-  const agent = JSON.parse(await shell(printed('Agent').replace('<name>', created.name))) as { name: string; pin: string };
-  expect(agent).toMatchObject({ name: created.name, pin: fetched.pin });
-  const event = JSON.parse(await shell(printed('Event').replace('<name>', created.name))) as { accepted: number };
-  expect(event).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
-  // The same printed line again, for a second room, is a new event (fresh seq and time), not a duplicate.
-  const second = JSON.parse(await shell(`${tokenLine}; ${printed('Create')}`)) as { name: string };
-  expect(JSON.parse(await shell(printed('Event').replace('<name>', second.name)))).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
-  expect(JSON.parse(await shell(printed('Health')))).toMatchObject({ status: 'alive' });
-  expect(JSON.parse(await shell(printed('Ready')))).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
+  expect(listed).toContain(String(created!.name));
+  expect(listed.endsWith('\n')).toBe(true);
 }, NPM_RUNS_MS);
+
+test('a second gateway on the same port and data directory says the port is taken, in one line; on another port, that the data directory is in use', async () => {
+  const first = await startLocal();
+  const again = spawnGateway(env());
+  expect(await again.exited).toBe(1);
+  expect(again.stderr()).toBe(`127.0.0.1:${port} is already in use (another gateway?): stop what holds it, or set PORT to a free port.\n`);
+  const otherPort = spawnGateway({ ...env(), PORT: String(await freePort()) });
+  expect(await otherPort.exited).toBe(1);
+  expect(otherPort.stderr()).toBe(`The data directory ${dataDir} is in use by process ${first.child.pid} (another gateway, npm run gc or npm run adopt): stop it, or set DATA_DIR to another directory.\n`);
+  expect(otherPort.stdout()).not.toMatch(/"level":60|unhandledRejection/);
+}, NPM_RUNS_MS);
+
+test('the local agent token is kept in the data directory: the same at every start', async () => {
+  await startLocal();
+  const agentLine = printed('Agent');
+  expect(agentLine).toMatch(/x-auth-token: local-agent-\S+"/);
+  running!.kill('SIGTERM');
+  await running!.exited;
+  await startLocal();
+  expect(printed('Agent')).toBe(agentLine);
+}, NPM_RUNS_MS);
+
+test('npm run token: --help prints the usage; an unknown option is refused with the usage, exit status 2', async () => {
+  const help = await shell('npm run -s token -- --help');
+  expect(help).toMatch(/^Usage: npm run -s token \[-- --v1\] \[-- --role=NAME \.\.\.\]/);
+  await expect(shell('npm run -s token -- --v2')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^unknown option '--v2'\nUsage: /) });
+});
 
 test('the local token is verified through the loopback JWKS (a token signed by another key is refused)', async () => {
   await startLocal();
@@ -151,6 +178,22 @@ test('a configuration with a type error still lists the missing required variabl
     expect(running.stderr()).toMatch(new RegExp(`^  - ${variable}: `, 'm'));
   }
 });
+
+test('configuration checks at start-up: PORT equal to METRICS_PORT and PORT=abc are refused in our words; an unknown NODE_ENV and a misspelt variable are warned about', async () => {
+  running = spawnGateway({ ...env(), METRICS_PORT: String(port), MAXCONF_ENV: 'prd' });
+  expect(await running.exited).toBe(1);
+  expect(running.stderr()).toContain(`  - METRICS_PORT: must differ from PORT (both ${port})`);
+  expect(running.stderr()).toContain("  - MAXCONF_ENV: must be one of local, edge, test, prod, got 'prd'");
+  expect(await isListening(port)).toBe(false);
+  running = spawnGateway({ ...env(), PORT: 'abc' });
+  expect(await running.exited).toBe(1);
+  expect(running.stderr()).toContain("  - PORT: must be a whole number between 0 and 65535, got 'abc'");
+  expect(running.stderr()).not.toMatch(/NaN|expected number/);
+
+  await startLocal({ NODE_ENV: 'staging', ENTRA_TENANTID: 'x' });
+  expect(running!.stderr()).toContain("WARNING: NODE_ENV='staging' is none of production, development, test");
+  expect(running!.stderr()).toContain('WARNING: ENTRA_TENANTID is not a variable the gateway reads (did you mean ENTRA_TENANT_ID?); see .env.example');
+}, NPM_RUNS_MS);
 
 test('a taken port ends the gateway with one line naming PORT', async () => {
   const holder = net.createServer();

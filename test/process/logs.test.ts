@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { deployedEnvironment, temporaryDirectory } from '../support/gateway.js';
@@ -11,7 +10,6 @@ let genesys: GenesysStandIn;
 let dataDir: string;
 let port: number;
 let running: RunningGateway | undefined;
-let blocker: net.Server | undefined;
 /** Starting a gateway process (PGlite) takes tens of seconds on a loaded 2-core machine: no timing is asserted, so wait generously. */
 const PROCESS_TEST_MS = 120_000;
 
@@ -27,8 +25,6 @@ afterEach(async () => {
     await running.exited;
   }
   running = undefined;
-  await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
-  blocker = undefined;
   await Promise.all([entra.stop(), genesys.stop()]);
   fs.rmSync(dataDir, { recursive: true, force: true });
 }, PROCESS_TEST_MS);
@@ -68,12 +64,11 @@ test('a refused token: the line says why (reason code), from which client addres
   for (const part of expired.split('.')) expect(output).not.toContain(part);
 }, PROCESS_TEST_MS);
 
-test('a fatal error (the port is taken): the fatal line and the lines before it are on stdout after the process exited 1', async () => {
-  blocker = net.createServer();
-  await new Promise<void>((resolve) => blocker!.listen(port, '127.0.0.1', resolve));
-  running = spawnGateway(environment());
+test('a fatal error (HOST not an address of this machine, found only when listening): the fatal line and the lines before it are on stdout after the process exited 1', async () => {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737), on no interface; a taken port is a start-up error before the store opens (test/process/local-profile.test.ts).
+  running = spawnGateway({ ...environment(), HOST: '192.0.2.1' });
   expect(await running.exited).toBe(1);
   const lines = jsonLines(running.stdout());
   expect(lines.find((e) => e.msg === 'store migrated')).toBeDefined();
-  expect(lines.find((e) => e.level === 60)).toMatchObject({ msg: 'fatal error; exiting', err: { code: 'EADDRINUSE' } });
+  expect(lines.find((e) => e.level === 60)).toMatchObject({ msg: 'fatal error; exiting', err: { code: 'EADDRNOTAVAIL' } });
 }, PROCESS_TEST_MS);

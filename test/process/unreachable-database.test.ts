@@ -3,6 +3,7 @@ import { EntraStandIn } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { freePort, spawnGateway, type RunningGateway } from '../support/process.js';
+import { ADMIN_URL, describePostgres } from '../support/postgres.js';
 
 const PASSWORD = 'db-secret-password-4711';
 let entra: EntraStandIn;
@@ -55,3 +56,35 @@ test.each([
   expect(stderr).not.toMatch(/StoreUnavailableError|\bat .*\.js:\d+/);
   expect(stdout + stderr).not.toContain(PASSWORD);
 }, 30_000);
+
+describePostgres('PostgreSQL refuses the gateway (this machine’s server, trust authentication): one line saying what is wrong and what to do, exit status 1', () => {
+  const server = new URL(ADMIN_URL);
+  const at = (user: string, database: string) => `postgres://${user}@${server.host}/${database}`;
+
+  async function startWith(databaseUrl: string): Promise<string> {
+    running = spawnGateway({ ...deployedEnvironment(entra, genesys, await freePort()), DATABASE_URL: databaseUrl });
+    expect(await running.exited).toBe(1);
+    const lines = running.stderr().trim().split('\n').filter((line) => !line.startsWith('WARNING: ROOM_PROVIDER=embedded'));
+    expect(lines).toHaveLength(1);
+    expect(running.stderr()).not.toMatch(/StoreUnavailableError|\bat .*\.js:\d+|Check the address/);
+    return lines[0]!;
+  }
+
+  test('a database that does not exist is named, with how to create it', async () => {
+    expect(await startWith(at(server.username, 'maxconf_no_such_database'))).toBe(
+      `PostgreSQL at ${server.host} (DATABASE_URL): database "maxconf_no_such_database" does not exist (3D000): create it (createdb maxconf_no_such_database) or correct the database name in DATABASE_URL.`,
+    );
+  }, 30_000);
+
+  test('a role that does not exist is named, with what to do', async () => {
+    expect(await startWith(at('maxconf_no_such_role', server.pathname.slice(1)))).toBe(
+      `PostgreSQL at ${server.host} (DATABASE_URL): login refused (28000: role "maxconf_no_such_role" does not exist): create the role, allow it in pg_hba.conf, or correct the user in DATABASE_URL.`,
+    );
+  }, 30_000);
+
+  test('TLS asked of a server without it', async () => {
+    expect(await startWith(`${at(server.username, server.pathname.slice(1))}?sslmode=verify-full`)).toBe(
+      `PostgreSQL at ${server.host} (DATABASE_URL): the server does not accept TLS: remove sslmode from DATABASE_URL, or turn TLS on in the server.`,
+    );
+  }, 30_000);
+});

@@ -48,6 +48,11 @@ test('/docs at http://localhost:<port>: authorize with the local token, then "Tr
     await page.getByText('npm run -s token').first().waitFor();
 
     await page.locator('.btn.authorize').first().click();
+    // Only what works from a browser: a token pasted, no OAuth 2.0 flow whose token endpoint the page could never call.
+    const schemes = await page.locator('.auth-container h4 code').allTextContents();
+    expect(schemes).toContain('entraBearer');
+    expect(schemes).not.toContain('entraClientCredentials');
+    expect(await page.locator('.auth-container').getByText(/clientCredentials|client_secret/).count()).toBe(0);
     const bearer = page.locator('.auth-container', { has: page.locator('h4 code', { hasText: /^entraBearer$/ }) });
     await bearer.locator('#auth-bearer-value').fill(token.trim());
     await bearer.locator('button.authorize').click();
@@ -81,6 +86,14 @@ test('DOCS_ENABLED=false turns /docs and /openapi.yaml off', async () => {
     await gw.close();
   }
 }, 60_000);
+
+test('/docs is served by default in the local, edge and test profiles and not in prod', () => {
+  const deployed = { ROOM_TAG_BASE_URL: 'https://idim.example.gov/s', GENESYS_ALLOWED_DIVISIONS: 'div-1', EVENT_SINK_USERNAME: 'pexip', EVENT_SINK_PASSWORD: 'a-long-sink-password', ROOM_PROVIDER: 'embedded' };
+  expect(loadConfig({}).http.docsEnabled).toBe(true);
+  for (const profile of ['edge', 'test']) expect(loadConfig({ ...deployed, MAXCONF_ENV: profile }).http.docsEnabled).toBe(true);
+  expect(loadConfig({ ...deployed, MAXCONF_ENV: 'prod' }).http.docsEnabled).toBe(false);
+  expect(loadConfig({ ...deployed, MAXCONF_ENV: 'prod', DOCS_ENABLED: 'true' }).http.docsEnabled).toBe(true);
+});
 
 test('a DOCS_ENABLED that is not true or false is refused at start-up', () => {
   expect(() => loadConfig({ DOCS_ENABLED: 'yes' })).toThrow(/DOCS_ENABLED: must be true or false/);

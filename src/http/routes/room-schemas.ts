@@ -17,8 +17,11 @@ const booleanFlag = (field: string) =>
 
 const UUI_DATA_FORMAT = `the hex-encoded user-to-user data of the call (an even number of hex digits, at most ${MAX_UUI_DATA_LENGTH})`;
 
+/** Said for a missing or empty uuiData, wherever it was looked for. */
+export const UUI_DATA_REQUIRED = `${requiredMessage('uuiData', UUI_DATA_FORMAT)}; give it in the URL (?uuiData=<hex>) or as the JSON body {"uuiData": "<hex>"}`;
+
 export const uuiData = text('uuiData', UUI_DATA_FORMAT)
-  .min(1, requiredMessage('uuiData', UUI_DATA_FORMAT))
+  .min(1, UUI_DATA_REQUIRED)
   .superRefine((value, ctx) => {
     if (value.length > MAX_UUI_DATA_LENGTH) {
       ctx.addIssue({ code: 'custom', message: `uuiData is too long: at most ${MAX_UUI_DATA_LENGTH} hex characters, got ${value.length}` });

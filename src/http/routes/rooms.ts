@@ -4,7 +4,7 @@ import { requireRole } from '../authenticate.js';
 import { jsonBody, resource, type Routes } from '../middleware.js';
 import { HttpProblem, notFound } from '../problem.js';
 import { noteRoom } from '../request-log.js';
-import { validate } from '../../validation.js';
+import { InvalidInput, validate } from '../../validation.js';
 import type { BulkJobs } from '../../rooms/bulk-jobs.js';
 import {
   bulkCreateBody,
@@ -16,6 +16,7 @@ import {
   listRoomsQuery,
   roomChangesBody,
   roomNameParams,
+  UUI_DATA_REQUIRED,
 } from './room-schemas.js';
 import type { RoomService } from '../../rooms/service.js';
 
@@ -131,8 +132,15 @@ export function roomRoutes({ service, bulkJobs, authenticate, bulkRole, bodyLimi
  */
 function uuiDataOf(req: Request): { uuiData: string; from: 'query' | 'body' } {
   const fromBody = req.method === 'POST' ? validate(createRoomBody, req.body ?? {}, 'body').uuiData : undefined;
-  if (fromBody !== undefined && (req.query as Record<string, unknown>).uuiData === undefined) return { uuiData: fromBody, from: 'body' };
+  const fromQuery = (req.query as Record<string, unknown>).uuiData;
+  if (fromBody !== undefined && fromQuery === undefined) return { uuiData: fromBody, from: 'body' };
+  if (fromQuery === undefined) throw noUuiData();
   return { uuiData: validate(createRoomQuery, req.query, 'query').uuiData, from: 'query' };
+}
+
+/** Neither the query nor the body has one: say both places it may be given. */
+function noUuiData(): InvalidInput {
+  return new InvalidInput(`Fix the request and send it again. ${UUI_DATA_REQUIRED}.`, [{ in: 'query', field: 'uuiData', message: UUI_DATA_REQUIRED }]);
 }
 
 /** The Entra calling application the room is handed out to. */
