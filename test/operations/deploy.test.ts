@@ -135,10 +135,12 @@ test('the read-only root filesystem leaves DATA_DIR and /tmp writable through em
   expect(dockerfile).toContain(`ENV DATA_DIR=${config.store.dataDir}`);
 });
 
-test('termination grace covers the preStop pause plus SHUTDOWN_TIMEOUT_SECONDS, with a margin', () => {
+test('termination grace covers the preStop pause, the drain and SHUTDOWN_TIMEOUT_SECONDS, with a margin; the drain outlasts readiness noticing', () => {
   const config = loadConfig(podEnvironment());
   const preStop = container().lifecycle?.preStop?.sleep?.seconds ?? 0;
-  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(preStop + config.http.shutdownTimeoutMs / 1000);
+  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(preStop + (config.http.shutdownDrainMs + config.http.shutdownTimeoutMs) / 1000);
+  const readiness = container().readinessProbe as Probe & { periodSeconds: number; failureThreshold: number };
+  expect(config.http.shutdownDrainMs / 1000).toBeGreaterThan(readiness.periodSeconds * readiness.failureThreshold);
 });
 
 test('the compose file uses only documented variables for its three replicas on PostgreSQL', () => {
