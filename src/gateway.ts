@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import passport from 'passport';
 import type { Logger } from 'pino';
 import { createEntraVerifier, type EntraPrincipal } from './auth/entra-verifier.js';
 import { AgentRequestLimiter } from './auth/agent-requests.js';
@@ -8,7 +9,7 @@ import { FailureLimiter } from './auth/failure-limiter.js';
 import { GenesysAgents } from './auth/genesys-agents.js';
 import { GenesysAgentStrategy } from './auth/genesys-strategy.js';
 import { SigningKeys } from './auth/signing-keys.js';
-import type { Strategy } from './auth/strategy.js';
+import type { StrategyName } from './auth/strategy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import { type Clock, realSleep } from './clock.js';
 import type { GatewayConfig } from './config.js';
@@ -36,6 +37,7 @@ import { GarbageCollector } from './rooms/retirement/garbage-collection.js';
 import { RoomRetirement } from './rooms/retirement/retirement.js';
 import { RoomService } from './rooms/service.js';
 import type { Store } from './store/store.js';
+import { measuredStore } from './store/measured.js';
 import { GatewayMetrics, type Upstream } from './metrics.js';
 import { tracedFetch } from './tracing/fetch.js';
 import { outboundFetch, type UpstreamFetch } from './upstream.js';
@@ -98,9 +100,16 @@ function upstreamFetch(deps: ServiceDependencies, metrics: GatewayMetrics, upstr
 
 export function createServices(config: GatewayConfig, deps: ServiceDependencies): Services {
   const { logger, clock } = deps;
-  const store = tracedStore(deps.store, deps.tracing);
   const metrics = deps.metrics ?? new GatewayMetrics();
-  const { provider, agentProvider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, { store, clock, logger, fetch: upstreamFetch(deps, metrics, 'pexip'), sleep: deps.sleep ?? realSleep });
+  const store = tracedStore(measuredStore(deps.store, (operation, outcome, seconds) => metrics.storeOperation(operation, outcome, seconds)), deps.tracing);
+  const { provider, agentProvider, backgroundProvider, readyDelayMs } = selectRoomProvider(config.roomProvider, {
+    store,
+    clock,
+    logger,
+    fetch: upstreamFetch(deps, metrics, 'pexip'),
+    sleep: deps.sleep ?? realSleep,
+    onBudgetTurn: (priority, granted, waitedMs) => metrics.budgetTurn(priority, granted, waitedMs),
+  });
   const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
   const ledger = new RoomLedger(store, clock);
   const pool = new RoomPool({
@@ -164,7 +173,12 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const tokenCache = new VerifiedTokenCache<EntraPrincipal>(config.entra.tokenCacheSize, clock);
   const verifier = createEntraVerifier(config.entra, signingKeys, tokenCache, clock);
   const genesysAgents = new GenesysAgents(config.genesys, upstreamFetch(deps, metrics, 'genesys'), clock, logger.child({ component: 'genesys' }));
-  const guard = (strategy: Strategy) => authenticated(strategy, { failures, metrics });
+  // An instance of the gateway's own (never passport's default one), without sessions: each request proves its caller.
+  const authenticator = new passport.Passport();
+  authenticator.use(new EntraStrategy(verifier, config.entra.requiredRole));
+  authenticator.use(new GenesysAgentStrategy(genesysAgents));
+  authenticator.use(new EventSinkStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords }));
+  const guard = (strategy: StrategyName) => authenticated(authenticator, strategy, { failures, metrics });
   const deadline: RequestDeadline = (callerGone) => deadlineIn(clock, config.http.requestDeadlineMs, callerGone);
   metrics.watch({
     poolCounts: () => services.pool.counts(),
@@ -175,6 +189,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
     eventCounts: services.sink.countsByType,
     rejectedEvents: services.sink.rejectedByReason,
     rooms: services.rooms,
+    signingKeys,
     now: () => clock.now(),
   });
 
@@ -183,7 +198,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
       roomRoutes({
         service: services.rooms,
         bulkJobs: services.bulkJobs,
-        authenticate: guard(new EntraStrategy(verifier, config.entra.requiredRole)),
+        authenticate: guard('entra'),
         bulkRole: config.entra.bulkRole,
         bodyLimitBytes: config.http.bodyLimitBytes,
         deadline,
@@ -191,13 +206,13 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
       publicRoomRoutes({
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
-        authenticate: guard(new GenesysAgentStrategy(genesysAgents)),
+        authenticate: guard('genesys'),
         limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock)),
         deadline,
       }),
       eventRoutes({
         sink: services.sink,
-        authenticate: guard(new EventSinkStrategy({ username: config.eventSink.username, passwords: config.eventSink.passwords })),
+        authenticate: guard('event-sink'),
         bodyLimitBytes: config.eventSink.bodyLimitBytes,
       }),
       probeRoutes(clock, {

@@ -1,7 +1,7 @@
 import { InsufficientScope } from './bearer-errors.js';
 import { extractBearerToken } from './bearer-token.js';
 import type { EntraPrincipal, EntraVerifier } from './entra-verifier.js';
-import type { CredentialSource, Strategy } from './strategy.js';
+import { CallerStrategy, type CredentialSource } from './strategy.js';
 import { headerValues } from '../raw-headers.js';
 
 /**
@@ -10,12 +10,14 @@ import { headerValues } from '../raw-headers.js';
  * configured, tokens carrying `requiredRole`. Failures are the RFC 6750
  * classes of bearer-errors.ts, or SigningKeysUnavailable while the keys are.
  */
-export class EntraStrategy implements Strategy {
-  readonly name = 'entra';
+export class EntraStrategy extends CallerStrategy {
+  override readonly name = 'entra';
 
-  constructor(private readonly verifier: EntraVerifier, private readonly requiredRole: string | undefined) {}
+  constructor(private readonly verifier: EntraVerifier, private readonly requiredRole: string | undefined) {
+    super();
+  }
 
-  async authenticate(source: CredentialSource): Promise<EntraPrincipal> {
+  protected async callerOf(source: CredentialSource): Promise<EntraPrincipal> {
     const token = extractBearerToken({ authorization: headerValues(source.rawHeaders, 'authorization'), accessTokenParameter: hasAccessTokenParameter(source) });
     const principal = await this.verifier.verify(token);
     if (principal.delegated) {

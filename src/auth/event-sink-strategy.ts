@@ -1,6 +1,6 @@
 import { CredentialsRefused } from './failures.js';
 import { secretsEqual } from './secrets.js';
-import { type CredentialSource, credentialHeader, type SinkCaller, type Strategy } from './strategy.js';
+import { CallerStrategy, type CredentialSource, credentialHeader, type SinkCaller } from './strategy.js';
 
 export interface SinkCredentials {
   username: string;
@@ -11,17 +11,22 @@ export interface SinkCredentials {
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 
 /**
- * Pexip's event sink, by HTTP Basic credentials. passport-http's parser split
- * on every ":" and kept only the second piece, truncating passwords that
- * contain ":" (docs/jwt-validation.md §5); here the user-id ends at the first
- * colon (RFC 7617 §2) and both parts are compared in constant time.
+ * Pexip's event sink, by HTTP Basic credentials. Not passport-http's
+ * BasicStrategy: it splits the decoded credentials at every ":" and keeps the
+ * second piece as the password (basic.js, passport-http 0.3.0; upstream issue
+ * jaredhanson/passport-http#20, open since 2014), so a password containing ":"
+ * never matches and one followed by ":anything" does (README, "Design card").
+ * Here the user-id ends at the first colon (RFC 7617 §2) and both parts are
+ * compared in constant time.
  */
-export class EventSinkStrategy implements Strategy {
-  readonly name = 'event-sink';
+export class EventSinkStrategy extends CallerStrategy {
+  override readonly name = 'event-sink';
 
-  constructor(private readonly credentials: SinkCredentials) {}
+  constructor(private readonly credentials: SinkCredentials) {
+    super();
+  }
 
-  async authenticate(source: CredentialSource): Promise<SinkCaller> {
+  protected async callerOf(source: CredentialSource): Promise<SinkCaller> {
     const parsed = parseBasic(credentialHeader(source, 'authorization'));
     if (parsed === undefined) throw new CredentialsRefused(this.name, 'Send the event sink credentials with HTTP Basic authentication.');
     if (!this.matches(parsed.username, parsed.password)) throw new CredentialsRefused(this.name, 'The event sink credentials are wrong.');

@@ -1,6 +1,6 @@
 import { AuthenticationFailure, CredentialsRefused } from './failures.js';
 import type { GenesysAgents } from './genesys-agents.js';
-import { type AgentCaller, type CredentialSource, credentialHeader, type Strategy } from './strategy.js';
+import { type AgentCaller, CallerStrategy, type CredentialSource, credentialHeader } from './strategy.js';
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/;
 
@@ -26,12 +26,14 @@ export class GenesysUnavailable extends AuthenticationFailure {
  * organization → AgentForbidden; Genesys unreachable, slow, rate-limited or
  * failing → GenesysUnavailable.
  */
-export class GenesysAgentStrategy implements Strategy {
-  readonly name = 'genesys';
+export class GenesysAgentStrategy extends CallerStrategy {
+  override readonly name = 'genesys';
 
-  constructor(private readonly agents: GenesysAgents) {}
+  constructor(private readonly agents: GenesysAgents) {
+    super();
+  }
 
-  async authenticate(source: CredentialSource): Promise<AgentCaller> {
+  protected async callerOf(source: CredentialSource): Promise<AgentCaller> {
     const token = credentialHeader(source, 'x-auth-token');
     if (token === undefined || !TOKEN.test(token)) throw new CredentialsRefused(this.name, 'Send the agent\'s Genesys Cloud access token in the x-auth-token header.');
     const verdict = await this.agents.check(token);

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import jwksRsa from 'jwks-rsa';
 import type { Logger } from 'pino';
 import { BackgroundLoop, SingleFlight } from '../background.js';
 import type { Clock } from '../clock.js';
@@ -36,16 +37,31 @@ export class SigningKeysUnavailable extends AuthenticationFailure {
 export const MAX_JWKS_BYTES = 512 * 1024;
 const MIN_RSA_BITS = 2048;
 
+/** A held key and the SPKI PEM jwks-rsa made of its JWK, by which an unchanged key is recognised. */
+interface HeldKey {
+  key: KeyObject;
+  pem: string;
+}
+
 /**
- * The tenant's signing keys, fetched from its JWKS. Unlike jose's remote set
- * or jwks-rsa, it never drops the last good keys when the endpoint fails, and
- * an unknown `kid` causes at most one fetch per cool-down: callers that arrive
+ * The tenant's signing keys, fetched from its JWKS. jwks-rsa's client fetches
+ * the set (through our fetch) and turns each JWK into a key; the policy is
+ * ours: the last good keys are never dropped when the endpoint fails, and an
+ * unknown `kid` causes at most one fetch per cool-down: callers that arrive
  * while cooling down are answered at once, never queued. A `kid` we do not hold
  * is "unknown" only while the key set is fresh; after a failed fetch it is our
  * outage (SigningKeysUnavailable).
  */
 export class SigningKeys {
-  private keys = new Map<string, KeyObject>();
+  private keys = new Map<string, HeldKey>();
+  /**
+   * jwks-rsa's client. Its cache and rate limiter stay off: the cache keeps
+   * five `kid`s for ten minutes, after which a failing endpoint leaves it
+   * nothing to serve, and the limiter queues callers for minutes; the whole
+   * set kept, one fetch at a time and the cool-down below replace both.
+   * getSigningKeys reads the whole set in one fetch.
+   */
+  private readonly client: jwksRsa.JwksClient;
   private readonly fetching = new SingleFlight(() => this.fetchKeys());
   private readonly refreshing = new BackgroundLoop({
     step: () => this.refresh(),
@@ -54,12 +70,26 @@ export class SigningKeys {
   });
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private lastFetchFailed = false;
+  private lastLoadedAt: number | undefined;
   readonly counts: Record<FetchOutcome, number> = { ok: 0, error: 0, timeout: 0 };
 
-  constructor(private readonly options: SigningKeysOptions) {}
+  constructor(private readonly options: SigningKeysOptions) {
+    // The fetcher is our fetch (timeout, body cap, metrics, spans), and hands jwks-rsa only the JWKs usable with RS256.
+    this.client = new jwksRsa.JwksClient({ jwksUri: options.jwksUri, cache: false, rateLimit: false, fetcher: async () => ({ keys: rs256SigningKeys(await this.download()) }) });
+  }
 
   get loaded(): boolean {
     return this.keys.size > 0;
+  }
+
+  /** Signing keys held now. */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** When the key set was last fetched successfully (clock milliseconds); undefined until then. */
+  get loadedAt(): number | undefined {
+    return this.lastLoadedAt;
   }
 
   /** Keys are loaded and the last fetch succeeded: a `kid` we do not hold is unknown to the tenant too. */
@@ -78,7 +108,7 @@ export class SigningKeys {
 
   /** The key for `kid` if we hold it now; never waits. */
   current(kid: string): KeyObject | undefined {
-    return this.keys.get(kid);
+    return this.keys.get(kid)?.key;
   }
 
   /**
@@ -86,10 +116,10 @@ export class SigningKeys {
    * Throws SigningKeysUnavailable when the key is missing because of our outage.
    */
   async resolve(kid: string): Promise<KeyObject | undefined> {
-    const held = this.keys.get(kid);
+    const held = this.current(kid);
     if (held !== undefined) return held;
     if (this.fetching.busy || !this.coolingDown()) await this.refresh();
-    const key = this.keys.get(kid);
+    const key = this.current(kid);
     if (key === undefined && !this.fresh) throw new SigningKeysUnavailable(this.retryAfterSeconds());
     return key;
   }
@@ -122,10 +152,10 @@ export class SigningKeys {
     const { clock, logger, timeoutMs } = this.options;
     this.lastAttemptAt = clock.now();
     try {
-      const jwks = await this.download();
-      const next = this.importKeys(jwks);
+      const next = this.heldKeys(await this.client.getSigningKeys());
       if (next.size === 0) throw new Error('the key set holds no usable RS256 signing key');
       this.keys = next;
+      this.lastLoadedAt = clock.now();
       this.counts.ok += 1;
       logger.info({ keys: [...next.keys()] }, 'signing keys loaded');
       if (this.lastFetchFailed) this.options.onRecovered?.();
@@ -155,16 +185,15 @@ export class SigningKeys {
     return readJson(response, MAX_JWKS_BYTES);
   }
 
-  /** Keeps RSA signature keys usable with RS256; reuses key objects whose material did not change. */
-  private importKeys(jwks: unknown): Map<string, KeyObject> {
-    const entries = (jwks as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(entries)) throw new Error('the key set has no "keys" array');
-    const next = new Map<string, KeyObject>();
-    for (const jwk of entries as Record<string, unknown>[]) {
-      if (!isRs256SigningKey(jwk) || next.has(jwk.kid)) continue;
-      const previous = this.keys.get(jwk.kid);
-      const key = previous && sameRsaMaterial(previous, jwk) ? previous : importRsaKey(jwk);
-      if (key) next.set(jwk.kid, key);
+  /** The first key of each `kid`, RSA of 2048 bits or more; a key whose material did not change stays the same object (verified-token-cache.ts). */
+  private heldKeys(signingKeys: jwksRsa.SigningKey[]): Map<string, HeldKey> {
+    const next = new Map<string, HeldKey>();
+    for (const signingKey of signingKeys) {
+      if (next.has(signingKey.kid)) continue;
+      const pem = signingKey.getPublicKey();
+      const previous = this.keys.get(signingKey.kid);
+      const held = previous?.pem === pem ? previous : rsaKey(pem);
+      if (held) next.set(signingKey.kid, held);
     }
     return next;
   }
@@ -175,36 +204,27 @@ function jittered(delayMs: number): number {
   return Math.round(delayMs * (1 + (Math.random() - 0.5) * 0.2));
 }
 
-interface RsaJwk {
-  kty: 'RSA';
-  kid: string;
-  n: string;
-  e: string;
+function rs256SigningKeys(jwks: unknown): unknown[] {
+  const entries = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(entries)) throw new Error('the key set has no "keys" array');
+  return entries.filter(isRs256SigningKey);
 }
 
-function isRs256SigningKey(jwk: Record<string, unknown>): jwk is Record<string, unknown> & RsaJwk {
+function isRs256SigningKey(jwk: unknown): boolean {
+  const { kty, kid, n, e, use, alg, key_ops } = (jwk ?? {}) as Record<string, unknown>;
   return (
-    jwk.kty === 'RSA' &&
-    typeof jwk.kid === 'string' &&
-    jwk.kid.length > 0 &&
-    typeof jwk.n === 'string' &&
-    typeof jwk.e === 'string' &&
-    (jwk.use === undefined || jwk.use === 'sig') &&
-    (jwk.alg === undefined || jwk.alg === 'RS256') &&
-    (jwk.key_ops === undefined || (Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify')))
+    kty === 'RSA' &&
+    typeof kid === 'string' &&
+    kid.length > 0 &&
+    typeof n === 'string' &&
+    typeof e === 'string' &&
+    (use === undefined || use === 'sig') &&
+    (alg === undefined || alg === 'RS256') &&
+    (key_ops === undefined || (Array.isArray(key_ops) && key_ops.includes('verify')))
   );
 }
 
-function importRsaKey(jwk: RsaJwk): KeyObject | undefined {
-  try {
-    const key = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
-    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS ? key : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function sameRsaMaterial(key: KeyObject, jwk: RsaJwk): boolean {
-  const held = key.export({ format: 'jwk' });
-  return held.n === jwk.n && held.e === jwk.e;
+function rsaKey(pem: string): HeldKey | undefined {
+  const key = createPublicKey(pem);
+  return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS ? { key, pem } : undefined;
 }

@@ -1,3 +1,4 @@
+import passport from 'passport';
 import type { EntraPrincipal } from './entra-verifier.js';
 import { RepeatedCredentials } from './failures.js';
 import { headerValues } from '../raw-headers.js';
@@ -22,15 +23,28 @@ export interface CredentialSource {
   query?: unknown;
 }
 
+/** What a strategy authenticates: its name in passport, and the label of its failures in logs and metrics. */
+export type StrategyName = 'entra' | 'genesys' | 'event-sink';
+
 /**
- * The one shape of the gateway's three ways in (Entra bearer tokens, Genesys
- * agents' tokens, the event sink's Basic credentials): the caller the
- * request's credentials prove, or an AuthenticationFailure.
+ * The gateway's three ways in (Entra bearer tokens, Genesys agents' tokens,
+ * the event sink's Basic credentials) as passport strategies: `callerOf`
+ * gives the caller the request's credentials prove, which passport is told
+ * with `success`, or throws the AuthenticationFailure saying why, handed to
+ * passport with `error` so that http/errors.ts answers it. Never `fail`:
+ * passport would write its own 401.
  */
-export interface Strategy {
-  /** What it authenticates; the label of its failures in logs and metrics. */
-  readonly name: 'entra' | 'genesys' | 'event-sink';
-  authenticate(source: CredentialSource): Promise<Caller>;
+export abstract class CallerStrategy extends passport.Strategy {
+  abstract override readonly name: StrategyName;
+
+  protected abstract callerOf(source: CredentialSource): Promise<Caller>;
+
+  override authenticate(source: CredentialSource): void {
+    this.callerOf(source).then(
+      (caller) => this.success(caller),
+      (error: unknown) => this.error(error),
+    );
+  }
 }
 
 /** The one value of a credential header, or undefined; several copies are refused. */

@@ -1,10 +1,11 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type passport from 'passport';
 import type { AgentRequestLimiter } from '../auth/agent-requests.js';
 import { CredentialsMissing } from '../auth/bearer-errors.js';
 import { assertRole } from '../auth/entra-strategy.js';
 import type { Attempt, FailureLimiter } from '../auth/failure-limiter.js';
 import { AuthenticationFailure } from '../auth/failures.js';
-import type { Caller, Strategy } from '../auth/strategy.js';
+import type { Caller, StrategyName } from '../auth/strategy.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { noteAuthFailure } from './request-log.js';
 
@@ -21,27 +22,42 @@ export interface GuardOptions {
 }
 
 /**
- * Puts a strategy in front of a route: a client that keeps failing is refused
- * before its credentials are looked at again; each attempt counts against the
- * client while it is checked, and keeps counting only when the credentials
- * themselves were refused. A failure is counted and noted for the request's
- * log line by its reason, and answered by http/errors.ts.
+ * Puts a passport strategy in front of a route: a client that keeps failing
+ * is refused before its credentials are looked at again; each attempt counts
+ * against the client while it is checked, and keeps counting only when the
+ * credentials themselves were refused. passport runs the strategy, without
+ * sessions; its outcome comes back to the callback here, so that passport
+ * never answers on its own: the caller is put on `req.caller`, and a failure
+ * is counted and noted for the request's log line by its reason, and answered
+ * by http/errors.ts.
  */
-export function authenticated(strategy: Strategy, { failures, metrics }: GuardOptions): RequestHandler {
-  return async (req, res, next) => {
-    let attempt: Attempt | undefined;
+export function authenticated(authenticator: passport.Authenticator, strategy: StrategyName, { failures, metrics }: GuardOptions): RequestHandler {
+  const failed = (res: Response, error: unknown): void => {
+    const reason = error instanceof AuthenticationFailure ? error.reason : 'error';
+    metrics.authFailure(strategy, reason);
+    noteAuthFailure(res, { strategy, reason });
+  };
+  return (req, res, next) => {
+    let attempt: Attempt;
     try {
-      attempt = failures.admit(strategy.name, req.clientAddress, presentedCredentials(req));
-      req.caller = await strategy.authenticate(req);
-      attempt.settle(false);
+      attempt = failures.admit(strategy, req.clientAddress, presentedCredentials(req));
     } catch (error) {
-      const failure = error instanceof AuthenticationFailure ? error : undefined;
-      metrics.authFailure(strategy.name, failure?.reason ?? 'error');
-      noteAuthFailure(res, { strategy: strategy.name, reason: failure?.reason ?? 'error' });
-      attempt?.settle(failure?.counted === true);
+      failed(res, error);
       throw error;
     }
-    next();
+    const done = (error: unknown, caller: Caller | false | undefined): void => {
+      if (error == null && caller) {
+        attempt.settle(false);
+        req.caller = caller;
+        next();
+        return;
+      }
+      const failure = error ?? new Error(`the ${strategy} strategy ended without a caller or an error`);
+      failed(res, failure);
+      attempt.settle(failure instanceof AuthenticationFailure && failure.counted);
+      next(failure);
+    };
+    authenticator.authenticate(strategy, { session: false }, done)(req, res, next);
   };
 }
 

@@ -150,6 +150,40 @@ describe('key properties', () => {
   });
 });
 
+describe('the key set as jwks-rsa reads it, through our fetch', () => {
+  test('a key set larger than 512 KiB is a failed fetch: the last good keys stay', async () => {
+    await start();
+    entra.extraJwks = [{ kty: 'oct', kid: 'padding', k: 'x'.repeat(600 * 1024) }];
+    expect(await gw.gateway.signingKeys.refresh()).toBe(false);
+    expect(gw.gateway.signingKeys.counts.error).toBe(1);
+    expect(await status(gw.token())).toBe(200);
+  });
+
+  test('a kid published twice: the first key is the one used', async () => {
+    const impostor = newIssuerKey(entra.signingKey.kid);
+    entra.published = [entra.signingKey, impostor];
+    await start();
+    expect(await status(gw.token())).toBe(200);
+    expect(await status(gw.token({ key: impostor }))).toBe(401);
+  });
+
+  test('an RSA key published for encryption (key_ops without verify) is not used', async () => {
+    const encryption = newIssuerKey('enc-ops');
+    entra.extraJwks = [{ ...encryption.publicJwk, key_ops: ['encrypt'] }];
+    await start();
+    expect(await status(gw.token({ key: encryption }))).toBe(401);
+  });
+
+  test('a refresh that finds the same keys keeps tokens verified before (same key objects)', async () => {
+    await start();
+    const token = gw.token();
+    expect(await status(token)).toBe(200);
+    expect(await gw.gateway.signingKeys.refresh()).toBe(true);
+    expect(await status(token)).toBe(200);
+    expect(gw.gateway.tokenCache.hits).toBe(1);
+  });
+});
+
 describe('background refresh', () => {
   test('keys are refetched periodically and a fetch that hangs is abandoned at the timeout', async () => {
     const keys = new SigningKeys({

@@ -2,9 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DOMParser, type Element } from '@xmldom/xmldom';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { readEnvExample } from '../../src/config-reference.js';
+import { signRaw } from '../stand-ins/entra.js';
+import { startTestGateway } from '../support/gateway.js';
 import { imageCommand, imageEnv } from '../support/image.js';
 import { REPO_ROOT } from '../support/process.js';
 
@@ -187,3 +190,77 @@ test("the gateway's spans reach the Collector of deploy/otel-collector, whose tr
   expect(otelcol!.securityContext).toEqual(expect.objectContaining({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }));
   expect(collectorPod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true }));
 });
+
+/** deploy/apim/policy.xml: the environment it is written for, and what its validate-azure-ad-token accepts. */
+function apimTokenCheck() {
+  const text = fs.readFileSync(path.join(REPO_ROOT, 'deploy/apim/policy.xml'), 'utf8');
+  const document = new DOMParser({ onError: (level, message) => { throw new Error(`policy.xml: ${level}: ${message}`); } }).parseFromString(text, 'text/xml');
+  const [check] = Array.from(document.getElementsByTagName('validate-azure-ad-token'));
+  const values = (element: Element | undefined, tag: string) => Array.from(element?.getElementsByTagName(tag) ?? []).map((e) => e.textContent?.trim() ?? '');
+  return {
+    environment: /MAXCONF_ENV=(\w+)/.exec(text)?.[1],
+    tenant: check?.getAttribute('tenant-id'),
+    audiences: values(check, 'audience'),
+    callers: values(check, 'application-id'),
+    requiredClaims: Object.fromEntries<{ match: string; values: string[] }>(Array.from(check?.getElementsByTagName('claim') ?? []).map((claim) => [claim.getAttribute('name') ?? '', { match: claim.getAttribute('match') ?? 'all', values: values(claim, 'value') }])),
+    /** The conditions under which the policy answers 403 itself. */
+    refusals: Array.from(document.getElementsByTagName('when')).filter((when) => when.getElementsByTagName('set-status')[0]?.getAttribute('code') === '403').map((when) => when.getAttribute('condition') ?? ''),
+  };
+}
+
+/** The environment's Entra settings, as the gateway's configuration makes them (the pods' ConfigMap, with the policy's MAXCONF_ENV). */
+function entraOf(environment: string | undefined) {
+  return loadConfig({ ...podEnvironment(), MAXCONF_ENV: environment ?? 'missing' }).entra;
+}
+
+test("APIM's token check names the tenant, audiences and callers the gateway's configuration accepts for the same environment, and requires no claim the gateway does not", () => {
+  const apim = apimTokenCheck();
+  expect(apim.environment).toBe(configMap().MAXCONF_ENV);
+  const entra = entraOf(apim.environment);
+  expect(apim.tenant).toBe(entra.tenantId);
+  // validate-azure-ad-token accepts the tenant's v1 and v2 issuers: the gateway must accept the same two.
+  expect([...entra.issuers].sort()).toEqual([`https://sts.windows.net/${apim.tenant}/`, `https://login.microsoftonline.com/${apim.tenant}/v2.0`].sort());
+  expect([...apim.audiences].sort()).toEqual([...entra.clientIds.flatMap((id) => [id, `api://${id}`]), ...entra.extraAudiences].sort());
+  expect([...apim.callers].sort()).toEqual([...entra.allowedCallers].sort());
+  expect(apim.requiredClaims).toEqual({ tid: { match: 'all', values: [entra.tenantId] }, ...(entra.requiredRole ? { roles: { match: 'all', values: [entra.requiredRole] } } : {}) });
+  // Delegated tokens are refused as the gateway refuses them: scp, or an idtyp other than app (never a missing idtyp).
+  expect(apim.refusals).toEqual([expect.stringMatching(/ContainsKey\("scp"\).*GetValueOrDefault\("idtyp", "app"\) != "app"/)]);
+});
+
+test("every Entra claim set the gateway accepts passes APIM's token check, app-only tokens without idtyp included", async () => {
+  const apim = apimTokenCheck();
+  const entra = entraOf(apim.environment);
+  const gw = await startTestGateway({ env: { MAXCONF_ENV: apim.environment ?? 'missing' } });
+  try {
+    const fixtures = path.join(REPO_ROOT, 'test/fixtures/upstream/entra');
+    const accepted: Record<string, unknown>[] = [];
+    for (const file of fs.readdirSync(fixtures)) {
+      const published = JSON.parse(fs.readFileSync(path.join(fixtures, file), 'utf8')) as Record<string, unknown>;
+      // The published claim set, issued in the environment's tenant to its API for its caller, and valid now.
+      const v1 = published.ver === '1.0';
+      const now = Math.floor(gw.clock.now() / 1000);
+      const claims = {
+        ...published,
+        tid: entra.tenantId,
+        iss: v1 ? `https://sts.windows.net/${entra.tenantId}/` : `https://login.microsoftonline.com/${entra.tenantId}/v2.0`,
+        aud: v1 ? `api://${entra.clientIds[0]}` : entra.clientIds[0],
+        ...(v1 ? { appid: entra.allowedCallers[0] } : { azp: entra.allowedCallers[0] }),
+        iat: now,
+        nbf: now,
+        exp: now + 3600,
+      };
+      const token = signRaw(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: gw.entra.signingKey.kid }), JSON.stringify(claims), gw.entra.signingKey.privateKey);
+      if ((await gw.http.get('/rooms').set('Authorization', `Bearer ${token}`)).status === 200) accepted.push(claims);
+    }
+    expect(accepted.filter((claims) => claims.idtyp === undefined).length).toBeGreaterThan(0);
+    for (const claims of accepted) {
+      expect({ aud: apim.audiences.includes(claims.aud as string), caller: apim.callers.includes((claims.azp ?? claims.appid) as string), tenant: claims.tid === apim.tenant }).toEqual({ aud: true, caller: true, tenant: true });
+      for (const [name, { match, values }] of Object.entries(apim.requiredClaims)) {
+        const carried = ([] as unknown[]).concat(claims[name as keyof typeof claims] ?? []);
+        expect({ claim: name, satisfied: match === 'any' ? values.some((v) => carried.includes(v)) : values.every((v) => carried.includes(v)) }).toEqual({ claim: name, satisfied: true });
+      }
+    }
+  } finally {
+    await gw.close();
+  }
+}, 60_000);

@@ -1,6 +1,13 @@
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
-import { basicAuth, SINK_PASSWORD, SINK_USER, startTestGateway, temporaryDirectory } from '../support/gateway.js';
+import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, temporaryDirectory } from '../support/gateway.js';
 import { freePort, spawnGateway, waitUntil } from '../support/process.js';
+import { pexipProvider } from '../support/providers.js';
+
+/** The value of one series in the Prometheus text, or undefined when it is absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 test('metrics cover requests by route template, auth failures, upstream calls, caches, pool, deletion queue, events and garbage collection', async () => {
   const gw = await startTestGateway({ env: { POOL_TARGET_SIZE: '2' } });
@@ -78,3 +85,78 @@ test('metrics are served on their own port, never through the public listener', 
     await entra.stop();
   }
 });
+
+test('the signing keys held and the time of their last successful fetch are reported, and move when a fetch succeeds', async () => {
+  const gw = await startTestGateway();
+  try {
+    const metrics = () => gw.gateway.metrics.registry.metrics();
+    expect(sample(await metrics(), 'maxconf_signing_keys')).toBe(gw.entra.published.length);
+    const firstLoad = sample(await metrics(), 'maxconf_signing_keys_last_success_timestamp_seconds');
+    expect(firstLoad).toBe(gw.clock.now() / 1000);
+
+    gw.clock.advance(3_600_000);
+    gw.entra.behaviour = 'fail-503';
+    const stale = gw.entra.rotate({ retireOld: false });
+    await gw.http.get('/rooms').set(gw.bearer({ key: stale }));
+    expect(sample(await metrics(), 'maxconf_signing_keys_last_success_timestamp_seconds')).toBe(firstLoad);
+
+    gw.clock.advance(600_000);
+    gw.entra.behaviour = 'serve';
+    expect((await gw.http.get('/rooms').set(gw.bearer({ key: stale }))).status).toBe(200);
+    expect(sample(await metrics(), 'maxconf_signing_keys')).toBe(gw.entra.published.length);
+    expect(sample(await metrics(), 'maxconf_signing_keys_last_success_timestamp_seconds')).toBe(gw.clock.now() / 1000);
+  } finally {
+    await gw.close();
+  }
+}, 60_000);
+
+test("each Pexip request's turn in the request budget is counted by priority and outcome, refusals included", async () => {
+  const pexip = await pexipProvider({ PEXIP_REQUESTS_PER_MINUTE: '1' });
+  const gw = await startTestGateway({ env: { ...pexip.env, POOL_TARGET_SIZE: '0' } });
+  try {
+    const turns = async (outcome: string) => sample(await gw.gateway.metrics.registry.metrics(), `maxconf_pexip_budget_wait_seconds_count{priority="interactive",outcome="${outcome}"}`);
+    expect(await turns('granted')).toBeUndefined();
+    expect((await gw.http.delete('/room/gone').set(gw.bearer())).status).toBe(404);
+    expect(await turns('granted')).toBe(1);
+    expect(await turns('refused')).toBeUndefined();
+    expect((await gw.http.delete('/room/gone').set(gw.bearer())).status).toBe(503);
+    expect(await turns('granted')).toBe(1);
+    expect(await turns('refused')).toBe(1);
+  } finally {
+    await gw.close();
+    await pexip.stop();
+  }
+}, 60_000);
+
+test('store statements and transactions are timed by outcome', async () => {
+  const gw = await startTestGateway();
+  try {
+    const count = async (operation: string) => sample(await gw.gateway.metrics.registry.metrics(), `maxconf_store_operation_duration_seconds_count{operation="${operation}",outcome="ok"}`) ?? 0;
+    const [queries, transactions] = [await count('query'), await count('transaction')];
+    expect((await gw.http.post('/room/create?uuiData=01').set(gw.bearer())).status).toBe(200);
+    expect(await count('query')).toBeGreaterThan(queries);
+    expect(await count('transaction')).toBeGreaterThan(transactions);
+  } finally {
+    await gw.close();
+  }
+}, 60_000);
+
+test('a scrape while the store fails still answers: the store-backed gauges keep their last values and the failures are counted as unavailable', async () => {
+  const store = await openTestStore();
+  const gw = await startTestGateway({ store });
+  try {
+    await gw.gateway.pool.refill();
+    const before = await gw.gateway.metrics.registry.metrics();
+    const ready = sample(before, 'maxconf_pool_rooms{state="ready"}');
+    expect(ready).toBeGreaterThan(0);
+    await store.close();
+    const during = await gw.gateway.metrics.registry.metrics();
+    expect(sample(during, 'maxconf_pool_rooms{state="ready"}')).toBe(ready);
+    expect(sample(during, 'maxconf_deletion_queue_depth')).toBe(0);
+    // The store reads of one scrape are counted in the next (prom-client renders the histogram while the gauges read).
+    const next = await gw.gateway.metrics.registry.metrics();
+    expect(sample(next, 'maxconf_store_operation_duration_seconds_count{operation="query",outcome="unavailable"}')).toBeGreaterThan(0);
+  } finally {
+    await gw.close();
+  }
+}, 60_000);

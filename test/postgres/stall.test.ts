@@ -24,6 +24,7 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
   let genesys: GenesysStandIn;
   let gateway: RunningGateway;
   let base: string;
+  let metricsUrl: string;
   let token: string;
   let seq = 0;
 
@@ -37,12 +38,15 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
     url.password = DATABASE_PASSWORD;
     entra = await new EntraStandIn().start();
     genesys = await new GenesysStandIn().start();
-    const port = await freePort();
+    const [port, metricsPort] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${port}`;
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     gateway = spawnGateway({
       ...deployedEnvironment(entra, genesys, port),
       LOG_LEVEL: 'warn',
       DATABASE_URL: url.toString(),
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
       DATABASE_POOL_SIZE: '4',
       DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
       DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
@@ -123,11 +127,21 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
     expect(gateway.stderr()).not.toMatch(/Unhandled|uncaught/i);
   }, 120_000);
 
-  test('refused: 503 problem+json at once, readiness fails; the gateway recovers without a restart', async () => {
+  /** Store operations that failed as unavailable so far, from the metrics listener (which must answer meanwhile). */
+  async function unavailableOperations(): Promise<number> {
+    const scrape = await fetch(metricsUrl, { signal: AbortSignal.timeout(HUNG_MS) });
+    expect(scrape.status).toBe(200);
+    const text = await scrape.text();
+    return [...text.matchAll(/^maxconf_store_operation_duration_seconds_count\{[^}]*outcome="unavailable"[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  }
+
+  test('refused: 503 problem+json at once, readiness fails, the metrics still answer and count the outage; the gateway recovers without a restart', async () => {
     const name = await aRoom();
+    const before = await unavailableOperations();
     proxy.set('refuse');
     for (const answer of await Promise.all([rooms(), room(name), changePins(name), event(name)])) expectStoreUnavailable(answer);
     expect((await call('/public/ready')).status).toBe(503);
+    expect(await unavailableOperations()).toBeGreaterThan(before);
 
     proxy.set('pass');
     await expectServing(name);

@@ -7,7 +7,7 @@ import { PexipRoomProvider } from './pexip.js';
 import { pexipAuth } from './pexip-auth.js';
 import { PexipClient, type PexipSettings } from './pexip-client.js';
 import type { RoomProvider } from './provider.js';
-import { type BudgetLimits, InProcessBudget, PostgresBudget, type RequestBudget } from './request-budget.js';
+import { type BudgetLimits, type BudgetPriority, InProcessBudget, PostgresBudget, type RequestBudget } from './request-budget.js';
 
 export interface ProviderDependencies {
   store: Store;
@@ -16,6 +16,8 @@ export interface ProviderDependencies {
   fetch: UpstreamFetch;
   /** How retries wait; tests pass one that does not. */
   sleep: (ms: number) => Promise<void>;
+  /** Told of every request's turn in the budget: granted or refused, after how long. */
+  onBudgetTurn?: (priority: BudgetPriority, granted: boolean, waitedMs: number) => void;
 }
 
 export interface SelectedProvider {
@@ -50,6 +52,15 @@ export function selectRoomProvider(selected: RoomProviderSettings, deps: Provide
 }
 
 /** Replicas on PostgreSQL share one budget in the database; the embedded store has one process and keeps it in memory. */
-function requestBudget(limits: BudgetLimits, { store, clock, sleep }: ProviderDependencies): RequestBudget {
-  return store.kind === 'postgres' ? new PostgresBudget(store, limits, clock, sleep) : new InProcessBudget(limits, clock, sleep);
+function requestBudget(limits: BudgetLimits, { store, clock, sleep, onBudgetTurn }: ProviderDependencies): RequestBudget {
+  const budget = store.kind === 'postgres' ? new PostgresBudget(store, limits, clock, sleep) : new InProcessBudget(limits, clock, sleep);
+  if (onBudgetTurn === undefined) return budget;
+  return {
+    async take(priority, maxWaitMs) {
+      const startedAt = clock.now();
+      const granted = await budget.take(priority, maxWaitMs);
+      onBudgetTurn(priority, granted, clock.now() - startedAt);
+      return granted;
+    },
+  };
 }
