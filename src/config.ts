@@ -131,6 +131,7 @@ export const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(1000, 600_000).optional(),
   REQUEST_DEADLINE_MS: integer(1000, 600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).optional(),
+  SHUTDOWN_DRAIN_SECONDS: integer(0, 600).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 600).optional(),
   DOCS_ENABLED: flag.optional(),
   METRICS_HOST: optionalText,
@@ -374,6 +375,8 @@ function buildConfig(env: Env, production: boolean) {
       bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 64 * 1024,
       /** Proxies whose X-Forwarded-For is believed, in Express's trust-proxy forms; empty believes none. */
       trustProxyAddresses: env.TRUST_PROXY_ADDRESSES ?? [],
+      /** On SIGTERM: serving on, readiness 503, before the listener closes. */
+      shutdownDrainMs: seconds(env.SHUTDOWN_DRAIN_SECONDS ?? (local ? 0 : 15)),
       shutdownTimeoutMs: seconds(env.SHUTDOWN_TIMEOUT_SECONDS ?? 25),
       /** How long a request's upstream work (every Pexip call, its retries and waits) may take in all. */
       requestDeadlineMs: env.REQUEST_DEADLINE_MS ?? 15_000,

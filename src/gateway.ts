@@ -87,6 +87,8 @@ export interface Gateway extends Services {
   tokenCache: VerifiedTokenCache<EntraPrincipal>;
   /** Loads signing keys, starts pool maintenance and garbage collection, resumes abandoned bulk jobs. */
   start(): Promise<void>;
+  /** Readiness answers 503 from now on (the `serving` check), so that load balancers stop sending before the listener closes. */
+  drain(): void;
   /** Stops background work after its current step; the caller closes the store. */
   stop(): Promise<void>;
 }
@@ -157,6 +159,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
   const metrics = deps.metrics ?? new GatewayMetrics();
   const services = createServices(config, { ...deps, metrics });
   const failures = new FailureLimiter(config.authFailures.limit, config.authFailures.windowMs, clock);
+  let draining = false;
   const signingKeys = new SigningKeys({
     jwksUri: config.entra.jwksUri,
     fetch: upstreamFetch(deps, metrics, 'jwks'),
@@ -218,6 +221,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
           return true;
         },
         signing_keys: () => signingKeys.loaded,
+        serving: () => !draining,
       }),
       ...(config.http.docsEnabled ? [docsRoutes()] : []),
     ],
@@ -236,6 +240,9 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
       services.sink.start();
       services.bulkJobs.start();
       await signingKeys.start();
+    },
+    drain() {
+      draining = true;
     },
     async stop() {
       signingKeys.stop();

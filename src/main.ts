@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
   if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
-  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
+  stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownDrainMs: config.http.shutdownDrainMs, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
 /**
@@ -217,25 +217,26 @@ interface Running {
   logger: Logger;
   destination: StdoutDestination;
   tracing: RunningTracing | undefined;
+  shutdownDrainMs: number;
   shutdownTimeoutMs: number;
 }
 
 /**
- * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the
- * bound, then cut them), stop background work after its current step, close
- * the store, exit 0.
+ * SIGTERM: drain (readiness 503 while serving on), then stop accepting, let
+ * in-flight requests finish (up to the bound, then cut them), stop background
+ * work after its current step, close the store, exit 0. SIGINT (Ctrl-C in a
+ * terminal, where no load balancer is watching) skips the drain.
  */
 function stopOnSignals(running: Running): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    running.logger.info({ signal }, 'stopping: no new connections; finishing requests in flight');
     const exit = (code: number) => {
       running.destination.flushSync();
       process.exit(code);
     };
-    void shutdown(running).then(
+    void drain(running, signal === 'SIGTERM' ? running.shutdownDrainMs : 0).then(() => shutdown(running, signal)).then(
       () => exit(0),
       (error: unknown) => {
         running.logger.error({ err: error }, 'shutdown failed');
@@ -247,7 +248,23 @@ function stopOnSignals(running: Running): void {
   process.on('SIGINT', stop);
 }
 
-async function shutdown({ server, metricsServer, gateway, store, local, logger, tracing, shutdownTimeoutMs }: Running): Promise<void> {
+/**
+ * Readiness turns 503 at once while the listener keeps serving for `drainMs`,
+ * long enough for a readiness probe to notice and the load balancer to stop
+ * sending here; every response meanwhile closes its connection after it is
+ * written, so a client's next request opens a connection elsewhere instead of
+ * meeting one closed under it.
+ */
+async function drain({ server, gateway, logger }: Running, drainMs: number): Promise<void> {
+  if (drainMs === 0) return;
+  gateway.drain();
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader('connection', 'close'));
+  logger.info({ drainMs }, 'draining: readiness answers 503; serving on until the load balancer has noticed');
+  await new Promise((resolve) => setTimeout(resolve, drainMs));
+}
+
+async function shutdown({ server, metricsServer, gateway, store, local, logger, tracing, shutdownTimeoutMs }: Running, signal: string): Promise<void> {
+  logger.info({ signal }, 'stopping: no new connections; finishing requests in flight');
   const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go idle as their last response is sent; close them as they do.
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);

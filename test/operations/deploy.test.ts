@@ -156,14 +156,16 @@ test('the read-only root filesystem leaves DATA_DIR and /tmp writable through em
   expect(dockerfile).toContain(`ENV DATA_DIR=${config.store.dataDir}`);
 });
 
-test('termination grace covers the preStop pause plus SHUTDOWN_TIMEOUT_SECONDS, with a margin; the pause is an exec of sleep (the sleep action needs Kubernetes 1.30)', () => {
+test('termination grace covers the preStop pause, the drain and SHUTDOWN_TIMEOUT_SECONDS, with a margin; the drain outlasts readiness noticing; the pause is an exec of sleep (the sleep action needs Kubernetes 1.30)', () => {
   const config = loadConfig(podEnvironment());
   const preStop = container().lifecycle?.preStop;
   expect(preStop?.sleep).toBeUndefined();
   const [command, seconds, ...rest] = preStop?.exec?.command ?? [];
   expect([command, rest]).toEqual(['sleep', []]);
   expect(Number(seconds)).toBeGreaterThan(0);
-  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(Number(seconds) + config.http.shutdownTimeoutMs / 1000);
+  expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(Number(seconds) + (config.http.shutdownDrainMs + config.http.shutdownTimeoutMs) / 1000);
+  const readiness = container().readinessProbe as Probe & { periodSeconds: number; failureThreshold: number };
+  expect(config.http.shutdownDrainMs / 1000).toBeGreaterThan(readiness.periodSeconds * readiness.failureThreshold);
 });
 
 test('the compose file uses only documented variables for its three replicas on PostgreSQL', () => {

@@ -29,7 +29,8 @@ export interface RunningGateway {
 export function spawnGateway(env: Record<string, string>, entry = 'dist/main.js', cwd = REPO_ROOT): RunningGateway {
   const child = spawn(process.execPath, [path.resolve(REPO_ROOT, entry)], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0', ...env },
+    // No load balancer watches a test's gateway: no drain on SIGTERM unless the test sets one.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0', SHUTDOWN_DRAIN_SECONDS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
