@@ -35,7 +35,7 @@ describe('loading at start-up', () => {
     await gw.gateway.start();
     const after = await gw.http.get('/public/ready');
     expect(after.status).toBe(200);
-    expect(after.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
+    expect(after.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok', serving: 'ok' } });
   });
 
   test('JWKS down at start-up: not ready, tokens get 503 (our outage; see signing-keys-outage.test.ts); once the JWKS answers, keys load on the next allowed fetch', async () => {

@@ -142,7 +142,7 @@ describe('probes', () => {
   test('ready: both checks ok', async () => {
     const res = await gw.http.get('/public/ready');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
+    expect(res.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok', serving: 'ok' } });
     expectToMatchSpec(res);
   });
 });

@@ -65,7 +65,7 @@ test('npm start without configuration: the printed lines work as pasted, in orde
   expect(second!.name).not.toBe(created!.name);
   expect(secondEvent).toEqual({ status: 'ok', accepted: 1, duplicates: 0, rejected: 0 });
   expect(health).toMatchObject({ status: 'alive' });
-  expect(ready).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
+  expect(ready).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok', serving: 'ok' } });
   const listed = await shell(`${tokenLine}; ${printed('List')}`);
   expect(listed).toMatch(/^HTTP\/1\.1 200/);
   expect(listed).toMatch(/X-Total-Count: \d+/i);
