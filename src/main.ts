@@ -9,6 +9,7 @@ import { printLocalInstructions } from './local/instructions.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type StdoutDestination, stdoutDestination } from './logger.js';
 import { DataDirectoryInUseError } from './store/directory-lock.js';
+import { SchemaAheadError } from './store/schema.js';
 import { openStore } from './store/open-store.js';
 import { systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
@@ -93,6 +94,10 @@ function storeProblem(config: GatewayConfig, error: unknown): string | undefined
   if (error instanceof DataDirectoryInUseError) {
     const who = error.holder === undefined ? 'another process' : `process ${error.holder}`;
     return `The data directory ${error.dataDir} is in use by ${who} (another gateway, npm run gc or npm run adopt): stop it, or set DATA_DIR to another directory.`;
+  }
+  if (error instanceof SchemaAheadError) {
+    const { version, name } = error.migration;
+    return `The database has migration ${version} (${name}) of a later release, which removes or restricts what this release uses: deploy that release or a later one; this one can no longer run on it.`;
   }
   const database = config.store.database;
   if (database === undefined || !(error instanceof StoreUnavailableError)) return undefined;

@@ -13,8 +13,9 @@ export interface StoreSettings {
 export async function openStore({ database, dataDir }: StoreSettings, logger: Logger): Promise<Store> {
   const store = await openChosenStore({ database, dataDir }, logger);
   try {
-    const applied = await migrate(store);
+    const { applied, ahead } = await migrate(store);
     if (applied.length > 0) logger.info({ migrations: applied, store: store.kind }, 'store migrated');
+    if (ahead.length > 0) logger.info({ migrations: ahead, store: store.kind }, 'the store has expand migrations of a later release: running beside it');
     return store;
   } catch (error) {
     await store.close();

@@ -3,12 +3,19 @@ import type { Queryable, Store } from './store.js';
 export interface Migration {
   version: number;
   name: string;
+  /**
+   * `expand` (the default) only adds, so the release before it runs on the migrated database during a rolling
+   * deploy; `contract` removes or restricts what an earlier release uses, and ships once no release using that can run.
+   */
+  kind?: 'expand' | 'contract';
   sql: string;
 }
 
 /**
  * The schema, shared by the embedded store and PostgreSQL. Append new
- * migrations; never edit one that has shipped.
+ * migrations; never edit one that has shipped; expand only while the previous
+ * release may still run (test/store/migrations.test.ts holds that), contract
+ * in a later release.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -139,24 +146,51 @@ export const MIGRATIONS: readonly Migration[] = [
 /** Arbitrary constant naming the migration lock, so that replicas starting together migrate once. */
 const MIGRATION_LOCK = 4_711_2026;
 
-export async function migrate(store: Store, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+/** The database holds a contract migration this release does not know: a later release removed what this one uses. */
+export class SchemaAheadError extends Error {
+  constructor(readonly migration: { version: number; name: string }) {
+    super(`the database has contract migration ${migration.version} (${migration.name}), which this release does not know`);
+    this.name = 'SchemaAheadError';
+  }
+}
+
+export interface Migrated {
+  /** Versions this start applied. */
+  applied: number[];
+  /** Expand migrations of a later release, already applied: this release runs beside that one (a rolling deploy). */
+  ahead: number[];
+}
+
+/**
+ * Applies the pending migrations under a lock. A database a later release has
+ * migrated further is accepted while those migrations are all expand ones;
+ * a contract migration this release does not know refuses the start.
+ */
+export async function migrate(store: Store, migrations: readonly Migration[] = MIGRATIONS): Promise<Migrated> {
   return store.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migration (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migration')).rows.map((r) => r.version));
+    // Releases before the kind was recorded insert only version and name: their migrations all expand.
+    await tx.query(`ALTER TABLE schema_migration ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'expand'`);
+    const rows = (await tx.query<{ version: number; name: string; kind: string }>('SELECT version, name, kind FROM schema_migration ORDER BY version')).rows;
+    const known = new Set(migrations.map((m) => m.version));
+    const unknown = rows.filter((r) => !known.has(r.version));
+    const contract = unknown.find((r) => r.kind !== 'expand');
+    if (contract !== undefined) throw new SchemaAheadError(contract);
+    const applied = new Set(rows.map((r) => r.version));
     const pending = migrations.filter((m) => !applied.has(m.version));
     for (const migration of pending) await apply(tx, migration);
-    return pending.map((m) => m.version);
+    return { applied: pending.map((m) => m.version), ahead: unknown.map((r) => r.version) };
   });
 }
 
 async function apply(tx: Queryable, migration: Migration): Promise<void> {
   for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-  await tx.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+  await tx.query('INSERT INTO schema_migration (version, name, kind) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.kind ?? 'expand']);
 }
 
 /** Our migrations contain no functions or quoted semicolons, so splitting on `;` is exact. */
-function splitStatements(sql: string): string[] {
+export function splitStatements(sql: string): string[] {
   return sql.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
 }
