@@ -8,6 +8,13 @@ import net from 'node:net';
  * stays with it for its life, keep-alive requests included, whatever happens
  * to the endpoint afterwards; nothing is retried. A connection it cannot place
  * or whose endpoint refuses it is reset, and recorded in `failures`.
+ * Sources: kube-proxy redirects traffic to the Service's clusterIP to one of
+ * its endpoints, chosen per connection by the node's packet-forwarding rules
+ * (kubernetes.io/docs/reference/networking/virtual-ips/, "iptables proxy
+ * mode"); a Pod whose readiness probe fails is removed from the Service's
+ * EndpointSlices, so new connections stop reaching it while established ones
+ * go on (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/, "Container
+ * probes", readinessProbe).
  */
 export class ServiceProxy {
   readonly failures: string[] = [];
