@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './support/process.js';
@@ -140,5 +140,21 @@ describe('documentation citations', () => {
     const names = ['SPEC.md', 'pexip-genesys.md', ...fs.readdirSync(DOCS).filter((name) => name !== 'README.md')];
     const bare = new RegExp(`(?<![\\w/.-])(?:${names.map((name) => name.replaceAll('.', '\\.')).join('|')})\\b|\\bSPEC §`);
     expect(files.filter(({ file, text }) => !file.startsWith('docs/') && bare.test(text)).map(({ file }) => file)).toEqual([]);
+  });
+});
+
+describe('installation', () => {
+  // swagger-ui-dist depends on @scarf/scarf, whose postinstall reports the install to scarf.sh unless a package in
+  // the chain opts out (scarf-js README, "As a user of a package using Scarf, how can I opt out?"). Run as npm runs
+  // it where install scripts run (INIT_CWD is the project), it must stop at our opt-out before building a report.
+  it('@scarf/scarf’s postinstall finds the opt-out in package.json and reports nothing', () => {
+    const run = spawnSync(process.execPath, ['report.js'], {
+      cwd: path.join(REPO_ROOT, 'node_modules/@scarf/scarf'),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, INIT_CWD: REPO_ROOT, SCARF_VERBOSE: 'true' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(run.stderr).toContain('Scarf has been disabled via a package.json in the dependency chain');
+    expect(run.stdout).not.toContain('Scarf payload');
   });
 });

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { EntraStandIn } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
+import { PostgresRefusalStandIn, type Refusal } from '../stand-ins/postgres-refusal.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { freePort, spawnGateway, type RunningGateway } from '../support/process.js';
 import { ADMIN_URL, describePostgres } from '../support/postgres.js';
@@ -55,6 +56,22 @@ test.each([
   expect(lines[0]).toMatch(new RegExp(`^Cannot reach PostgreSQL at ${hostPort} \\(DATABASE_URL\\): ${reason}\\. `));
   expect(stderr).not.toMatch(/StoreUnavailableError|\bat .*\.js:\d+/);
   expect(stdout + stderr).not.toContain(PASSWORD);
+}, 30_000);
+
+test.each<[Refusal, (hostPort: string) => string]>([
+  ['password', (hostPort) => `PostgreSQL at ${hostPort} (DATABASE_URL): password refused for user "maxconf" (28P01): correct the password in DATABASE_URL.`],
+  ['hostssl-only', (hostPort) => `PostgreSQL at ${hostPort} (DATABASE_URL): the server requires TLS (28000): add ?sslmode=verify-full to DATABASE_URL.`],
+])('a server refusing the login (%s, a stand-in): one line saying what is wrong and what to do, no password', async (refusal, expected) => {
+  const server = await new PostgresRefusalStandIn(refusal).start();
+  try {
+    const { code, stdout, stderr } = await startWithDatabaseAt(server.hostPort);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n').filter((line) => !line.startsWith('WARNING: ROOM_PROVIDER=embedded'));
+    expect(lines).toEqual([expected(server.hostPort)]);
+    expect(stdout + stderr).not.toContain(PASSWORD);
+  } finally {
+    await server.stop();
+  }
 }, 30_000);
 
 describePostgres('PostgreSQL refuses the gateway (this machine’s server, trust authentication): one line saying what is wrong and what to do, exit status 1', () => {
