@@ -3,7 +3,7 @@ import net from 'node:net';
 /**
  * A PostgreSQL server that refuses every login the way a real one does, for the refusals this machine's server
  * (trust authentication, no TLS) cannot give. Wire format: PostgreSQL's documentation, "Frontend/Backend
- * Protocol", 55.2.1 "Start-up" and 55.7 "Message Formats" (StartupMessage, SSLRequest, AuthenticationCleartextPassword,
+ * Protocol", sections "Start-up" (under "Message Flow") and "Message Formats" (StartupMessage, SSLRequest, AuthenticationCleartextPassword,
  * PasswordMessage, ErrorResponse).
  *
  * - `password`: asks for a cleartext password, then answers 28P01 "password authentication failed for user …",
