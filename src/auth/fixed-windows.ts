@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { neverEmptiedOptions, REMOVED } from '../ttl-cache.js';
 
 /** One key's counts in its current window; `startedAt` is when the window opened. */
 export interface Window {
@@ -12,7 +13,7 @@ export interface Window {
  * recently used keys are dropped beyond `maxKeys`.
  */
 export class FixedWindows<W extends Window> {
-  private readonly windows: LRUCache<string, W>;
+  private readonly windows: LRUCache<string, W | typeof REMOVED>;
 
   constructor(
     private readonly windowMs: number,
@@ -20,16 +21,13 @@ export class FixedWindows<W extends Window> {
     maxKeys: number,
     private readonly empty: (startedAt: number) => W,
   ) {
-    this.windows = new LRUCache({ max: maxKeys });
+    this.windows = new LRUCache(neverEmptiedOptions(maxKeys));
   }
 
-  /** The key's window, undefined when it has none or its window has ended. */
+  /** The key's window, undefined when it has none or its window has ended (a new one replaces it). */
   current(key: string): W | undefined {
     const window = this.windows.get(key);
-    if (window !== undefined && this.clock.now() - window.startedAt >= this.windowMs) {
-      this.windows.delete(key);
-      return undefined;
-    }
+    if (window === undefined || window === REMOVED || this.clock.now() - window.startedAt >= this.windowMs) return undefined;
     return window;
   }
 
@@ -50,11 +48,11 @@ export class FixedWindows<W extends Window> {
 
   /** Drops the key's window, if it is still `window` (a window that ended may have been replaced). */
   close(key: string, window: W): void {
-    if (this.windows.peek(key) === window) this.windows.delete(key);
+    if (this.windows.peek(key) === window) this.windows.set(key, REMOVED);
   }
 
   /** Drops the windows of every key `matches`. */
   forget(matches: (key: string) => boolean): void {
-    for (const key of [...this.windows.keys()]) if (matches(key)) this.windows.delete(key);
+    for (const key of [...this.windows.keys()]) if (matches(key)) this.windows.set(key, REMOVED);
   }
 }
