@@ -77,8 +77,16 @@ export class RoomService {
    * ledger does not know — agents cannot spend the budget on guesses.
    */
   async getForAgent(name: string, deadline: Deadline): Promise<ConstrainedConference> {
-    if (!isPersistent(name, this.options.rooms.persistentPrefixes) && !(await this.options.ledger.inSession(name))) throw new RoomNotFound(name);
+    if (!isPersistent(name, this.options.rooms.persistentPrefixes) && !(await this.inSession(name))) throw new RoomNotFound(name);
     return constrain(await this.read(name, this.options.agentProvider, deadline), true);
+  }
+
+  /** Only a room in session is remembered as such: one not yet handed out may be at any moment. */
+  private async inSession(name: string): Promise<boolean> {
+    if (this.options.cache.inSession(name)) return true;
+    const inSession = await this.options.ledger.inSession(name);
+    if (inSession) this.options.cache.markInSession(name);
+    return inSession;
   }
 
   async update(name: string, changes: RoomChanges, deadline: Deadline): Promise<void> {

@@ -12,6 +12,10 @@ async function aRoom(): Promise<string> {
   const res = await gw.http.post('/room/create?uuiData=0102').set(gw.bearer());
   return res.body.name as string;
 }
+async function storeQueries(): Promise<number> {
+  const metric = await gw.gateway.metrics.registry.getSingleMetric('maxconf_store_operation_duration_seconds')!.get();
+  return metric.values.find((v) => (v as { metricName?: string }).metricName === 'maxconf_store_operation_duration_seconds_count' && v.labels.operation === 'query' && v.labels.outcome === 'ok')?.value ?? 0;
+}
 const lookup = (name: string, token?: string) => {
   const req = gw.http.get(`/public/room/${name}`);
   return token === undefined ? req : req.set('x-auth-token', token);
@@ -35,6 +39,18 @@ describe('GET /public/room/{room_name}', () => {
     const res = await lookup('NoSuchRoom', gw.genesys.agent('agent-token-2'));
     expect(res.status).toBe(404);
     expectToMatchSpec(res);
+  });
+
+  test('a room looked up again within ROOM_CACHE_TTL_SECONDS costs no store query; one this gateway deletes is 404 to the agent at once', async () => {
+    await start();
+    const name = await aRoom();
+    const agent = gw.genesys.agent('agent-token-cached-room');
+    expect((await lookup(name, agent)).status).toBe(200);
+    const queriesBefore = await storeQueries();
+    expect((await lookup(name, agent)).status).toBe(200);
+    expect(await storeQueries()).toBe(queriesBefore);
+    expect((await gw.http.delete(`/room/${name}`).set(gw.bearer())).status).toBe(204);
+    expect((await lookup(name, agent)).status).toBe(404);
   });
 
   test('invalid room name → 400 before any upstream call', async () => {
