@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { imageCommand } from '../test/support/image.js';
-import { freePort } from '../test/support/process.js';
+import { unusedPort as freePort } from '../test/support/process.js';
 
 export { freePort };
 

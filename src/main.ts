@@ -36,9 +36,11 @@ async function main(): Promise<void> {
   const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
-  logger.info({ host: config.http.host, port: config.http.port, metricsPort: config.metrics?.port, profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
+  // The ports bound, not the ones asked for: PORT=0 (or METRICS_PORT=0) takes one the system chooses.
+  const port = boundPort(server);
+  logger.info({ host: config.http.host, port, metricsPort: metricsServer && boundPort(metricsServer), profile: config.profile, store: store.kind, tracing: tracing === undefined ? 'off' : 'on' }, 'gateway listening');
   void gateway.start().catch((error: unknown) => logger.error({ err: error }, 'background start failed'));
-  if (config.profile === 'local') printLocalInstructions(config, local.genesys?.agentToken);
+  if (config.profile === 'local') printLocalInstructions(config, `http://${config.http.host}:${port}`, local.genesys?.agentToken);
   stopOnSignals({ server, metricsServer, gateway, store, local, logger, destination, tracing, shutdownDrainMs: config.http.shutdownDrainMs, shutdownTimeoutMs: config.http.shutdownTimeoutMs });
 }
 
@@ -197,6 +199,8 @@ function listenOrExit(server: Server, { host, port }: { host: string; port: numb
     server.listen(port, host, () => resolve(server));
   });
 }
+
+const boundPort = (server: Server): number => (server.address() as net.AddressInfo).port;
 
 /** Prometheus metrics on their own listener, so that the public one (behind APIM) never serves them. */
 function serveMetrics(gateway: Gateway, { host, port }: { host: string; port: number }): Promise<Server> {

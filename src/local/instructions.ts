@@ -1,8 +1,7 @@
 import { type GatewayConfig, LOCAL_DEFAULTS } from '../config.js';
 
 /** What to type next, printed when the local profile starts (README "Trying it locally"). */
-export function printLocalInstructions(config: GatewayConfig, agentToken: string | undefined): void {
-  const base = `http://${config.http.host}:${config.http.port}`;
+export function printLocalInstructions(config: GatewayConfig, base: string, agentToken: string | undefined): void {
   const sinkUser = config.eventSink.username === LOCAL_DEFAULTS.sinkUsername && config.eventSink.passwords[0] === LOCAL_DEFAULTS.sinkPassword ? `${LOCAL_DEFAULTS.sinkUsername}:${LOCAL_DEFAULTS.sinkPassword}` : '<EVENT_SINK_USERNAME>:<EVENT_SINK_PASSWORD>';
   const agent = agentToken ?? '<a Genesys token>';
   // seq and time come from the shell each time the line runs, so that it can end a second room too.

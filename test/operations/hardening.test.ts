@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { startTestGateway, temporaryDirectory } from '../support/gateway.js';
-import { freePort, spawnGateway, waitUntil } from '../support/process.js';
+import { spawnGateway, whenListening } from '../support/process.js';
 import { expectToMatchSpec } from '../support/openapi.js';
 
 describe('failed authentication is rate limited on the Entra routes too', () => {
@@ -31,10 +31,9 @@ describe('failed authentication is rate limited on the Entra routes too', () => 
 });
 
 test('a client that never finishes its headers is cut off at HTTP_HEADERS_TIMEOUT_MS', async () => {
-  const port = await freePort();
-  const running = spawnGateway({ DATA_DIR: temporaryDirectory('slowloris'), PORT: String(port), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
+  const running = spawnGateway({ DATA_DIR: temporaryDirectory('slowloris'), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' });
   try {
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/health`).catch(() => undefined))?.status === 200, 'the gateway');
+    const { port } = await whenListening(running);
     const answer = await new Promise<string>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /public/health HTTP/1.1\r\nHost: x\r\nX-Slow: '));
       let received = '';

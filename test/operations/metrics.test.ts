@@ -1,6 +1,6 @@
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { basicAuth, openTestStore, SINK_PASSWORD, SINK_USER, startTestGateway, temporaryDirectory } from '../support/gateway.js';
-import { freePort, spawnGateway, waitUntil } from '../support/process.js';
+import { spawnGateway, unusedPort, whenReady } from '../support/process.js';
 import { pexipProvider } from '../support/providers.js';
 
 /** The value of one series in the Prometheus text, or undefined when it is absent. */
@@ -67,11 +67,13 @@ test('the deletion queue age is reported while an entry waits', async () => {
 
 test('metrics are served on their own port, never through the public listener', async () => {
   const entra = await new EntraStandIn().start();
-  const [port, metricsPort] = [await freePort(), await freePort()];
   const dataDir = temporaryDirectory('metrics');
-  const running = spawnGateway({ DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(metricsPort), ENTRA_JWKS_URI: entra.jwksUri, LOG_LEVEL: 'warn' });
+  // METRICS_PORT=0 turns metrics off, so this one port is probed rather than chosen by the system.
+  const metricsPort = await unusedPort();
+  const running = spawnGateway({ DATA_DIR: dataDir, METRICS_PORT: String(metricsPort), ENTRA_JWKS_URI: entra.jwksUri });
   try {
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+    const port = await whenReady(running);
+    expect(running.ports()).toEqual({ port, metricsPort });
     await fetch(`http://127.0.0.1:${port}/rooms`, { headers: { authorization: `Bearer ${mintToken(entra)}` } });
     const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(metrics.status).toBe(200);

@@ -4,7 +4,7 @@ import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
 
 /**
@@ -32,10 +32,9 @@ let pexip: PexipStandIn;
 const replicas: { port: number; process: RunningGateway }[] = [];
 
 async function startReplica(index: number): Promise<void> {
-  const port = await freePort();
   const process = spawnGateway({
-    ...deployedEnvironment(entra, genesys, port),
-    LOG_LEVEL: 'warn',
+    ...deployedEnvironment(entra, genesys),
+    LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '5',
     ROOM_PROVIDER: 'pexip',
@@ -47,8 +46,9 @@ async function startReplica(index: number): Promise<void> {
     PEXIP_BUDGET_WINDOW_SECONDS: String(WINDOW_MS / 1000),
     POOL_TARGET_SIZE: '0',
   });
-  replicas[index] = { port, process };
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, `replica ${index} ready`, 90_000);
+  // Recorded before it is ready, so that afterAll stops it even if it never gets there.
+  replicas[index] = { port: 0, process };
+  replicas[index].port = await whenReady(process, `replica ${index} ready`);
 }
 
 const call = (index: number, path: string, init: RequestInit = {}) =>

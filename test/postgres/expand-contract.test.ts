@@ -5,7 +5,7 @@ import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER, temporaryDirectory } from '../support/gateway.js';
 import { admin, createTestDatabase, describePostgres, openPostgresTestStore, type TestDatabase } from '../support/postgres.js';
-import { freePort, REPO_ROOT, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { REPO_ROOT, spawnGateway, unusedPort, waitUntil, type RunningGateway } from '../support/process.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 
 /**
@@ -68,8 +68,9 @@ let genesys: GenesysStandIn;
 const started: RunningGateway[] = [];
 
 async function startGateway(directory: string): Promise<{ base: string; process: RunningGateway }> {
-  const port = await freePort();
-  const environment = { ...deployedEnvironment(entra, genesys, port), LOG_LEVEL: 'warn', DATABASE_URL: database.url, DATABASE_POOL_SIZE: '3', POOL_TARGET_SIZE: '2' };
+  // A release before the bound port was logged says only the port it was given (0 with PORT=0): give it one.
+  const port = await unusedPort();
+  const environment = { ...deployedEnvironment(entra, genesys), PORT: String(port), LOG_LEVEL: 'warn', DATABASE_URL: database.url, DATABASE_POOL_SIZE: '3', POOL_TARGET_SIZE: '2' };
   const process = spawnGateway(environment, path.join(directory, 'dist/main.js'), directory);
   started.push(process);
   const base = `http://127.0.0.1:${port}`;
@@ -147,7 +148,7 @@ describePostgres('the previous release on a database the current one migrated', 
 
   test('the current release refuses a database a later release contracted, saying what to do', async () => {
     await admin((client) => client.query(`INSERT INTO schema_migration (version, name, kind) VALUES (1000, 'a later release''s contraction', 'contract')`), database.url);
-    const refused = spawnGateway({ ...deployedEnvironment(entra, genesys, await freePort()), DATABASE_URL: database.url });
+    const refused = spawnGateway({ ...deployedEnvironment(entra, genesys), DATABASE_URL: database.url });
     started.push(refused);
     expect(await refused.exited).toBe(1);
     expect(refused.stderr()).toContain('The database has migration 1000 (a later release\'s contraction) of a later release');

@@ -4,7 +4,7 @@ import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
 
 /**
@@ -41,10 +41,9 @@ describePostgres('a gateway killed while it creates rooms leaves every VMR accou
   });
 
   async function startGateway(): Promise<void> {
-    port = await freePort();
     gateway = spawnGateway({
-      ...deployedEnvironment(entra, genesys, port),
-      LOG_LEVEL: 'warn',
+      ...deployedEnvironment(entra, genesys),
+      LOG_LEVEL: 'info',
       DATABASE_URL: database.url,
       ROOM_PROVIDER: 'pexip',
       PEXIP_BASE_URL: pexip.baseUrl,
@@ -56,7 +55,7 @@ describePostgres('a gateway killed while it creates rooms leaves every VMR accou
       POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
       PEXIP_TIMEOUT_MS: '60000',
     });
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'the gateway ready');
+    port = await whenReady(gateway);
   }
   const create = () => fetch(`http://127.0.0.1:${port}/room/create?uuiData=0102`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   const ledger = async () => (await db.query<{ room_name: string; state: string }>('SELECT room_name, state FROM room_ledger ORDER BY room_name')).rows;

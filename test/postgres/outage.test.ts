@@ -2,7 +2,7 @@ import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { admin, createTestDatabase, describePostgres, openPostgresTestStore, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 
 describePostgres('PostgreSQL outage', () => {
@@ -16,16 +16,15 @@ describePostgres('PostgreSQL outage', () => {
     database = await createTestDatabase();
     entra = await new EntraStandIn().start();
     genesys = await new GenesysStandIn().start();
-    port = await freePort();
     gateway = spawnGateway({
-      ...deployedEnvironment(entra, genesys, port),
-      LOG_LEVEL: 'error',
+      ...deployedEnvironment(entra, genesys),
+      LOG_LEVEL: 'info',
       DATABASE_URL: database.url,
       DATABASE_CONNECT_TIMEOUT_MS: '500',
       POOL_TARGET_SIZE: '2',
       POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
     });
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+    port = await whenReady(gateway);
   }, 60_000);
 
   afterAll(async () => {

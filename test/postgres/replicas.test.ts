@@ -4,7 +4,7 @@ import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
 
 /**
@@ -20,9 +20,9 @@ let pexip: PexipStandIn;
 const replicas: { port: number; process: RunningGateway }[] = [];
 let token: string;
 
-const env = (port: number): Record<string, string> => ({
-  ...deployedEnvironment(entra, genesys, port),
-  LOG_LEVEL: 'warn',
+const env = (): Record<string, string> => ({
+  ...deployedEnvironment(entra, genesys),
+  LOG_LEVEL: 'info',
   DATABASE_URL: database.url,
   DATABASE_POOL_SIZE: '5',
   ROOM_PROVIDER: 'pexip',
@@ -39,11 +39,11 @@ const env = (port: number): Record<string, string> => ({
   AUTH_FAILURE_LIMIT: '100000',
 });
 
-async function startReplica(index: number, port?: number): Promise<void> {
-  const chosen = port ?? (await freePort());
-  const process = spawnGateway(env(chosen));
-  replicas[index] = { port: chosen, process };
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${chosen}/public/ready`).catch(() => undefined))?.status === 200, `replica ${index} ready`);
+async function startReplica(index: number): Promise<void> {
+  const process = spawnGateway(env());
+  // Recorded before it is ready, so that afterAll stops it even if it never gets there.
+  replicas[index] = { port: 0, process };
+  replicas[index].port = await whenReady(process, `replica ${index} ready`);
 }
 
 const url = (index: number, path: string) => `http://127.0.0.1:${replicas[index]!.port}${path}`;
@@ -107,7 +107,7 @@ describePostgres('three replicas on one PostgreSQL database', () => {
     const rooms = await Promise.all(Array.from({ length: 24 }, (_, i) => create(i % 3)));
     let seq = 10_000;
     for (const room of rooms) await sendEvent(seq % 3, { node: '10.0.0.8', seq: seq++, version: 2, time: Date.now() / 1000, event: 'conference_ended', data: { name: room.body.name } });
-    const oneShots = [0, 1, 2].map(() => spawnGateway(env(0), 'dist/gc-command.js'));
+    const oneShots = [0, 1, 2].map(() => spawnGateway(env(), 'dist/gc-command.js'));
     await Promise.all(oneShots.map((p) => p.exited));
     await waitUntil(async () => (await count('SELECT count(*) AS n FROM deletion_queue')) === 0, 'the deletion queue to drain', 40_000);
     for (const room of rooms) expect([...pexip.conferences.values()].some((c) => c.name === room.body.name)).toBe(false);
@@ -121,7 +121,7 @@ describePostgres('three replicas on one PostgreSQL database', () => {
     pexip.latencyFor = (method) => (method === 'DELETE' ? 400 : undefined);
     let seq = 20_000;
     for (const room of rooms) await sendEvent(0, { node: '10.0.0.9', seq: seq++, version: 2, time: Date.now() / 1000, event: 'conference_ended', data: { name: room.body.name } });
-    const victim = spawnGateway({ ...env(0), GC_BATCH_SIZE: '10' }, 'dist/gc-command.js');
+    const victim = spawnGateway({ ...env(), GC_BATCH_SIZE: '10' }, 'dist/gc-command.js');
     await waitUntil(() => pexip.count('DELETE', /./) > 0 && pexip.deletions.size > deletionsBefore, 'the batch to start');
     victim.kill('SIGKILL');
     await victim.exited;

@@ -5,7 +5,7 @@ import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { ServiceProxy } from '../stand-ins/service-proxy.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenListening, type RunningGateway } from '../support/process.js';
 
 /**
  * A rolling deploy (issue 35, item 3): three replicas on one PostgreSQL
@@ -34,10 +34,9 @@ interface Outcome {
 }
 
 async function startReplica(): Promise<{ port: number; process: RunningGateway }> {
-  const port = await freePort();
   const process = spawnGateway({
-    ...deployedEnvironment(entra, genesys, port),
-    LOG_LEVEL: 'warn',
+    ...deployedEnvironment(entra, genesys),
+    LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '4',
     POOL_TARGET_SIZE: '5',
@@ -48,6 +47,7 @@ async function startReplica(): Promise<{ port: number; process: RunningGateway }
     AUTH_FAILURE_LIMIT: '100000',
   });
   started.push(process);
+  const { port } = await whenListening(process);
   proxy.add(port);
   await waitUntil(() => proxy.isReady(port), `replica :${port} ready behind the proxy`);
   return { port, process };

@@ -2,7 +2,7 @@ import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, unusedPort, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 /** What the gateway is told; a request may wait for a connection plus one operation, no longer. */
@@ -38,15 +38,14 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
     url.password = DATABASE_PASSWORD;
     entra = await new EntraStandIn().start();
     genesys = await new GenesysStandIn().start();
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    base = `http://127.0.0.1:${port}`;
-    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    // METRICS_PORT=0 turns metrics off, so this one port is probed rather than chosen by the system.
+    const metricsPort = await unusedPort();
     gateway = spawnGateway({
-      ...deployedEnvironment(entra, genesys, port),
-      LOG_LEVEL: 'warn',
+      ...deployedEnvironment(entra, genesys),
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'info',
       DATABASE_URL: url.toString(),
       METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: String(metricsPort),
       DATABASE_POOL_SIZE: '4',
       DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
       DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
@@ -54,7 +53,8 @@ describePostgres('PostgreSQL that stops answering (a stalled or refusing network
       POOL_TARGET_SIZE: '1',
       ROOM_CACHE_TTL_SECONDS: '0',
     });
-    await waitUntil(async () => (await fetch(`${base}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+    base = `http://127.0.0.1:${await whenReady(gateway)}`;
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     token = mintToken(entra, { now: Date.now() });
   }, 60_000);
 

@@ -4,16 +4,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { temporaryDirectory } from '../support/gateway.js';
-import { freePort, isListening, REPO_ROOT, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { REPO_ROOT, spawnGateway, waitUntil, whenListening, whenReady, type RunningGateway } from '../support/process.js';
 
 const exec = promisify(execFile);
 let dataDir: string;
 let port: number;
 let running: RunningGateway | undefined;
 
-beforeEach(async () => {
+beforeEach(() => {
   dataDir = temporaryDirectory('local');
-  port = await freePort();
 });
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
@@ -24,14 +23,16 @@ afterEach(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const env = () => ({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
-/** A gateway process and several `npm run` processes take tens of seconds on a loaded 2-core machine (CI runs test files in parallel): no timing is asserted. */
+const env = () => ({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+/** For configuration checks that refuse to start: a port that is never bound. */
+const SOME_PORT = '18089';
+/** A gateway start (START_LIMIT_MS at most) and several `npm run` processes, each a build check and a Node start; no timing is asserted. */
 const NPM_RUNS_MS = 90_000;
 
 async function startLocal(extra: Record<string, string> = {}): Promise<RunningGateway> {
   running = spawnGateway({ ...env(), ...extra });
   await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`)).status === 200, 'readiness');
+  port = await whenReady(running);
   return running;
 }
 
@@ -43,7 +44,7 @@ function printed(label: string): string {
 }
 
 async function shell(command: string): Promise<string> {
-  const { stdout } = await exec('bash', ['-c', command], { cwd: REPO_ROOT, env: { ...process.env, ...env(), METRICS_PORT: '0', MAXCONF_ENV: '', NODE_ENV: '' } });
+  const { stdout } = await exec('bash', ['-c', command], { cwd: REPO_ROOT, env: { ...process.env, ...env(), LOG_LEVEL: 'warn', METRICS_PORT: '0', MAXCONF_ENV: '', NODE_ENV: '' } });
   return stdout;
 }
 
@@ -75,23 +76,24 @@ test('npm start without configuration: the printed lines work as pasted, in orde
 
 test('a second gateway on the same port and data directory says the port is taken, in one line; on another port, that the data directory is in use', async () => {
   const first = await startLocal();
-  const again = spawnGateway(env());
+  const again = spawnGateway({ ...env(), PORT: String(port) });
   expect(await again.exited).toBe(1);
   expect(again.stderr()).toBe(`127.0.0.1:${port} is already in use (another gateway?): stop what holds it, or set PORT to a free port.\n`);
-  const otherPort = spawnGateway({ ...env(), PORT: String(await freePort()) });
+  const otherPort = spawnGateway(env());
   expect(await otherPort.exited).toBe(1);
   expect(otherPort.stderr()).toBe(`The data directory ${dataDir} is in use by process ${first.child.pid} (another gateway, npm run gc or npm run adopt): stop it, or set DATA_DIR to another directory.\n`);
   expect(otherPort.stdout()).not.toMatch(/"level":60|unhandledRejection/);
 }, NPM_RUNS_MS);
 
 test('the local agent token is kept in the data directory: the same at every start', async () => {
+  const agentToken = () => /x-auth-token: (local-agent-\S+)"/.exec(printed('Agent'))?.[1];
   await startLocal();
-  const agentLine = printed('Agent');
-  expect(agentLine).toMatch(/x-auth-token: local-agent-\S+"/);
+  const first = agentToken();
+  expect(first).toBeDefined();
   running!.kill('SIGTERM');
   await running!.exited;
   await startLocal();
-  expect(printed('Agent')).toBe(agentLine);
+  expect(agentToken()).toBe(first);
 }, NPM_RUNS_MS);
 
 test('npm run token: --help prints the usage; an unknown option is refused with the usage, exit status 2', async () => {
@@ -162,13 +164,13 @@ test('an event acknowledged just before kill -9 is not lost', async () => {
 });
 
 test('a bad configuration lists every bad variable and exits non-zero before listening', async () => {
-  running = spawnGateway({ PORT: String(port), ENTRA_TENANT_ID: 'nope', JWKS_COOLDOWN_SECONDS: '1', MAXCONF_ENV: 'staging' });
+  running = spawnGateway({ ENTRA_TENANT_ID: 'nope', JWKS_COOLDOWN_SECONDS: '1', MAXCONF_ENV: 'staging' });
   const code = await running.exited;
   expect(code).not.toBe(0);
   expect(running.stderr()).toMatch(/ENTRA_TENANT_ID: must be a GUID/);
   expect(running.stderr()).toMatch(/JWKS_COOLDOWN_SECONDS:/);
   expect(running.stderr()).toMatch(/MAXCONF_ENV:/);
-  expect(await isListening(port)).toBe(false);
+  expect(running.ports()).toBeUndefined();
 });
 
 test('a configuration with a type error still lists the missing required variables', async () => {
@@ -180,11 +182,11 @@ test('a configuration with a type error still lists the missing required variabl
 });
 
 test('configuration checks at start-up: PORT equal to METRICS_PORT and PORT=abc are refused in our words; an unknown NODE_ENV and a misspelt variable are warned about', async () => {
-  running = spawnGateway({ ...env(), METRICS_PORT: String(port), MAXCONF_ENV: 'prd' });
+  running = spawnGateway({ ...env(), PORT: SOME_PORT, METRICS_PORT: SOME_PORT, MAXCONF_ENV: 'prd' });
   expect(await running.exited).toBe(1);
-  expect(running.stderr()).toContain(`  - METRICS_PORT: must differ from PORT (both ${port})`);
+  expect(running.stderr()).toContain(`  - METRICS_PORT: must differ from PORT (both ${SOME_PORT})`);
   expect(running.stderr()).toContain("  - MAXCONF_ENV: must be one of local, edge, test, prod, got 'prd'");
-  expect(await isListening(port)).toBe(false);
+  expect(running.ports()).toBeUndefined();
   running = spawnGateway({ ...env(), PORT: 'abc' });
   expect(await running.exited).toBe(1);
   expect(running.stderr()).toContain("  - PORT: must be a whole number between 0 and 65535, got 'abc'");
@@ -197,9 +199,10 @@ test('configuration checks at start-up: PORT equal to METRICS_PORT and PORT=abc 
 
 test('a taken port ends the gateway with one line naming PORT', async () => {
   const holder = net.createServer();
-  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  port = (holder.address() as net.AddressInfo).port;
   try {
-    running = spawnGateway(env());
+    running = spawnGateway({ ...env(), PORT: String(port) });
     expect(await running.exited).toBe(1);
     expect(running.stderr()).toBe(`127.0.0.1:${port} is already in use (another gateway?): stop what holds it, or set PORT to a free port.\n`);
   } finally {
@@ -208,15 +211,15 @@ test('a taken port ends the gateway with one line naming PORT', async () => {
 }, 60_000);
 
 test('.env in the working directory is loaded, and real environment variables win over it', async () => {
-  const otherPort = await freePort();
-  fs.writeFileSync(path.join(dataDir, '.env'), `# a newcomer's .env\nPORT=${otherPort}\nLOG_LEVEL=warn\n`);
+  fs.writeFileSync(path.join(dataDir, '.env'), `# a newcomer's .env\nLOG_LEVEL=warn\n`);
   running = spawnGateway({ DATA_DIR: dataDir }, 'dist/main.js', dataDir);
   await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
-  expect(running.stdout()).toContain(`at http://127.0.0.1:${otherPort}`);
+  expect(running.stdout()).not.toContain('"level":30');
   running.kill('SIGTERM');
   await running.exited;
 
-  running = spawnGateway({ DATA_DIR: dataDir, PORT: String(port) }, 'dist/main.js', dataDir);
+  running = spawnGateway({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, 'dist/main.js', dataDir);
+  port = (await whenListening(running)).port;
   await waitUntil(() => running!.stdout().includes('List:'), 'the local instructions');
   expect(running.stdout()).toContain(`at http://127.0.0.1:${port}`);
 }, 60_000);
@@ -225,7 +228,7 @@ test('the local profile refuses to start with NODE_ENV=production', async () => 
   running = spawnGateway({ ...env(), NODE_ENV: 'production', MAXCONF_ENV: 'local' });
   expect(await running.exited).not.toBe(0);
   expect(running.stderr()).toMatch(/local profile is refused/);
-  expect(await isListening(port)).toBe(false);
+  expect(running.ports()).toBeUndefined();
 });
 
 describe('a deployed profile and its room provider', () => {
@@ -243,12 +246,12 @@ describe('a deployed profile and its room provider', () => {
     running = spawnGateway(deployed());
     expect(await running.exited).not.toBe(0);
     expect(running.stderr()).toMatch(/ROOM_PROVIDER: required outside the local profile/);
-    expect(await isListening(port)).toBe(false);
+    expect(running.ports()).toBeUndefined();
   });
 
   test('with ROOM_PROVIDER=embedded it starts, warning that its rooms exist on no conferencing node', async () => {
-    running = spawnGateway({ ...deployed(), ROOM_PROVIDER: 'embedded', LOG_LEVEL: 'silent' });
-    await waitUntil(() => isListening(port), 'the gateway to listen');
+    running = spawnGateway({ ...deployed(), ROOM_PROVIDER: 'embedded' });
+    await whenListening(running);
     expect(running.stderr()).toMatch(/^WARNING: ROOM_PROVIDER=embedded in the prod profile: .*do not exist on any conferencing node/m);
   });
 });

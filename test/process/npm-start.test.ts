@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporaryDirectory } from '../support/gateway.js';
-import { freePort, isListening, REPO_ROOT, waitUntil } from '../support/process.js';
+import { isListening, portsIn, REPO_ROOT, START_LIMIT_MS, waitUntil } from '../support/process.js';
 
 /**
  * `npm start` as an operator runs it without a container after a production install
@@ -10,13 +10,11 @@ import { freePort, isListening, REPO_ROOT, waitUntil } from '../support/process.
  */
 let appDir: string;
 let dataDir: string;
-let port: number;
 let npm: { child: ChildProcess; output: () => string; exited: Promise<number | null> } | undefined;
 
 beforeEach(async () => {
   appDir = temporaryDirectory('production-install');
   dataDir = temporaryDirectory('npm-start-data');
-  port = await freePort();
   for (const file of ['package.json', 'openapi.yaml']) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(appDir, file));
 });
 afterEach(async () => {
@@ -36,7 +34,7 @@ afterEach(async () => {
 function npmStart(): NonNullable<typeof npm> {
   const child = spawn('npm', ['start'], {
     cwd: appDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: '0', LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -69,7 +67,8 @@ test('without TypeScript and without a build, npm start says what to do instead 
 test.each(['SIGTERM', 'SIGINT'] as const)('%s to npm’s own pid (after a production install, with a build) stops the gateway: node exits (and with it its hold on the data directory) and the port is free', async (signal) => {
   withBuild();
   const started = npmStart();
-  await waitUntil(() => started.output().includes('gateway listening'), 'the gateway listening', 60_000);
+  await waitUntil(() => portsIn(started.output()) !== undefined, 'the gateway listening', START_LIMIT_MS);
+  const { port } = portsIn(started.output())!;
   expect(await isListening(port)).toBe(true);
   const pgid = started.child.pid!;
   process.kill(pgid, signal);

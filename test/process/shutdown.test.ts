@@ -1,7 +1,7 @@
 import { EntraStandIn, mintToken } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { deployedEnvironment, temporaryDirectory } from '../support/gateway.js';
-import { freePort, isListening, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { isListening, spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 
 let entra: EntraStandIn;
 let genesys: GenesysStandIn;
@@ -11,7 +11,6 @@ let port: number;
 beforeEach(async () => {
   entra = await new EntraStandIn().start();
   genesys = await new GenesysStandIn().start();
-  port = await freePort();
 });
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
@@ -23,14 +22,14 @@ afterEach(async () => {
 
 async function start(extra: Record<string, string> = {}): Promise<string> {
   running = spawnGateway({
-    ...deployedEnvironment(entra, genesys, port),
+    ...deployedEnvironment(entra, genesys),
     DATA_DIR: temporaryDirectory('shutdown'),
     LOG_LEVEL: 'info',
     GENESYS_TIMEOUT_MS: '10000',
     POOL_TARGET_SIZE: '1',
     ...extra,
   });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness');
+  port = await whenReady(running);
   const created = await fetch(`http://127.0.0.1:${port}/room/create?uuiData=01`, { method: 'POST', headers: { authorization: `Bearer ${mintToken(entra)}` } });
   return ((await created.json()) as { name: string }).name;
 }
@@ -52,13 +51,12 @@ test('SIGTERM: requests in flight complete, new connections are refused, the pro
 
 test('requests still running at the shutdown bound are cut, and the process still exits 0', async () => {
   const name = await start({ SHUTDOWN_TIMEOUT_SECONDS: '1' });
-  genesys.latencyMs = 8000;
+  // Genesys answers after the test's own timeout: only the bound can end the process in time.
+  genesys.latencyMs = 60_000;
   const slow = lookUp(name, genesys.agent('very-slow-agent')).then((r) => r.status, () => 'connection closed');
   await waitUntil(() => genesys.calls >= 1, 'the request to reach Genesys');
-  const signalledAt = Date.now();
   running!.kill('SIGTERM');
   expect(await running!.exited).toBe(0);
-  expect(Date.now() - signalledAt).toBeLessThan(6000);
   expect(await slow).toBe('connection closed');
   expect(running!.stdout()).toMatch(/requests still in flight at the shutdown bound/);
 });

@@ -3,7 +3,7 @@ import { EntraStandIn } from '../stand-ins/entra.js';
 import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PostgresRefusalStandIn, type Refusal } from '../stand-ins/postgres-refusal.js';
 import { deployedEnvironment } from '../support/gateway.js';
-import { freePort, spawnGateway, type RunningGateway } from '../support/process.js';
+import { spawnGateway, unusedPort, type RunningGateway } from '../support/process.js';
 import { ADMIN_URL, describePostgres } from '../support/postgres.js';
 
 const PASSWORD = 'db-secret-password-4711';
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 async function startWithDatabaseAt(hostPort: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   running = spawnGateway({
-    ...deployedEnvironment(entra, genesys, await freePort()),
+    ...deployedEnvironment(entra, genesys),
     DATABASE_URL: `postgres://maxconf:${PASSWORD}@${hostPort}/maxconf`,
     DATABASE_CONNECT_TIMEOUT_MS: '500',
   });
@@ -44,7 +44,7 @@ async function startWithDatabaseAt(hostPort: string): Promise<{ code: number | n
 }
 
 test.each([
-  ['refusing connections', async () => `127.0.0.1:${await freePort()}`, 'ECONNREFUSED'],
+  ['refusing connections', async () => `127.0.0.1:${await unusedPort()}`, 'ECONNREFUSED'],
   ['accepting and never answering', async () => `127.0.0.1:${(silent.address() as net.AddressInfo).port}`, 'Connection terminated due to connection timeout'],
 ])('a database %s: one line on stderr naming host:port (not the password), exit status 1', async (_what, address, reason) => {
   const hostPort = await address();
@@ -79,7 +79,7 @@ describePostgres('PostgreSQL refuses the gateway (this machine’s server, trust
   const at = (user: string, database: string) => `postgres://${user}@${server.host}/${database}`;
 
   async function startWith(databaseUrl: string): Promise<string> {
-    running = spawnGateway({ ...deployedEnvironment(entra, genesys, await freePort()), DATABASE_URL: databaseUrl });
+    running = spawnGateway({ ...deployedEnvironment(entra, genesys), DATABASE_URL: databaseUrl });
     expect(await running.exited).toBe(1);
     const lines = running.stderr().trim().split('\n').filter((line) => !line.startsWith('WARNING: ROOM_PROVIDER=embedded'));
     expect(lines).toHaveLength(1);

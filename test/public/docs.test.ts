@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_PATH } from '../global-setup.js';
 import { loadConfig } from '../../src/config.js';
 import { startTestGateway, temporaryDirectory } from '../support/gateway.js';
-import { freePort, REPO_ROOT, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { REPO_ROOT, spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 
 /**
  * Swagger UI as a newcomer uses it: the local gateway at a random port, reached
@@ -20,9 +20,8 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   dataDir = temporaryDirectory('docs');
-  port = await freePort();
-  running = spawnGateway({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, 'readiness', 60_000);
+  running = spawnGateway({ DATA_DIR: dataDir });
+  port = await whenReady(running);
   browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -187,12 +187,11 @@ export function useGatewayPerTest(defaults: Record<string, string> = {}): { read
 }
 
 /** The environment of a deployed profile (edge) whose upstreams are the given stand-ins, for spawned gateways. */
-export function deployedEnvironment(entra: EntraStandIn, genesys: GenesysStandIn, port: number): Record<string, string> {
+export function deployedEnvironment(entra: EntraStandIn, genesys: GenesysStandIn): Record<string, string> {
   return {
     MAXCONF_ENV: 'edge',
     ROOM_PROVIDER: 'embedded',
     HOST: '127.0.0.1',
-    PORT: String(port),
     ENTRA_JWKS_URI: entra.jwksUri,
     ROOM_TAG_BASE_URL: TAG_BASE_URL,
     GENESYS_API_BASE_URL: genesys.baseUrl,
