@@ -5,7 +5,7 @@ import { GenesysStandIn } from '../stand-ins/genesys.js';
 import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment, TAG_BASE_URL } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
-import { freePort, spawnGateway, waitUntil, type RunningGateway } from '../support/process.js';
+import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
 import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
 
 /**
@@ -52,10 +52,9 @@ function newSession(): Session {
 }
 
 async function startReplica(index: number): Promise<void> {
-  const port = await freePort();
   const process = spawnGateway({
-    ...deployedEnvironment(entra, genesys, port),
-    LOG_LEVEL: 'warn',
+    ...deployedEnvironment(entra, genesys),
+    LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '10',
     ROOM_PROVIDER: 'pexip',
@@ -67,8 +66,9 @@ async function startReplica(index: number): Promise<void> {
     POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
     AUTH_FAILURE_LIMIT: '100000',
   });
-  replicas[index] = { port, process };
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/public/ready`).catch(() => undefined))?.status === 200, `replica ${index} ready`);
+  // Recorded before it is ready, so that afterAll stops it even if it never gets there.
+  replicas[index] = { port: 0, process };
+  replicas[index].port = await whenReady(process, `replica ${index} ready`);
 }
 
 async function create(replica: number, session: Session): Promise<Answer> {
