@@ -96,6 +96,21 @@ test('checks under way fill the limit: one more at once gets 429 with Retry-Afte
   expect((await lookup('agent4-held')).status).toBe(404);
 });
 
+test('with checks under way filling the limit, a request repeating one of their credentials shares its check and is admitted', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
+  const release = gw.genesys.hold();
+  const tokens = [1, 2, 3].map((i) => gw.genesys.agent(`agent${i}-sharing`));
+  const checking = Promise.all(tokens.map((token) => lookup(token)));
+  await waitUntil(() => gw.genesys.calls === 3, 'three Genesys calls under way');
+  // then() sends it now (supertest sends on then), before the next request.
+  const repeating = lookup(tokens[0]!).then((res) => res);
+  expect((await lookup(gw.genesys.agent('agent4-sharing'))).status).toBe(429);
+  release();
+  expect((await repeating).status).toBe(404);
+  expect((await checking).map((res) => res.status)).toEqual([404, 404, 404]);
+  expect(gw.genesys.calls).toBe(3);
+});
+
 test('a success gives its count back: only the failures count towards the limit', async () => {
   gw = await gateways.start({ AUTH_FAILURE_LIMIT: '3' });
   const agent = gw.genesys.agent('agent-succeeding');
@@ -104,6 +119,16 @@ test('a success gives its count back: only the failures count towards the limit'
   expect((await lookup(agent)).status).toBe(404);
   expect((await lookup('junk-token-2')).status).toBe(401);
   const limited = await lookup(agent);
+  expect(limited.status).toBe(429);
+  expect(limited.headers['retry-after']).toBe('60');
+});
+
+test('a success leaving no failure closes the window: a later failure opens its own, and the Retry-After counts from there', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '1' });
+  expect((await lookup(gw.genesys.agent('agent-first'))).status).toBe(404);
+  gw.clock.advance(30_000);
+  expect((await lookup('junk-token-late')).status).toBe(401);
+  const limited = await lookup('junk-token-later');
   expect(limited.status).toBe(429);
   expect(limited.headers['retry-after']).toBe('60');
 });

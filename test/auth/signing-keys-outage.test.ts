@@ -116,3 +116,14 @@ test('failures counted during an outage of ours are forgiven when the keys load'
   expect(await gw.gateway.signingKeys.refresh()).toBe(true);
   expect((await rooms(gw.token())).status).toBe(200);
 });
+
+test("forgiving Entra's failures when the keys load leaves the same client's failed agent lookups counted", async () => {
+  entra.behaviour = 'fail-503';
+  await start({ AUTH_FAILURE_LIMIT: '3' });
+  const lookup = (token: string) => gw.http.get('/public/room/Room1').set('x-auth-token', token);
+  for (let i = 0; i < 3; i += 1) expect((await lookup(`junk-token-${i}`)).status).toBe(401);
+  entra.behaviour = 'serve';
+  expect(await gw.gateway.signingKeys.refresh()).toBe(true);
+  expect((await lookup(gw.genesys.agent('agent-after-recovery'))).status).toBe(429);
+  expect((await rooms(gw.token())).status).toBe(200);
+});
