@@ -5,7 +5,7 @@ import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
-import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
+import { PEXIP_PASSWORD, PEXIP_USER, pexipEnvironment } from '../support/providers.js';
 
 /**
  * Three gateway processes on one PostgreSQL database draw from one Pexip
@@ -37,11 +37,7 @@ async function startReplica(index: number): Promise<void> {
     LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '5',
-    ROOM_PROVIDER: 'pexip',
-    PEXIP_BASE_URL: pexip.baseUrl,
-    PEXIP_USERNAME: PEXIP_USER,
-    PEXIP_PASSWORD: PEXIP_PASSWORD,
-    PEXIP_REPLICATION_DELAY_SECONDS: '0',
+    ...pexipEnvironment(pexip),
     PEXIP_REQUESTS_PER_MINUTE: String(BUDGET),
     PEXIP_BUDGET_WINDOW_SECONDS: String(WINDOW_MS / 1000),
     POOL_TARGET_SIZE: '0',

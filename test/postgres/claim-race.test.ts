@@ -6,7 +6,7 @@ import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment, TAG_BASE_URL } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
-import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
+import { PEXIP_PASSWORD, PEXIP_USER, pexipEnvironment } from '../support/providers.js';
 
 /**
  * Claims and refills raced from three gateway processes at once (issue 36):
@@ -57,11 +57,7 @@ async function startReplica(index: number): Promise<void> {
     LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '10',
-    ROOM_PROVIDER: 'pexip',
-    PEXIP_BASE_URL: pexip.baseUrl,
-    PEXIP_USERNAME: PEXIP_USER,
-    PEXIP_PASSWORD: PEXIP_PASSWORD,
-    PEXIP_REPLICATION_DELAY_SECONDS: '0',
+    ...pexipEnvironment(pexip),
     POOL_TARGET_SIZE: String(POOL_TARGET),
     POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
     AUTH_FAILURE_LIMIT: '100000',

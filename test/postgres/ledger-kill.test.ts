@@ -5,7 +5,7 @@ import { PexipStandIn } from '../stand-ins/pexip.js';
 import { deployedEnvironment } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
-import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
+import { PEXIP_PASSWORD, PEXIP_USER, pexipEnvironment } from '../support/providers.js';
 
 /**
  * kill -9 at the two moments a room's creation can be cut (issue 32): after
@@ -45,11 +45,7 @@ describePostgres('a gateway killed while it creates rooms leaves every VMR accou
       ...deployedEnvironment(entra, genesys),
       LOG_LEVEL: 'info',
       DATABASE_URL: database.url,
-      ROOM_PROVIDER: 'pexip',
-      PEXIP_BASE_URL: pexip.baseUrl,
-      PEXIP_USERNAME: PEXIP_USER,
-      PEXIP_PASSWORD: PEXIP_PASSWORD,
-      PEXIP_REPLICATION_DELAY_SECONDS: '0',
+      ...pexipEnvironment(pexip),
       POOL_TARGET_SIZE: '0',
       POOL_CLAIM_LEASE_SECONDS: '5',
       POOL_MAINTENANCE_INTERVAL_SECONDS: '1',

@@ -5,7 +5,7 @@ import { PexipStandIn } from '../stand-ins/pexip.js';
 import { basicAuth, deployedEnvironment, SINK_PASSWORD, SINK_USER } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 import { spawnGateway, waitUntil, whenReady, type RunningGateway } from '../support/process.js';
-import { PEXIP_PASSWORD, PEXIP_USER } from '../support/providers.js';
+import { PEXIP_PASSWORD, PEXIP_USER, pexipEnvironment } from '../support/providers.js';
 
 /**
  * Three gateway processes on one PostgreSQL database and one Pexip stand-in
@@ -25,11 +25,7 @@ const env = (): Record<string, string> => ({
   LOG_LEVEL: 'info',
   DATABASE_URL: database.url,
   DATABASE_POOL_SIZE: '5',
-  ROOM_PROVIDER: 'pexip',
-  PEXIP_BASE_URL: pexip.baseUrl,
-  PEXIP_USERNAME: PEXIP_USER,
-  PEXIP_PASSWORD: PEXIP_PASSWORD,
-  PEXIP_REPLICATION_DELAY_SECONDS: '0',
+  ...pexipEnvironment(pexip),
   POOL_TARGET_SIZE: String(POOL_TARGET),
   POOL_MAINTENANCE_INTERVAL_SECONDS: '1',
   POOL_CLAIM_LEASE_SECONDS: '6',

@@ -16,11 +16,16 @@ export async function embeddedProvider(): Promise<ProviderUnderTest> {
   return { name: 'embedded', env: { ROOM_PROVIDER: 'embedded' }, pexip: undefined, stop: async () => undefined };
 }
 
+/** The settings for the Pexip provider on `pexip`, signed in with HTTP Basic, rooms usable at once. */
+export function pexipEnvironment(pexip: PexipStandIn): Record<string, string> {
+  return { ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: PEXIP_USER, PEXIP_PASSWORD: PEXIP_PASSWORD, PEXIP_REPLICATION_DELAY_SECONDS: '0' };
+}
+
 export async function pexipProvider(extra: Record<string, string> = {}): Promise<ProviderUnderTest> {
   const pexip = await new PexipStandIn({ basic: { username: PEXIP_USER, password: PEXIP_PASSWORD } }).start();
   return {
     name: 'pexip',
-    env: { ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: PEXIP_USER, PEXIP_PASSWORD: PEXIP_PASSWORD, PEXIP_REPLICATION_DELAY_SECONDS: '0', ...extra },
+    env: { ...pexipEnvironment(pexip), ...extra },
     pexip,
     stop: () => pexip.stop(),
   };
