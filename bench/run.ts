@@ -628,19 +628,32 @@ interface FloodRounds {
   inline: { alone: number; flooded: number };
 }
 
+/**
+ * The agent's request limit in each of scenario 9's two floods: as shipped (what holds IDIM's latency), and at
+ * its highest, so that the flood reaches the ledger and spends the agents' share of Pexip (what the share holds).
+ */
+type FloodLimit = 'as shipped' | 'at its highest';
+
 async function agentFlood(entra: EntraStandIn, genesys: GenesysStandIn, env: Env): Promise<void> {
   const { budget, windowSeconds, createsPerSecond, pool } = FLOOD;
-  process.stdout.write(`9. One agent token flooding lookups while IDIM creates rooms (${budget} Pexip requests per ${windowSeconds} s, ${createsPerSecond} creates/s; ${ROUNDS} alternating rounds against no flood, per store)\n`);
+  process.stdout.write(`9. One agent token flooding lookups while IDIM creates rooms (${budget} Pexip requests per ${windowSeconds} s, ${createsPerSecond} creates/s; ${ROUNDS} alternating rounds against no flood, per store and agent limit)\n`);
   for (const [store, storeEnv, drop] of await stores()) {
     try {
-      await agentFloodOn(store, entra, genesys, (pexip) => onPexip(env, pexip, { ...storeEnv, PEXIP_REQUESTS_PER_MINUTE: String(budget), PEXIP_BUDGET_WINDOW_SECONDS: String(windowSeconds), POOL_TARGET_SIZE: String(pool) }));
+      for (const limit of ['as shipped', 'at its highest'] as const) {
+        const gatewayEnv = (pexip: PexipStandIn) => {
+          const highest = onPexip(env, pexip, { ...storeEnv, PEXIP_REQUESTS_PER_MINUTE: String(budget), PEXIP_BUDGET_WINDOW_SECONDS: String(windowSeconds), POOL_TARGET_SIZE: String(pool) });
+          const { AGENT_REQUESTS_PER_MINUTE: _highest, ...shipped } = highest;
+          return limit === 'as shipped' ? shipped : highest;
+        };
+        await agentFloodOn(store, limit, entra, genesys, gatewayEnv);
+      }
     } finally {
       await drop?.();
     }
   }
 }
 
-async function agentFloodOn(store: string, entra: EntraStandIn, genesys: GenesysStandIn, gatewayEnv: (pexip: PexipStandIn) => Record<string, string>): Promise<void> {
+async function agentFloodOn(store: string, limit: FloodLimit, entra: EntraStandIn, genesys: GenesysStandIn, gatewayEnv: (pexip: PexipStandIn) => Record<string, string>): Promise<void> {
   const { connections, createsPerSecond, roundSeconds, pool } = FLOOD;
   const pexip = await startPexip();
   let gateway: Started | undefined;
@@ -680,23 +693,23 @@ async function agentFloodOn(store: string, entra: EntraStandIn, genesys: Genesys
         rounds.inline[flooding ? 'flooded' : 'alone'] += (await inlineCreations()) - inlineBefore;
       }
     }
-    recordAgentFlood(store, pexip, unknown, rounds);
+    recordAgentFlood(store, limit, pexip, unknown, rounds);
   } finally {
     await gateway?.stop();
     await pexip.stop();
   }
 }
 
-function recordAgentFlood(store: string, pexip: PexipStandIn, unknown: Set<string>, { alone, flooded, lookups, inline }: FloodRounds): void {
+function recordAgentFlood(store: string, limit: FloodLimit, pexip: PexipStandIn, unknown: Set<string>, { alone, flooded, lookups, inline }: FloodRounds): void {
   const { connections, budget, windowSeconds, createsPerSecond, roundSeconds } = FLOOD;
   const windowMs = windowSeconds * 1000;
-  const scenario = `9 agent flood (${store})`;
+  const scenario = `9 agent flood (${store}, agent limit ${limit})`;
   const latencies = (results: LoadResult[]) => results.flatMap((result) => result.latencies ?? []);
   const [withoutFlood, withFlood] = [latencies(alone), latencies(flooded)];
   const failed = [...alone, ...flooded].reduce((sum, result) => sum + result.errors + result.non2xx, 0);
   for (const p of [50, 99]) {
     const ratio = percentile(withFlood, p) / percentile(withoutFlood, p);
-    const goal = p === 50 ? { goal: '≤ 1.2×, no create failed', met: ratio <= 1.2 && failed === 0 } : { goal: '—', met: undefined };
+    const goal = p === 50 && limit === 'as shipped' ? { goal: '≤ 1.2×, no create failed', met: ratio <= 1.2 && failed === 0 } : { goal: '—', met: undefined };
     record({ scenario, measure: `IDIM create p${p} (ms) during the flood, ${withFlood.length} creates at ${createsPerSecond}/s (failed or non-2xx, both: ${failed}; pool empty, created inline: ${inline.flooded})`, value: fmt(percentile(withFlood, p), 1), baseline: `without it ${fmt(percentile(withoutFlood, p), 1)} ms (${withoutFlood.length} creates; ${inline.alone} inline)`, ratio: `${fmt(ratio, 2)}×`, ...goal });
   }
   const statuses: Record<string, number> = {};
@@ -709,7 +722,8 @@ function recordAgentFlood(store: string, pexip: PexipStandIn, unknown: Set<strin
   // Stated as issue 32 states it, not taken from the budget's code, so that a change of the rule shows here.
   const share = Math.floor(budget / AGENT_SHARE_DIVISOR);
   const transit = inTransit(budget, windowMs);
-  record({ scenario, measure: `busiest ${windowSeconds} s window, agent lookups reaching Pexip (\`name=vkiosk_\`, ${agentCalls.length} over ${lookups.length} × ${roundSeconds + 2} s of flood)`, value: String(busiest), baseline: `agents' share ${share} of ${budget}`, ratio: `${fmt(busiest / share, 2)}×`, goal: `≤ ${share} + ${transit} in transit`, met: busiest <= share + transit });
+  const shareGoal = limit === 'at its highest' ? { goal: `≤ ${share} + ${transit} in transit`, met: busiest <= share + transit } : { goal: '—', met: undefined };
+  record({ scenario, measure: `busiest ${windowSeconds} s window, agent lookups reaching Pexip (\`name=vkiosk_\`, ${agentCalls.length} over ${lookups.length} × ${roundSeconds + 2} s of flood)`, value: String(busiest), baseline: `agents' share ${share} of ${budget}`, ratio: `${fmt(busiest / share, 2)}×`, ...shareGoal });
   const guessed = pexip.calls.filter((call) => unknown.has(new URLSearchParams(call.path.split('?')[1] ?? '').get('name') ?? '')).length;
   record({ scenario, measure: `Pexip requests for names the ledger does not know (${PERSISTENT_EVERY - 1} of every ${PERSISTENT_EVERY} lookups)`, value: String(guessed), baseline: '—', ratio: '—', goal: '0', met: guessed === 0 });
 }

@@ -207,7 +207,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
         authenticate: guard('genesys'),
-        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock)),
+        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock), deps.sleep ?? realSleep),
         deadline,
       }),
       eventRoutes({

@@ -265,10 +265,23 @@ describe('per-agent request limit (AGENT_REQUESTS_PER_MINUTE)', () => {
     expect(limited.body).toMatchObject({ type: 'urn:maxconf:problem:too-many-requests', detail: expect.stringMatching(/3 times this minute/) });
     expectToMatchSpec(limited);
     expect((await lookup(name, other)).status).toBe(200);
-    gw.clock.advance(59_000);
+    // The 429's second of pause (below) moved the test clock: 58 s more is the minute's last second.
+    gw.clock.advance(58_000);
     expect((await lookup(name, busy)).headers['retry-after']).toBe('1');
-    gw.clock.advance(1_000);
     expect((await lookup(name, busy)).status).toBe(200);
+  });
+
+  test('an agent over its limit waits a second for each 429, so that a client ignoring Retry-After cannot keep the gateway busy; answers within the limit never wait', async () => {
+    await start({ AGENT_REQUESTS_PER_MINUTE: '2' });
+    const name = await aRoom();
+    const busy = gw.genesys.agent('looping-agent');
+    for (let i = 0; i < 2; i += 1) expect((await lookup(name, busy)).status).toBe(200);
+    expect(gw.sleeps).toEqual([]);
+    const limited = await Promise.all([lookup(name, busy), lookup(name, busy)]);
+    expect(limited.map((res) => res.status)).toEqual([429, 429]);
+    expect(gw.sleeps).toEqual([1_000, 1_000]);
+    expect((await lookup(name, gw.genesys.agent('another-agent'))).status).toBe(200);
+    expect(gw.sleeps).toEqual([1_000, 1_000]);
   });
 
   test("the limit is the Genesys user's, whichever of its tokens it sends", async () => {
