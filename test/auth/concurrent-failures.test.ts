@@ -154,3 +154,71 @@ test('requests repeating one bad credential at once share its check: the client 
   expect(gw.genesys.calls).toBe(1);
   expect((await lookup(gw.genesys.agent('agent-after-junk'))).status).toBe(429);
 });
+
+test('a client refused for its failures is told so and how long to wait, down to the last second, and the refusal is counted as rate_limited', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '1' });
+  expect((await lookup('junk-token-first')).status).toBe(401);
+  const limited = await lookup('junk-token-refused');
+  expect([limited.status, limited.headers['retry-after']]).toEqual([429, '60']);
+  expect(limited.body.detail).toBe('Too many failed authentications from this client; retry after 60 seconds.');
+  expectToMatchSpec(limited);
+  gw.clock.advance(59_000);
+  const lastSecond = await lookup('junk-token-last-second');
+  expect([lastSecond.status, lastSecond.headers['retry-after']]).toEqual([429, '1']);
+  expect(lastSecond.body.detail).toBe('Too many failed authentications from this client; retry after 1 second.');
+  expect(await gw.gateway.metrics.registry.metrics()).toMatch(/^maxconf_auth_failures_total\{strategy="genesys",reason="rate_limited"\} 2$/m);
+});
+
+test('a success whose window ended while it was checked leaves the window that replaced it, and the failures counted there, in place', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '2' });
+  const release = gw.genesys.hold();
+  const slow = lookup(gw.genesys.agent('agent-slow')).then((res) => res);
+  await waitUntil(() => gw.genesys.calls === 1, 'the agent lookup under way');
+  gw.clock.advance(60_000);
+  const failing = lookup('junk-token-next-window').then((res) => res);
+  await waitUntil(() => gw.genesys.calls === 2, 'the junk lookup under way, in a new window');
+  release();
+  expect((await slow).status).toBe(404);
+  expect((await failing).status).toBe(401);
+  expect((await lookup('junk-token-second')).status).toBe(401);
+  const limited = await lookup('junk-token-third');
+  expect([limited.status, limited.headers['retry-after']]).toEqual([429, '60']);
+});
+
+test('once failures reach the limit, a request repeating a credential whose check is still under way is refused too', async () => {
+  // The hanging lookup ends when the stand-in stops, at the end; a request admitted to share it would wait for this timeout and get 503.
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '2', GENESYS_TIMEOUT_MS: '15000' });
+  const hangingToken = gw.genesys.behave('agent-hanging', { kind: 'hang' });
+  const hanging = lookup(hangingToken).then((res) => res);
+  await waitUntil(() => gw.genesys.calls === 1, 'the hanging lookup under way');
+  const release = gw.genesys.hold();
+  // Two requests on one junk token share its check (and its count) while it is held; each counts as a failure once it is refused.
+  const repeated = [1, 2].map(() => lookup('junk-token-twice').then((res) => res));
+  await waitUntil(() => gw.genesys.calls === 2, 'the junk lookup held');
+  expect((await lookup('junk-token-other')).status).toBe(429);
+  release();
+  expect(await Promise.all(repeated.map(async (res) => (await res).status))).toEqual([401, 401]);
+  const refused = await lookup(hangingToken);
+  expect([refused.status, refused.headers['retry-after']]).toEqual([429, '60']);
+  await gw.genesys.stop();
+  expect((await hanging).status).toBe(503);
+});
+
+test('a request sharing a check under way that ends before it leaves the credential counted until the check ends', async () => {
+  gw = await gateways.start({ AUTH_FAILURE_LIMIT: '2', GENESYS_TIMEOUT_MS: '15000' });
+  const hangingToken = gw.genesys.behave('agent-hanging', { kind: 'hang' });
+  const hanging = lookup(hangingToken).then((res) => res);
+  await waitUntil(() => gw.genesys.calls === 1, 'the hanging lookup under way');
+  // Genesys asks us to wait: lookups are answered 503 at once, without a call, for 30 s.
+  expect((await lookup(gw.genesys.behave('token-pausing', { kind: 'status', status: 429, retryAfter: '30' }))).status).toBe(503);
+  // So this request, sharing the hanging credential, ends (503) while the first one's check is still under way.
+  expect((await lookup(hangingToken)).status).toBe(503);
+  gw.clock.advance(30_000);
+  const hangingToo = lookup(gw.genesys.behave('agent-hanging-too', { kind: 'hang' })).then((res) => res);
+  await waitUntil(() => gw.genesys.calls === 3, 'the second hanging lookup under way');
+  // Two credentials under check fill the limit of 2.
+  const excess = await lookup(gw.genesys.agent('agent-excess'));
+  expect([excess.status, excess.headers['retry-after']]).toEqual([429, '1']);
+  await gw.genesys.stop();
+  expect([(await hanging).status, (await hangingToo).status]).toEqual([503, 503]);
+});
