@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { systemClock } from './clock.js';
+import { realSleep, systemClock } from './clock.js';
 import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
 import { createLogger } from './logger.js';
@@ -28,7 +28,7 @@ async function adoptCommand(args: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, logger);
   try {
-    const { provider, ledger } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
+    const { provider, ledger } = createServices(config, { store, logger, clock: systemClock, sleep: realSleep, fetch: globalThis.fetch });
     const report = await adoptRooms({ provider, ledger, persistentPrefixes: config.rooms.persistentPrefixes, tagBaseUrl: config.rooms.tagBaseUrl, names, dryRun: values['dry-run'] });
     process.stdout.write(`${JSON.stringify({ ...report, dryRun: values['dry-run'] })}\n`);
   } finally {

@@ -11,13 +11,14 @@ import { GenesysAgentStrategy } from './auth/genesys-strategy.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import type { StrategyName } from './auth/strategy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
-import { type Clock, realSleep } from './clock.js';
+import type { Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { eventRoutes } from './http/routes/events.js';
 import { RejectedEvents } from './events/rejected.js';
 import { EventSink } from './events/sink.js';
 import { buildApp } from './http/app.js';
-import { authenticated, limitAgentRequests } from './http/authenticate.js';
+import { limitAgentRequests } from './http/agent-limit.js';
+import { authenticated } from './http/authenticate.js';
 import { cors } from './http/cors.js';
 import type { RequestDeadline } from './http/deadline.js';
 import { deadlineIn } from './deadline.js';
@@ -56,8 +57,8 @@ export interface ServiceDependencies {
   clock: Clock;
   /** Outbound HTTP to Entra, Genesys and Pexip (Node's global fetch in production). */
   fetch: UpstreamFetch;
-  /** How retries wait; defaults to real time. */
-  sleep?: (ms: number) => Promise<void>;
+  /** How retries and the over-limit pause wait: realSleep in production, the test clock in tests. */
+  sleep: (ms: number) => Promise<void>;
   /** Background pool maintenance period; tests lengthen it. */
   poolMaintenanceIntervalMs?: number;
   /** Defaults to a registry of this gateway's own. */
@@ -107,7 +108,7 @@ export function createServices(config: GatewayConfig, deps: ServiceDependencies)
     clock,
     logger,
     fetch: upstreamFetch(deps, metrics, 'pexip'),
-    sleep: deps.sleep ?? realSleep,
+    sleep: deps.sleep,
     onBudgetTurn: (priority, granted, waitedMs) => metrics.budgetTurn(priority, granted, waitedMs),
   });
   const maintenanceIntervalMs = deps.poolMaintenanceIntervalMs ?? config.rooms.poolMaintenanceIntervalMs;
@@ -207,7 +208,7 @@ export function createGateway(config: ResolvedConfig, deps: ServiceDependencies)
         service: services.rooms,
         cors: cors(config.cors.allowedOrigins, config.cors.maxAgeSeconds, ['x-auth-token', 'x-request-id']),
         authenticate: guard('genesys'),
-        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock), deps.sleep ?? realSleep),
+        limitAgent: limitAgentRequests(new AgentRequestLimiter(config.agentRequestsPerMinute, clock), deps.sleep),
         deadline,
       }),
       eventRoutes({

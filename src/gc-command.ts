@@ -1,4 +1,4 @@
-import { systemClock } from './clock.js';
+import { realSleep, systemClock } from './clock.js';
 import { ConfigError, loadConfig, withDotEnv } from './config.js';
 import { createServices } from './gateway.js';
 import type { LedgerCounts } from './rooms/ledger.js';
@@ -17,7 +17,7 @@ async function garbageCollectOnce(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, logger);
   try {
-    const { garbageCollector, deletionQueue, ledger, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, fetch: globalThis.fetch });
+    const { garbageCollector, deletionQueue, ledger, rejectedEvents } = createServices(config, { store, logger, clock: systemClock, sleep: realSleep, fetch: globalThis.fetch });
     process.stdout.write(`${JSON.stringify(await garbageCollector.runOnce())}\n`);
     const { graceMs } = config.garbageCollection;
     process.stdout.write(`${describeWaiting(await deletionQueue.notYetDue(graceMs), graceMs / 1000)}\n`);

@@ -11,7 +11,7 @@ import { createLogger, type StdoutDestination, stdoutDestination } from './logge
 import { DataDirectoryInUseError } from './store/directory-lock.js';
 import { SchemaAheadError } from './store/schema.js';
 import { openStore } from './store/open-store.js';
-import { systemClock } from './clock.js';
+import { realSleep, systemClock } from './clock.js';
 import { type Store, StoreUnavailableError } from './store/store.js';
 import { activeTraceFields } from './tracing/tracing.js';
 import type { RunningTracing } from './tracing/setup.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   await exitIfPortsTaken(config);
   const store = await openStoreOrExit(config, logger);
 
-  const gateway = createGateway(resolved, { store, logger, clock: systemClock, fetch: globalThis.fetch, tracing });
+  const gateway = createGateway(resolved, { store, logger, clock: systemClock, sleep: realSleep, fetch: globalThis.fetch, tracing });
   const server = await listen(gateway, config);
   const metricsServer = config.metrics ? await serveMetrics(gateway, config.metrics) : undefined;
   // The ports bound, not the ones asked for: PORT=0 (or METRICS_PORT=0) takes one the system chooses.

@@ -7,6 +7,11 @@ export class TooManyAgentRequests extends Error {
     super(`This agent has looked rooms up ${limit} times this minute, its limit; retry after ${retryAfterSeconds} seconds.`);
     this.name = 'TooManyAgentRequests';
   }
+
+  /** The same refusal `ms` later, its Retry-After shorter by as much (1 s at least). */
+  after(ms: number): TooManyAgentRequests {
+    return new TooManyAgentRequests(this.limit, Math.max(1, Math.ceil(this.retryAfterSeconds - ms / 1000)));
+  }
 }
 
 interface Requests {

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type passport from 'passport';
-import { type AgentRequestLimiter, TooManyAgentRequests } from '../auth/agent-requests.js';
 import { CredentialsMissing } from '../auth/bearer-errors.js';
 import { assertRole } from '../auth/entra-strategy.js';
 import type { Attempt, FailureLimiter } from '../auth/failure-limiter.js';
@@ -64,32 +63,6 @@ export function authenticated(authenticator: passport.Authenticator, strategy: S
 /** What a request presents to authenticate, so that concurrent requests with the same credentials count as one attempt. */
 function presentedCredentials(req: Request): string {
   return `${req.headers.authorization ?? ''}\n${req.headers['x-auth-token'] ?? ''}`;
-}
-
-/**
- * How long an agent over its limit waits for its 429. A widget that honours Retry-After never
- * notices; a client that does not (a widget stuck in a loop, a stolen token in a closed loop) gets
- * one answer per connection and second instead of 429s as fast as the event loop can write them,
- * which IDIM's requests would queue behind (bench scenario 9). A held answer costs what an idle
- * keep-alive connection costs, so the number held needs no bound of its own.
- */
-export const OVER_LIMIT_PAUSE_MS = 1_000;
-
-/** Counts an agent's request against its own limit: after authentication, so it is counted for the Genesys user it proved to be. */
-export function limitAgentRequests(limiter: AgentRequestLimiter, sleep: (ms: number) => Promise<void>): RequestHandler {
-  return (req, _res, next) => {
-    if (req.caller?.kind !== 'genesys-agent') return next();
-    try {
-      limiter.count(req.caller.id);
-    } catch (error) {
-      if (!(error instanceof TooManyAgentRequests)) throw error;
-      void sleep(OVER_LIMIT_PAUSE_MS).then(() => {
-        if (!req.socket.destroyed) next(error);
-      });
-      return;
-    }
-    next();
-  };
 }
 
 /** Guards an operation that needs an Entra app role on top of authentication (bulk operations). */

@@ -1,3 +1,6 @@
+import http from 'node:http';
+import request from 'supertest';
+import { HeldAnswers } from '../../src/http/agent-limit.js';
 import { createLogger } from '../../src/logger.js';
 import { ALLOWED_DIVISION, ORGANIZATION } from '../stand-ins/genesys.js';
 import { logLines } from '../support/log-lines.js';
@@ -7,7 +10,7 @@ import { startTestGateway, useGatewayPerTest, WIDGET_ORIGIN, type TestGateway } 
 
 const shared = useGatewayPerTest();
 let gw: TestGateway;
-const start = async (env: Record<string, string> = {}) => (gw = await shared.start(env));
+const start = async (env: Record<string, string> = {}, options: Parameters<typeof shared.start>[1] = {}) => (gw = await shared.start(env, options));
 async function aRoom(): Promise<string> {
   const res = await gw.http.post('/room/create?uuiData=0102').set(gw.bearer());
   return res.body.name as string;
@@ -261,7 +264,7 @@ describe('per-agent request limit (AGENT_REQUESTS_PER_MINUTE)', () => {
     for (let i = 0; i < 3; i += 1) expect((await lookup(name, busy)).status).toBe(200);
     const limited = await lookup(name, busy);
     expect(limited.status).toBe(429);
-    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.headers['retry-after']).toBe('59');
     expect(limited.body).toMatchObject({ type: 'urn:maxconf:problem:too-many-requests', detail: expect.stringMatching(/3 times this minute/) });
     expectToMatchSpec(limited);
     expect((await lookup(name, other)).status).toBe(200);
@@ -271,17 +274,61 @@ describe('per-agent request limit (AGENT_REQUESTS_PER_MINUTE)', () => {
     expect((await lookup(name, busy)).status).toBe(200);
   });
 
-  test('an agent over its limit waits a second for each 429, so that a client ignoring Retry-After cannot keep the gateway busy; answers within the limit never wait', async () => {
-    await start({ AGENT_REQUESTS_PER_MINUTE: '2' });
+  test("an agent over its limit gets each 429 when a second's pause ends, its Retry-After counted from then; another agent's lookup meanwhile is answered", async () => {
+    const pauses: Array<{ ms: number; end: () => void }> = [];
+    await start({ AGENT_REQUESTS_PER_MINUTE: '2' }, { sleep: (ms) => new Promise((end) => pauses.push({ ms, end })) });
     const name = await aRoom();
-    const busy = gw.genesys.agent('looping-agent');
-    for (let i = 0; i < 2; i += 1) expect((await lookup(name, busy)).status).toBe(200);
-    expect(gw.sleeps).toEqual([]);
-    const limited = await Promise.all([lookup(name, busy), lookup(name, busy)]);
-    expect(limited.map((res) => res.status)).toEqual([429, 429]);
-    expect(gw.sleeps).toEqual([1_000, 1_000]);
+    const looping = gw.genesys.agent('looping-agent');
+    for (let i = 0; i < 2; i += 1) expect((await lookup(name, looping)).status).toBe(200);
+    expect(pauses).toEqual([]);
+    const answered: number[] = [];
+    const limited = lookup(name, looping).then((res) => (answered.push(res.status), res));
+    await waitUntil(() => pauses.length === 1, 'the over-limit pause');
     expect((await lookup(name, gw.genesys.agent('another-agent'))).status).toBe(200);
-    expect(gw.sleeps).toEqual([1_000, 1_000]);
+    expect({ pauses: pauses.map((pause) => pause.ms), answered }).toEqual({ pauses: [1_000], answered: [] });
+    pauses[0]!.end();
+    const res = await limited;
+    // The test clock stood still: the minute has 60 s left, less the pause the client has waited.
+    expect([res.status, res.headers['retry-after']]).toEqual([429, '59']);
+  });
+
+  test('an agent holding 100 paused 429s gets the next at once, closing its connection, so that more connections or pipelined requests cannot make held answers grow', async () => {
+    const pauses: Array<() => void> = [];
+    await start({ AGENT_REQUESTS_PER_MINUTE: '1' }, { sleep: () => new Promise((end) => pauses.push(end)) });
+    const name = await aRoom();
+    const looping = gw.genesys.agent('flooding-agent');
+    const server = http.createServer(gw.gateway.app).listen(0, '127.0.0.1');
+    try {
+      // Keep-alive asked for explicitly (superagent asks to close), so that only the gateway's choice closes.
+      const get = () => request(server).get(`/public/room/${name}`).set('x-auth-token', looping).set('Connection', 'keep-alive');
+      const within = await get();
+      expect([within.status, within.headers.connection]).toEqual([200, 'keep-alive']);
+      const heldBack = Array.from({ length: 100 }, () => get().then((res) => res.status));
+      await waitUntil(() => pauses.length === 100, '100 paused answers');
+      const over = await get();
+      expect([over.status, over.headers.connection, over.headers['retry-after']]).toEqual([429, 'close', '60']);
+      expect(pauses).toHaveLength(100);
+      for (const end of pauses) end();
+      expect(new Set(await Promise.all(heldBack))).toEqual(new Set([429]));
+      // Places free up as the pauses end: the agent's next refusal is paused again.
+      const again = get().then((res) => res.status);
+      await waitUntil(() => pauses.length === 101, 'a paused answer once places are free');
+      pauses[100]!();
+      expect(await again).toBe(429);
+    } finally {
+      await new Promise((closed) => server.close(closed));
+    }
+  });
+
+  test('held answers are bounded per agent and in all, and each place is given back', () => {
+    const held = new HeldAnswers(2, 3);
+    expect([held.take('a'), held.take('a'), held.take('a')]).toEqual([true, true, false]);
+    expect([held.take('b'), held.take('c')]).toEqual([true, false]);
+    held.release('a');
+    expect([held.take('c'), held.take('a')]).toEqual([true, false]);
+    held.release('b');
+    held.release('c');
+    expect([held.take('a'), held.take('b'), held.take('b')]).toEqual([true, true, false]);
   });
 
   test("the limit is the Genesys user's, whichever of its tokens it sends", async () => {

@@ -20,7 +20,7 @@ export interface TestGatewayOptions {
   store?: Store;
   entra?: EntraStandIn;
   genesys?: GenesysStandIn;
-  /** Retries wait through this; by default they move the test clock instead of waiting (the delays are recorded in `sleeps`). */
+  /** Retries and the over-limit pause wait through this; by default they move the test clock instead of waiting (the delays are recorded in `sleeps`). */
   sleep?: (ms: number) => Promise<void>;
   /** Defaults to a silent logger. */
   logger?: Logger;
@@ -168,7 +168,7 @@ export function useSharedStore(): { readonly store: Store } {
  * A shared store for the file (see useSharedStore) and a fresh gateway on it
  * per test, closed after each test.
  */
-export function useGatewayPerTest(defaults: Record<string, string> = {}): { readonly store: Store; start(env?: Record<string, string>): Promise<TestGateway> } {
+export function useGatewayPerTest(defaults: Record<string, string> = {}): { readonly store: Store; start(env?: Record<string, string>, options?: Omit<TestGatewayOptions, 'store' | 'env'>): Promise<TestGateway> } {
   const shared = useSharedStore();
   let current: TestGateway | undefined;
   afterEach(async () => {
@@ -179,8 +179,8 @@ export function useGatewayPerTest(defaults: Record<string, string> = {}): { read
     get store() {
       return shared.store;
     },
-    async start(env = {}) {
-      current = await startTestGateway({ store: shared.store, env: { ...defaults, ...env } });
+    async start(env = {}, options = {}) {
+      current = await startTestGateway({ ...options, store: shared.store, env: { ...defaults, ...env } });
       return current;
     },
   };
