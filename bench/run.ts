@@ -255,9 +255,12 @@ async function startPexip(): Promise<PexipStandIn> {
   return pexip;
 }
 
+/** The Genesys queue every bench room's automatic participant dials. */
+const GENESYS_SIP = 'verification-queue@genesys.example.gov';
+
 /** A gateway on the Pexip stand-in, with the automatic participant as docs/contract.md §3 deploys it, pool maintenance every second. */
 function onPexip(env: Env, pexip: PexipStandIn, extra: Record<string, string>): Record<string, string> {
-  return env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: PEXIP.username, PEXIP_PASSWORD: PEXIP.password, PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_MAINTENANCE_INTERVAL_SECONDS: '1', GENESYS_SIP_ADDRESS: 'verification-queue@genesys.example.gov', ...extra });
+  return env({ ROOM_PROVIDER: 'pexip', PEXIP_BASE_URL: pexip.baseUrl, PEXIP_USERNAME: PEXIP.username, PEXIP_PASSWORD: PEXIP.password, PEXIP_REPLICATION_DELAY_SECONDS: '0', POOL_MAINTENANCE_INTERVAL_SECONDS: '1', GENESYS_SIP_ADDRESS: GENESYS_SIP, ...extra });
 }
 
 async function eventSink(env: Env): Promise<void> {
@@ -565,13 +568,14 @@ function commandReport<T>(stdout: string): T {
 
 /**
  * Rows a replica left behind when it died creating rooms ('creating', lease
- * expired, in the pool and the ledger), half of whose rooms Pexip had made:
- * the next maintenance tick looks each up by name, keeps the made ones (the
- * ledger's rows become 'pooled') and forgets the others.
+ * expired, in the pool and the ledger), half of whose rooms Pexip had made
+ * whole (with the automatic participant, without which reconciliation
+ * deletes a room): the next maintenance tick looks each up by name, keeps the
+ * made ones (the ledger's rows become 'pooled') and forgets the others.
  */
 async function reconcileStale(pexip: PexipStandIn, databaseUrl: string): Promise<Cost> {
   const names = Array.from({ length: POOLED }, (_, i) => `stale_${i}`);
-  pexip.addVmrs(names.slice(0, POOLED / 2));
+  pexip.addVmrs(names.slice(0, POOLED / 2), GENESYS_SIP);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

@@ -151,12 +151,16 @@ export class PexipStandIn extends LoopbackServer {
 
   /**
    * VMRs that others made on the platform (other services, other tools),
-   * each created and checked as a POST would be, without counting as a call.
+   * each created and checked as a POST would be, without counting as a call;
+   * with `dialOut`, each with an automatic participant dialling it.
    */
-  addVmrs(names: readonly string[]): void {
+  addVmrs(names: readonly string[], dialOut?: string): void {
     for (const name of names) {
       const answer = this.create({ name, service_type: 'conference', aliases: [{ alias: name }] });
       if (answer.status !== 201) throw new Error(`the stand-in refused VMR ${name}: ${JSON.stringify(answer.body)}`);
+      if (dialOut === undefined) continue;
+      const dialling = this.addParticipant({ alias: dialOut, conference: [this.conferences.get(this.idByName.get(name) as number)?.resource_uri] });
+      if (dialling.status !== 201) throw new Error(`the stand-in refused the automatic participant of VMR ${name}: ${JSON.stringify(dialling.body)}`);
     }
   }
 
